@@ -1,0 +1,54 @@
+"""lapenna: a deep-learning framework in which every computation is visible linear algebra.
+
+>>> import lapenna as lp
+>>> x = lp.tensor([1.0, 2.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad.numpy().tolist()
+[2.0, 4.0]
+"""
+
+from lapenna import backend, ops, utils
+from lapenna.autograd import (
+    Function,
+    GradientTape,
+    Tensor,
+    Variable,
+    enable_grad,
+    grad,
+    no_grad,
+    tensor,
+)
+from lapenna.backend import (
+    floatx,
+    get_num_threads,
+    get_rng_state,
+    set_floatx,
+    set_num_threads,
+    set_rng_state,
+    set_seed,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor",
+    "Variable",
+    "Function",
+    "tensor",
+    "grad",
+    "no_grad",
+    "enable_grad",
+    "GradientTape",
+    "floatx",
+    "set_floatx",
+    "set_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "get_num_threads",
+    "set_num_threads",
+    "backend",
+    "ops",
+    "utils",
+    "__version__",
+]

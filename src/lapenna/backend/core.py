@@ -1,0 +1,69 @@
+"""The array namespace, the default float type and conversions that never upcast."""
+
+import numbers
+
+import numpy as xp
+
+_FLOAT_TYPES = ("float16", "float32", "float64")
+_floatx = "float32"
+
+
+def floatx():
+    """Return the default float type as a string, ``"float32"`` unless changed."""
+    return _floatx
+
+
+def set_floatx(dtype):
+    """Set the default float type used for new tensors, weights and data.
+
+    Args:
+        dtype: ``"float16"``, ``"float32"`` or ``"float64"`` (a numpy dtype works too).
+
+    Raises:
+        ValueError: for any other type.
+    """
+    global _floatx
+    name = xp.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in _FLOAT_TYPES:
+        raise ValueError(f"set_floatx expects one of {_FLOAT_TYPES}, got {dtype!r}")
+    _floatx = name
+
+
+def to_dtype(dtype):
+    """Return a numpy dtype for a name or dtype; ``None`` means floatx."""
+    return xp.dtype(_floatx if dtype is None else dtype)
+
+
+def is_float_dtype(dtype):
+    return xp.issubdtype(dtype, xp.floating)
+
+
+def as_array(data, dtype=None):
+    """Convert ``data`` to an array.
+
+    Python floats (and lists of them) become floatx, Python ints become int64, bools stay
+    bool; numpy arrays keep their dtype unless ``dtype`` is given.
+    """
+    if dtype is not None:
+        return xp.asarray(data, dtype=to_dtype(dtype))
+    if isinstance(data, xp.ndarray):
+        return data
+    if isinstance(data, xp.generic):
+        return xp.asarray(data)
+    arr = xp.asarray(data)
+    if arr.dtype == xp.float64:
+        arr = arr.astype(_floatx, copy=False)
+    return arr
+
+
+def cast_like(value, dtype):
+    """Convert a Python number, numpy scalar or array to ``dtype`` when ``dtype`` is float.
+
+    This is what keeps ``float32_tensor * 2.0`` (or ``* np.float64(2)``) float32.
+    Integer and bool targets leave float values alone so that ``int_tensor * 0.5`` is float.
+    """
+    if isinstance(value, bool | numbers.Integral) or is_float_dtype(dtype):
+        if isinstance(value, xp.ndarray) and not is_float_dtype(value.dtype):
+            return value.astype(dtype) if is_float_dtype(dtype) else value
+        return xp.asarray(value, dtype=dtype) if is_float_dtype(dtype) else xp.asarray(value)
+    return as_array(value)

@@ -1,0 +1,138 @@
+"""One registry per family of configurable objects.
+
+Each family (activations, initializers, regularizers, constraints, losses, metrics,
+optimizers, schedules, layers) resolves strings and configs through its own ``Registry``.
+Loading a saved model resolves class names only here, so a file can never name a module,
+a function or anything else that was not registered on purpose.
+"""
+
+import re
+
+_REGISTRIES = {}
+
+
+class Registry:
+    """Maps names to classes (or functions) for one family.
+
+    Args:
+        family: the family's name, used in error messages (``"layers"``).
+    """
+
+    def __init__(self, family):
+        self.family = family
+        self._entries = {}
+        self._canonical = {}
+
+    def register(self, obj=None, *, name=None, aliases=()):
+        """Register ``obj`` under its class name (and ``aliases``); usable as a decorator."""
+
+        def add(target):
+            key = name or target.__name__
+            for alias in (key, *aliases):
+                if alias in self._entries and self._entries[alias] is not target:
+                    raise ValueError(f"{self.family}: {alias!r} is registered twice")
+                self._entries[alias] = target
+            self._canonical[target] = key
+            return target
+
+        return add(obj) if obj is not None else add
+
+    def names(self):
+        return sorted(self._entries)
+
+    def classes(self):
+        """Every registered object once, by canonical name."""
+        return {name: obj for obj, name in self._canonical.items()}
+
+    def name_of(self, obj):
+        target = (
+            obj
+            if isinstance(obj, type) or callable(obj) and not hasattr(obj, "get_config")
+            else type(obj)
+        )
+        if target in self._canonical:
+            return self._canonical[target]
+        return type(obj).__name__ if not isinstance(obj, type) else obj.__name__
+
+    def lookup(self, name, custom_objects=None):
+        """Return the registered object called ``name``; a clear error when there is none."""
+        if custom_objects and name in custom_objects:
+            return custom_objects[name]
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(
+                f"Unknown {self.family[:-1] if self.family.endswith('s') else self.family} "
+                f"{name!r}: names must be plain identifiers registered in lapenna"
+            )
+        if name not in self._entries:
+            close = [n for n in self._entries if n.lower() == name.lower()]
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"Unknown {self.family} entry {name!r}{hint} "
+                f"(known: {', '.join(sorted(self._entries)[:40])})"
+            )
+        return self._entries[name]
+
+    def get(self, identifier, custom_objects=None, instantiate=True):
+        """Resolve a string, a config dict, an instance or a callable.
+
+        Strings give a new instance for classes (``"glorot_uniform"``) or the function
+        itself for functions (``"relu"``); ``None`` stays ``None``.
+        """
+        if identifier is None:
+            return None
+        if isinstance(identifier, str):
+            obj = self.lookup(identifier, custom_objects)
+            return obj() if instantiate and isinstance(obj, type) else obj
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier, custom_objects)
+        if callable(identifier) or hasattr(identifier, "get_config"):
+            return identifier
+        raise ValueError(
+            f"Could not interpret {self.family} identifier {identifier!r}: expected a string, "
+            "a config dict, an instance or a callable"
+        )
+
+    def serialize(self, obj):
+        if obj is None:
+            return None
+        if isinstance(obj, type) or not hasattr(obj, "get_config"):
+            return self.name_of(obj)
+        return {"class_name": self.name_of(obj), "config": obj.get_config()}
+
+    def deserialize(self, config, custom_objects=None):
+        if isinstance(config, str):
+            return self.get(config, custom_objects)
+        if not isinstance(config, dict) or "class_name" not in config:
+            raise ValueError(
+                f"A {self.family} config must be a dict with 'class_name' and 'config', "
+                f"got {config!r}"
+            )
+        cls = self.lookup(config["class_name"], custom_objects)
+        cfg = config.get("config", {}) or {}
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{self.family} config for {config['class_name']!r} must be a dict")
+        if hasattr(cls, "from_config"):
+            return cls.from_config(dict(cfg))
+        if isinstance(cls, type):
+            return cls(**cfg)
+        return cls
+
+
+def get_registry(family):
+    """Return (creating on first use) the registry of ``family``."""
+    if family not in _REGISTRIES:
+        _REGISTRIES[family] = Registry(family)
+    return _REGISTRIES[family]
+
+
+def register(family, name=None, aliases=()):
+    """Class/function decorator: ``@register("layers")``."""
+    return get_registry(family).register(name=name, aliases=aliases)
+
+
+def serialize(obj, family):
+    return get_registry(family).serialize(obj)
+
+
+def deserialize(config, family, custom_objects=None):
+    return get_registry(family).deserialize(config, custom_objects)
