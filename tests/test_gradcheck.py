@@ -1,10 +1,19 @@
 """Every public op passes a float64 central-difference check, and second derivatives."""
 
+import importlib
+from pathlib import Path
+
 import pytest
 
 from lapenna import ops
 from lapenna.testing import gradcheck, gradgradcheck
-from op_cases import OP_CASES
+
+# every tests/op_cases_<family>.py contributes an OP_CASES dict
+OP_CASES = {}
+for _path in sorted(Path(__file__).parent.glob("op_cases_*.py")):
+    _cases = importlib.import_module(_path.stem).OP_CASES
+    assert not set(_cases) & set(OP_CASES), f"{_path.name} repeats ops already registered"
+    OP_CASES.update(_cases)
 
 CASES = [(name, i, case) for name, cases in OP_CASES.items() for i, case in enumerate(cases)]
 IDS = [f"{name}-{i}" for name, i, _ in CASES]

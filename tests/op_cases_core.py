@@ -1,4 +1,4 @@
-"""The gradient-check registry: sample inputs for every public op.
+"""The gradient-check registry for the core ops (one ``op_cases_<family>.py`` per family).
 
 Each entry maps an op name of ``lapenna.ops.__all__`` to a list of ``Case``s. A case is a
 function of Tensors (usually a thin call of the op) and its inputs as numpy arrays; float
