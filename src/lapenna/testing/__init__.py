@@ -2,5 +2,6 @@
 this package."""
 
 from lapenna.testing.gradcheck import gradcheck, gradgradcheck, numerical_gradient
+from lapenna.testing.layer_test import run_layer_test
 
-__all__ = ["gradcheck", "gradgradcheck", "numerical_gradient"]
+__all__ = ["gradcheck", "gradgradcheck", "numerical_gradient", "run_layer_test"]

@@ -1,0 +1,7 @@
+"""Models: ``Model`` (functional graph or subclass), ``Sequential``, training, summaries."""
+
+from lapenna.models.model import Model
+from lapenna.models.sequential import Sequential
+from lapenna.models.summary import Summary, SummaryRow, summarize
+
+__all__ = ["Model", "Sequential", "summarize", "Summary", "SummaryRow"]

@@ -1,0 +1,266 @@
+"""``Model``: a layer that can be trained, as a graph or as a subclass.
+
+``Model(inputs, outputs)`` records the functional graph between symbolic tensors;
+``class Net(Model)`` with ``__init__`` and ``call`` is a subclassed model. Both share the
+training API of ``Trainer`` (compile, fit, evaluate, predict) and the saving API.
+"""
+
+from lapenna import backend as B
+from lapenna.autograd import Tensor, no_grad
+from lapenna.layers import Layer, register_layer
+from lapenna.layers.symbolic import flatten, map_structure
+from lapenna.models.graph import Graph
+from lapenna.models.summary import summarize
+from lapenna.models.trainer import Trainer
+from lapenna.utils import get_registry, to_snake_case, unique_name
+
+
+@register_layer(name="Functional")
+class Model(Trainer, Layer):
+    """A trainable stack of layers: a functional graph, or a subclass with ``call``.
+
+    Args:
+        inputs: symbolic tensor(s) from ``lapenna.layers.Input`` (functional models).
+        outputs: symbolic tensor(s) computed from ``inputs`` by layer calls.
+        name: the model's name.
+
+    Example:
+        >>> import lapenna as lp
+        >>> inputs = lp.layers.Input((4,))
+        >>> hidden = lp.layers.Dense(8, activation="relu")(inputs)
+        >>> model = lp.Model(inputs, lp.layers.Dense(3)(hidden))
+        >>> model.predict(lp.backend.xp.ones((2, 4)), verbose=0).shape
+        (2, 3)
+
+        A subclassed model holds its layers as attributes and chains them in ``call``:
+
+        >>> class Net(lp.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = lp.layers.Dense(8, activation="relu")
+        ...         self.out = lp.layers.Dense(3)
+        ...     def call(self, inputs, training=False):
+        ...         return self.out(self.hidden(inputs))
+        >>> Net()(lp.tensor([[1.0, 2.0]])).shape
+        (1, 3)
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        default = "model" if type(self) in (Model,) else to_snake_case(type(self).__name__)
+        Layer.__init__(self, name=name or unique_name(default), trainable=trainable, **kwargs)
+        Trainer.__init__(self)
+        self._graph = None
+        if (inputs is None) != (outputs is None):
+            raise ValueError("Model(inputs, outputs) needs both inputs and outputs")
+        if inputs is not None:
+            self._set_graph(Graph(inputs, outputs))
+
+    def _set_graph(self, graph):
+        self._graph = graph
+        self._graph_layers = list(graph.layers)
+        self.inputs, self.outputs = graph.inputs, graph.outputs
+        self.built = True
+        self._build_shape = map_structure(lambda t: t.shape, graph.inputs)
+
+    # -- structure ----------------------------------------------------------------------
+    @property
+    def layers(self):
+        """The model's layers (graph order for functional models, attribute order else)."""
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return self._sublayers()
+
+    def get_layer(self, name=None, index=None):
+        """Find a layer by name or by index in ``layers``."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"layer index {index} is out of range for {len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"no layer named {name!r} in model {self.name!r}; "
+            f"layers: {[layer.name for layer in layers]}"
+        )
+
+    @property
+    def output_shape(self):
+        if self._graph is None:
+            raise ValueError(f"model {self.name!r} has no graph; call it on data first")
+        return map_structure(lambda t: t.shape, self._graph.outputs)
+
+    def summary(self, print_fn=print, batch_size=None):
+        """Print the table of layers with output shapes, parameters, MACs and memory."""
+        print_fn(summarize(self).format(batch_size=batch_size))
+
+    @property
+    def output_names(self):
+        if self._graph is None:
+            return ["output"]
+        outputs = self._graph.outputs
+        if isinstance(outputs, dict):
+            return list(outputs)
+        return [t.node.layer.name for t in flatten(outputs)]
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def call(self, inputs, training=None):
+        if self._graph is None:
+            raise TypeError(
+                f"Model {self.name!r} has no graph: create it as Model(inputs, outputs), or "
+                "subclass Model and define call(inputs, training=False)"
+            )
+        return self._graph.run(inputs, training=training)
+
+    def _maybe_build(self, shapes):
+        # sub-layers of a subclassed model build themselves during the first real call
+        if not self.built:
+            self._build_shape = shapes
+            self.built = True
+
+    def build(self, input_shape):
+        """Create every weight of a subclassed model by running it once on zeros."""
+        shape = tuple(input_shape) if isinstance(input_shape, list | tuple) else input_shape
+        self._build_shape = shape
+        with no_grad():
+            self(_zeros(shape, self.dtype), training=False)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        if self._graph is not None:
+            return map_structure(lambda t: t.shape, self._graph.outputs)
+        return super().compute_output_shape(input_shape)
+
+    def macs(self, input_shape, output_shape):
+        return 0  # a nested model's MACs are the sum of its layers' (see summarize)
+
+    # -- config -------------------------------------------------------------------------
+    def get_config(self):
+        if self._graph is None:
+            return {"name": self.name, "trainable": self.trainable}
+        return graph_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            return graph_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} layers={len(self.layers)}>"
+
+
+def _zeros(shape, dtype):
+    if isinstance(shape, dict):
+        return {k: _zeros(v, dtype) for k, v in shape.items()}
+    if isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape):
+        return Tensor(B.xp.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype))
+    return [_zeros(tuple(s) if isinstance(s, list) else s, dtype) for s in shape]
+
+
+# -- functional config: layers with the nodes that feed them -----------------------------
+def _tensor_ref(t):
+    return [t.node.layer.name, t.node.layer._inbound_nodes.index(t.node), t.index]
+
+
+def graph_config(model):
+    """Keras-style config: each layer with its inbound nodes, then inputs and outputs."""
+    graph = model._graph
+    registry = get_registry("layers")
+    entries, seen = [], set()
+    for layer in graph.input_layers + graph.layers:
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        nodes = [n for n in layer._inbound_nodes if n in graph.nodes]
+        entries.append(
+            {
+                "class_name": registry.name_of(layer),
+                "name": layer.name,
+                "config": layer.get_config(),
+                "inbound_nodes": [map_structure(_tensor_ref, n.inputs) for n in nodes],
+            }
+        )
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": entries,
+        "input_layers": map_structure(_tensor_ref, graph.inputs),
+        "output_layers": map_structure(_tensor_ref, graph.outputs),
+    }
+
+
+def _is_ref(item):
+    return (
+        isinstance(item, list)
+        and len(item) == 3
+        and isinstance(item[0], str)
+        and all(isinstance(i, int) for i in item[1:])
+    )
+
+
+def _map_refs(fn, structure):
+    if _is_ref(structure):
+        return fn(structure)
+    if isinstance(structure, list):
+        return [_map_refs(fn, s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _map_refs(fn, v) for k, v in structure.items()}
+    raise ValueError(f"bad tensor reference in model config: {structure!r}")
+
+
+def graph_from_config(cls, config, custom_objects=None):
+    """Rebuild a functional model: create each layer, then replay its calls in order."""
+    registry = get_registry("layers")
+    created, outputs_of = {}, {}
+    pending = []
+    for entry in config["layers"]:
+        layer = registry.deserialize(
+            {"class_name": entry["class_name"], "config": entry["config"]}, custom_objects
+        )
+        if entry["name"] in created:
+            raise ValueError(f"model config names layer {entry['name']!r} twice")
+        created[entry["name"]] = layer
+        if entry["class_name"] == "InputLayer":
+            outputs_of[(entry["name"], 0)] = layer.output
+        else:
+            pending.extend(
+                (entry["name"], i, refs) for i, refs in enumerate(entry["inbound_nodes"])
+            )
+
+    def lookup(ref):
+        name, node_index, tensor_index = ref
+        out = outputs_of.get((name, node_index))
+        if out is None:
+            raise KeyError(ref)
+        flat = flatten(out)
+        if tensor_index >= len(flat):
+            raise ValueError(f"model config refers to output {tensor_index} of {name!r}")
+        return flat[tensor_index]
+
+    # replay node calls until all are placed; a graph needs at most len(pending) sweeps
+    for _ in range(len(pending) + 1):
+        if not pending:
+            break
+        waiting = []
+        for name, node_index, refs in pending:
+            try:
+                args = _map_refs(lookup, refs)
+            except KeyError:
+                waiting.append((name, node_index, refs))
+                continue
+            outputs_of[(name, node_index)] = created[name](args)
+        if len(waiting) == len(pending):
+            raise ValueError(f"model config has nodes that can never be computed: {waiting}")
+        pending = waiting
+    inputs = _map_refs(lookup, config["input_layers"])
+    outputs = _map_refs(lookup, config["output_layers"])
+    kwargs = {"name": config.get("name")}
+    model = (
+        Model(inputs, outputs, **kwargs)
+        if cls is Model or not issubclass(cls, Model)
+        else cls(inputs, outputs, **kwargs)
+    )
+    model.trainable = config.get("trainable", True)
+    return model

@@ -1,0 +1,354 @@
+"""``Trainer``: compile, fit, evaluate and predict, written once for every model.
+
+``fit`` is ``train_step`` over batches with callbacks at every hook. Users customise by
+overriding ``train_step`` (and ``test_step``), or by writing their own loop with
+``GradientTape`` and ``optimizer.apply_gradients``.
+"""
+
+from lapenna import backend as B
+from lapenna import callbacks as callbacks_module
+from lapenna import optimizers as optimizers_module
+from lapenna.autograd import GradientTape, no_grad
+from lapenna.layers.symbolic import map_structure
+from lapenna.models import data_adapter
+from lapenna.models.compile_utils import CompiledLoss, CompiledMetrics
+
+
+class Trainer:
+    """The training API mixed into ``Model``."""
+
+    def __init__(self):
+        self.optimizer = None
+        self.compiled_loss = None
+        self.compiled_metrics = None
+        self.stop_training = False
+        self._compile_config = None
+        self.history = None
+
+    # -- compile ------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+        """Choose the optimizer, the loss(es) and the metrics.
+
+        Args:
+            optimizer: a name (``"adam"``) or an optimizer object.
+            loss: a name, a Loss object or function; for several outputs a list or a dict
+                keyed by output name (a single loss applies to every output).
+            metrics: a list of names/objects (``["accuracy"]``); for several outputs a
+                list of lists or a dict keyed by output name.
+            loss_weights: scalars weighting each output's loss (list or dict).
+        """
+        names = self.output_names
+        self.optimizer = optimizers_module.get(optimizer)
+        self.compiled_loss = CompiledLoss(loss, loss_weights, names)
+        self.compiled_metrics = CompiledMetrics(metrics, self.compiled_loss.losses, names)
+        self._compile_config = {
+            "optimizer": optimizer if isinstance(optimizer, str) else None,
+            "loss": loss,
+            "metrics": metrics,
+            "loss_weights": loss_weights,
+        }
+        self.stop_training = False
+
+    @property
+    def compiled(self):
+        return self.compiled_loss is not None
+
+    @property
+    def metrics(self):
+        return self.compiled_metrics.metrics if self.compiled_metrics else []
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [m.name for m in self.metrics]
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(
+                f"{type(self).__name__} {self.name!r} must be compiled before {what}(): call "
+                "model.compile(optimizer=..., loss=...)"
+            )
+
+    # -- one step -----------------------------------------------------------------------
+    def compute_loss(self, x, y, y_pred, sample_weight=None, training=True):
+        """The total loss of a batch (outputs' losses plus ``self.losses``), and its parts."""
+        penalties = self.losses if training else []
+        return self.compiled_loss(y, y_pred, sample_weight, penalties)
+
+    def train_step(self, data):
+        """One optimizer step on a batch ``(x, y, sample_weight)``; returns the batch logs."""
+        x, y, sample_weight = data
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss, parts = self.compute_loss(x, y, y_pred, sample_weight)
+        variables = self.trainable_weights
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        self.compiled_metrics.update(y, y_pred, sample_weight)
+        return self._batch_logs(loss, parts, y)
+
+    def test_step(self, data):
+        x, y, sample_weight = data
+        with no_grad():
+            y_pred = self(x, training=False)
+            loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self.compiled_metrics.update(y, y_pred, sample_weight)
+        return self._batch_logs(loss, parts, y)
+
+    def predict_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        with no_grad():
+            return self(x, training=False)
+
+    def _batch_logs(self, loss, parts, y=None):
+        logs = {"loss": float(loss.data)}
+        if len(self.output_names) > 1:
+            logs.update({k: float(v.data) for k, v in parts.items()})
+        return logs
+
+    # -- loops --------------------------------------------------------------------------
+    def _run_epoch_steps(self, batches, step_fn, callbacks, begin, end):
+        totals, count, logs = {}, 0, {}
+        for step, batch in enumerate(batches.epoch()):
+            getattr(callbacks, begin)(step, {})
+            batch_logs = step_fn(batch)
+            n = data_adapter.num_samples(batch[0])
+            for key, value in batch_logs.items():
+                totals[key] = totals.get(key, 0.0) + value * n
+            count += n
+            logs = {k: v / count for k, v in totals.items()}
+            logs.update(self.compiled_metrics.results())
+            getattr(callbacks, end)(step, dict(logs))
+            if self.stop_training and step_fn == self.train_step:
+                break
+        return logs
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
+        """Train for ``epochs`` epochs; returns a ``History``.
+
+        Args:
+            x, y: arrays (or lists/dicts of arrays for several inputs/outputs), or ``x`` a
+                ``lapenna.data.Dataset`` yielding ``(x, y)`` or ``(x, y, sample_weight)``
+                batches (then ``y`` is None).
+            batch_size: samples per step for arrays (default 32).
+            validation_split: the last fraction of the arrays, taken before shuffling.
+            validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight)`` or a
+                Dataset.
+            shuffle: reshuffle the training arrays every epoch (global seeded generator).
+            class_weight: ``{class: weight}`` turned into per-sample weights.
+            initial_epoch: the epoch to start from (for resuming).
+            steps_per_epoch: limit each epoch to this many batches.
+        """
+        self._require_compiled("fit")
+        # 1. data
+        train, val = self._fit_data(
+            x,
+            y,
+            batch_size,
+            validation_split,
+            validation_data,
+            shuffle,
+            class_weight,
+            sample_weight,
+            steps_per_epoch,
+            validation_batch_size,
+        )
+        # 2. callbacks
+        verbose = callbacks_module.resolve_verbose(verbose)
+        callbacks = callbacks_module.CallbackList(
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=epochs,
+            steps=len(train),
+        )
+        self.stop_training = False
+        callbacks.on_train_begin({})
+        # 3. epochs
+        for epoch in range(initial_epoch, epochs):
+            self.compiled_metrics.reset()
+            callbacks.on_epoch_begin(epoch, {})
+            logs = self._run_epoch_steps(
+                train, self.train_step, callbacks, "on_train_batch_begin", "on_train_batch_end"
+            )
+            if val is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
+                val_logs = self._evaluate_batches(val, callbacks)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            logs["learning_rate"] = float(self.optimizer.learning_rate)
+            callbacks.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        callbacks.on_train_end({})
+        self.history = callbacks.history
+        return self.history
+
+    def _fit_data(
+        self,
+        x,
+        y,
+        batch_size,
+        validation_split,
+        validation_data,
+        shuffle,
+        class_weight,
+        sample_weight,
+        steps_per_epoch,
+        validation_batch_size,
+    ):
+        if x is None:
+            raise ValueError("fit needs training data x")
+        val = None
+        if data_adapter.is_iterable_source(x):
+            if validation_split:
+                raise ValueError("validation_split needs arrays; give validation_data instead")
+            train = data_adapter.make_batches(x, y, steps=steps_per_epoch)
+        else:
+            x, y = data_adapter.to_arrays(x), data_adapter.to_arrays(y)
+            sample_weight = data_adapter.to_arrays(sample_weight)
+            if y is None:
+                raise ValueError("fit needs targets y with array inputs")
+            data_adapter.num_samples(x, y, sample_weight)
+            data_adapter.check_finite(x, "x")
+            data_adapter.check_finite(y, "y")
+            sample_weight = data_adapter.class_weights_to_sample_weights(
+                y, class_weight, sample_weight
+            )
+            if validation_split and validation_data is None:
+                (x, y, sample_weight), validation_data = data_adapter.split_validation(
+                    x, y, sample_weight, validation_split
+                )
+            train = data_adapter.make_batches(
+                x, y, sample_weight, batch_size, shuffle, steps_per_epoch
+            )
+        if validation_data is not None:
+            if data_adapter.is_iterable_source(validation_data):
+                val = data_adapter.make_batches(validation_data)
+            else:
+                if not isinstance(validation_data, tuple) or not 2 <= len(validation_data) <= 3:
+                    raise ValueError(
+                        "validation_data must be (x, y), (x, y, sample_weight) or a Dataset"
+                    )
+                vx, vy, vw = data_adapter.unpack(tuple(validation_data))
+                val = data_adapter.make_batches(vx, vy, vw, validation_batch_size or batch_size)
+        return train, val
+
+    def _evaluate_batches(self, batches, callbacks):
+        self.compiled_metrics.reset()
+        callbacks.on_test_begin({})
+        logs = self._run_epoch_steps(
+            batches, self.test_step, callbacks, "on_test_batch_begin", "on_test_batch_end"
+        )
+        callbacks.on_test_end(dict(logs))
+        return logs
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
+        """The loss (and metrics) on data: a float, ``[loss, *metrics]`` or a dict."""
+        self._require_compiled("evaluate")
+        batches = data_adapter.make_batches(x, y, sample_weight, batch_size, False, steps)
+        verbose = callbacks_module.resolve_verbose(verbose)
+        callbacks = callbacks_module.CallbackList(
+            callbacks,
+            add_history=False,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=len(batches),
+        )
+        logs = self._evaluate_batches(batches, callbacks)
+        if return_dict:
+            return logs
+        values = [logs["loss"]] + [logs[m.name] for m in self.metrics]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` as numpy arrays, computed in batches with no graph kept."""
+        batches = data_adapter.make_batches(x, None, None, batch_size, False, steps)
+        verbose = callbacks_module.resolve_verbose(verbose)
+        callbacks = callbacks_module.CallbackList(
+            callbacks,
+            add_history=False,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=len(batches),
+        )
+        callbacks.on_predict_begin({})
+        outputs = []
+        for step, (bx, _, _) in enumerate(batches.epoch()):
+            callbacks.on_predict_batch_begin(step, {})
+            out = self.predict_step(bx)
+            outputs.append(map_structure(lambda t: t.data, out))
+            callbacks.on_predict_batch_end(step, {})
+        callbacks.on_predict_end({})
+        if not outputs:
+            raise ValueError("predict got no batches")
+        return _concat(outputs)
+
+    # -- single batches -----------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        self._require_compiled("train_on_batch")
+        x, y, w = (
+            data_adapter.to_arrays(x),
+            data_adapter.to_arrays(y),
+            data_adapter.to_arrays(sample_weight),
+        )
+        w = data_adapter.class_weights_to_sample_weights(y, class_weight, w)
+        self.compiled_metrics.reset()
+        logs = self.train_step((x, y, w))
+        logs.update(self.compiled_metrics.results())
+        return logs if return_dict else _values(logs, self)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        self.compiled_metrics.reset()
+        logs = self.test_step(data_adapter.unpack((x, y, sample_weight)))
+        logs.update(self.compiled_metrics.results())
+        return logs if return_dict else _values(logs, self)
+
+    def predict_on_batch(self, x):
+        out = self.predict_step(data_adapter.to_arrays(x))
+        return map_structure(lambda t: t.data, out)
+
+
+def _values(logs, model):
+    values = [logs["loss"]] + [logs[m.name] for m in model.metrics]
+    return values[0] if len(values) == 1 else values
+
+
+def _concat(outputs):
+    first = outputs[0]
+    if isinstance(first, B.xp.ndarray):
+        return B.xp.concatenate(outputs, axis=0)
+    if isinstance(first, dict):
+        return {k: B.xp.concatenate([o[k] for o in outputs], axis=0) for k in first}
+    return [B.xp.concatenate([o[i] for o in outputs], axis=0) for i in range(len(first))]
