@@ -12,7 +12,7 @@ a few ulps. Arrays are evaluated in their own precision (float16 in float32), so
 stays float32.
 
 Reference: W. J. Cody, "Rational Chebyshev approximations for the error function",
-Mathematics of Computation 23 (1969), 631-637.
+Mathematics of Computation 23 (1969), pp. 631-638.
 """
 
 import numpy as xp
