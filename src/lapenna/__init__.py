@@ -8,7 +8,15 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, ops, utils
+from lapenna import (
+    activations,
+    backend,
+    constraints,
+    initializers,
+    ops,
+    regularizers,
+    utils,
+)
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -50,5 +58,9 @@ __all__ = [
     "backend",
     "ops",
     "utils",
+    "initializers",
+    "regularizers",
+    "constraints",
+    "activations",
     "__version__",
 ]
