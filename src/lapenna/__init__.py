@@ -8,7 +8,7 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, ops, utils
+from lapenna import backend, callbacks, ops, plot, utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -48,7 +48,9 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "backend",
+    "callbacks",
     "ops",
+    "plot",
     "utils",
     "__version__",
 ]
