@@ -76,7 +76,7 @@ class FakeModel:
 
     def _write(self, path, kind):
         with open(path, "wb") as file:
-            np.savez(file, kind=np.array(kind), *self._arrays)
+            np.savez(file, *self._arrays, kind=np.array(kind))
         self.saves.append((kind, str(path)))
 
     def save(self, path):

@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 import pytest
-from callback_driver import FakeModel, drive_fit, load
 
+from callback_driver import FakeModel, drive_fit, load
 from lapenna.callbacks import LambdaCallback, ModelCheckpoint, TerminateOnNaN
 
 VAL = [0.5, 0.4, 0.45, 0.41]
@@ -78,7 +78,9 @@ def test_modes_and_initial_threshold(tmp_path):
     assert len(model.saves) == 1
     assert_file_holds(tmp_path / "low.lpn", snapshots[0])
 
-    gated = ModelCheckpoint(tmp_path / "gate.lpn", save_best_only=True, initial_value_threshold=0.42)
+    gated = ModelCheckpoint(
+        tmp_path / "gate.lpn", save_best_only=True, initial_value_threshold=0.42
+    )
     model, snapshots = run([gated])
     assert len(model.saves) == 1  # only 0.40 beats 0.42; 0.41 does not beat 0.40
     assert_file_holds(tmp_path / "gate.lpn", snapshots[1])

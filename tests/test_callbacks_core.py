@@ -3,9 +3,9 @@
 import io
 
 import pytest
-from callback_driver import FakeModel, drive_fit
 
 import lapenna as lp
+from callback_driver import FakeModel, drive_fit
 from lapenna.callbacks import (
     Callback,
     CallbackList,

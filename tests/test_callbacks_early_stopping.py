@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from callback_driver import FakeModel, drive_fit
 
+from callback_driver import FakeModel, drive_fit
 from lapenna.callbacks import EarlyStopping, LambdaCallback
 
 NOISY = [1.00, 0.80, 0.85, 0.70, 0.74, 0.72, 0.69, 0.71, 0.73, 0.75, 0.60]

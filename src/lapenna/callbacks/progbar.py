@@ -5,6 +5,7 @@ Anywhere else (a file, a pipe, a notebook log) no carriage return is ever writte
 epoch prints its final state once, so logs stay readable.
 """
 
+import shutil
 import sys
 import time
 
@@ -141,7 +142,10 @@ class Progbar:
         if self.verbose == 1 and self.dynamic and not finalize:
             if now - self._last_draw < self.interval:
                 return
-            self._draw("\r" + self._bar_line(current, values, now, finished=False), now)
+            line = self._bar_line(current, values, now, finished=False)
+            # a redrawn line must not wrap, or each redraw would leave a stale row behind
+            columns = shutil.get_terminal_size((100, 20)).columns
+            self._draw("\r" + line[: max(columns - 1, 20)], now)
         elif finalize:
             self._finish(current, values, now)
 

@@ -4,6 +4,12 @@ from lapenna.backend import xp
 from lapenna.plot.figure import class_indices, class_name, finish, new_figure
 
 _NORMALIZE = {False: None, None: None, True: "true", "true": "true", "pred": "pred", "all": "all"}
+_TITLES = {
+    None: "",
+    "true": " (each row sums to 1)",
+    "pred": " (each column sums to 1)",
+    "all": " (all cells sum to 1)",
+}
 _ANNOTATE_UP_TO = 30  # classes; beyond that the numbers no longer fit in the cells
 
 
@@ -46,10 +52,7 @@ def confusion_matrix(y_true, y_pred, class_names=None, normalize=False, path=Non
     _label_axes(axes, len(counts), class_names)
     if len(counts) <= _ANNOTATE_UP_TO:
         _annotate(axes, matrix, counts, _NORMALIZE[normalize] is not None)
-    title = "Confusion matrix"
-    if _NORMALIZE[normalize] is not None:
-        title += f" (normalized over {_NORMALIZE[normalize]})"
-    axes.set_title(title)
+    axes.set_title("Confusion matrix" + _TITLES[_NORMALIZE[normalize]])
     return finish(figure, path)
 
 
