@@ -54,6 +54,15 @@ def test_csv_append_to_a_new_file_writes_the_header(tmp_path):
         CSVLogger(path, separator=", ")
 
 
+def test_csv_append_warns_about_columns_the_file_lacks(tmp_path):
+    path = tmp_path / "log.csv"
+    drive_fit(FakeModel(), [CSVLogger(path)], epochs=1, val_loss=None)
+    with pytest.warns(UserWarning, match=r"\['val_accuracy', 'val_loss'\] are not columns"):
+        drive_fit(FakeModel(), [CSVLogger(path, append=True)], epochs=2)
+    rows = read_csv(path)
+    assert len(rows) == 3 and list(rows[2]) == ["epoch", "accuracy", "learning_rate", "loss"]
+
+
 def accumulate(folder):
     from tensorboard.backend.event_processing import event_accumulator as ea
 

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import warnings
 
 from lapenna.callbacks.base import Callback
 
@@ -36,9 +37,11 @@ class CSVLogger(Callback):
         self.keys = None
         self._file = None
         self._writer = None
+        self._warned = False
 
     def on_train_begin(self, logs=None):
         self.keys = self._existing_header() if self.append else None
+        self._warned = False
         self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
         self._writer = None
         if self.keys is not None:
@@ -59,6 +62,13 @@ class CSVLogger(Callback):
             self.keys = sorted(logs)
             self._writer = csv.writer(self._file, delimiter=self.separator)
             self._writer.writerow(["epoch", *self.keys])
+        dropped = sorted(set(logs) - set(self.keys))
+        if dropped and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"CSVLogger: {dropped} are not columns of {self.filename} and are not written",
+                stacklevel=2,
+            )
         self._writer.writerow([epoch, *(_cell(logs.get(key, "NA")) for key in self.keys)])
         self._file.flush()
 

@@ -5,6 +5,7 @@ Anywhere else (a file, a pipe, a notebook log) no carriage return is ever writte
 epoch prints its final state once, so logs stay readable.
 """
 
+import numbers
 import shutil
 import sys
 import time
@@ -37,7 +38,7 @@ def resolve_verbose(verbose, file=None):
     """
     if isinstance(verbose, bool):
         verbose = int(verbose)
-    if not (isinstance(verbose, int) or verbose == "auto") or verbose not in _VERBOSE:
+    if not (isinstance(verbose, numbers.Integral) or verbose == "auto") or verbose not in _VERBOSE:
         raise ValueError(f"verbose expects one of {_VERBOSE}, got {verbose!r}")
     if verbose == "auto":
         return 1 if _is_terminal(file if file is not None else sys.stdout) else 2

@@ -185,8 +185,9 @@ class TensorBoard(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
-        if "learning_rate" not in logs and _learning_rate(self.model) is not None:
-            logs["learning_rate"] = _learning_rate(self.model)
+        rate = _learning_rate(self.model)
+        if "learning_rate" not in logs and rate is not None:
+            logs["learning_rate"] = rate
         train = {f"epoch_{k}": v for k, v in logs.items() if not k.startswith("val_")}
         validation = {f"epoch_{k[4:]}": v for k, v in logs.items() if k.startswith("val_")}
         if train:
@@ -213,9 +214,11 @@ class TensorBoard(Callback):
 
 
 def _learning_rate(model):
-    optimizer = getattr(model, "optimizer", None)
-    rate = getattr(optimizer, "learning_rate", None)
-    return None if rate is None else float(rate)
+    rate = getattr(getattr(model, "optimizer", None), "learning_rate", None)
+    try:
+        return None if rate is None else float(rate)
+    except (TypeError, ValueError):  # a schedule object rather than a number
+        return None
 
 
 def _weight_arrays(model):
