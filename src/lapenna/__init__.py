@@ -8,15 +8,15 @@
 [2.0, 4.0]
 """
 
-from lapenna import (
-    activations,
-    backend,
-    constraints,
-    initializers,
-    ops,
-    regularizers,
-    utils,
-)
+from lapenna import activations  # noqa: I001 - one room per line keeps merges simple
+from lapenna import backend
+from lapenna import callbacks
+from lapenna import constraints
+from lapenna import initializers
+from lapenna import ops
+from lapenna import plot
+from lapenna import regularizers
+from lapenna import utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -56,7 +56,9 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "backend",
+    "callbacks",
     "ops",
+    "plot",
     "utils",
     "initializers",
     "regularizers",
