@@ -8,7 +8,7 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, ops, utils
+from lapenna import backend, io, ops, utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -48,6 +48,7 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "backend",
+    "io",
     "ops",
     "utils",
     "__version__",
