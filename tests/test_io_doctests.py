@@ -5,11 +5,13 @@ import importlib
 
 import pytest
 
-MODULES = ["archive", "atomic", "config", "errors", "npz", "safetensors", "state"]
+MODULES = ["archive", "atomic", "config", "errors", "keras_h5", "npz", "safetensors", "state"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    if name == "keras_h5":
+        pytest.importorskip("h5py")
     module = importlib.import_module(f"lapenna.io.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

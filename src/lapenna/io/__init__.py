@@ -9,7 +9,7 @@ The model-level API (``Model.save``, ``load_model``, checkpoints) is built on:
 ``save_file``/``load_file``/``read_header`` (weights), ``write_archive``/``read_archive``
 (the ``.lpn`` zip of ``config.json`` + ``model.safetensors``), ``dumps_config``/
 ``loads_config``/``check_safe`` (configs), ``flatten_state``/``save_state`` (checkpoint
-state), ``save_npz``/``load_npz`` (other weight files).
+state), ``save_npz``/``load_npz`` and ``read_keras_weights`` (other weight files).
 """
 
 from lapenna.io.archive import (
@@ -23,6 +23,7 @@ from lapenna.io.archive import (
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
+from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
 from lapenna.io.npz import load_npz, save_npz
 from lapenna.io.safetensors import (
     Header,
@@ -53,6 +54,8 @@ __all__ = [
     "WEIGHTS_NAME",
     "save_npz",
     "load_npz",
+    "read_keras_weights",
+    "keras3_layer_keys",
     "dumps_config",
     "loads_config",
     "check_safe",
