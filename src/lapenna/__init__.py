@@ -8,7 +8,7 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, ops, utils
+from lapenna import backend, data, datasets, ops, utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -48,6 +48,8 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "backend",
+    "data",
+    "datasets",
     "ops",
     "utils",
     "__version__",
