@@ -369,7 +369,8 @@ class Dataset:
             size = min(finite) if UNKNOWN not in sizes or min(finite) == 0 else UNKNOWN
         else:
             size = UNKNOWN if UNKNOWN in sizes else INFINITE
-        return Dataset(lambda: iterators.zip_iter(datasets), size)
+        batched = all(member._batched for member in members)
+        return Dataset(lambda: iterators.zip_iter(datasets), size, batched=batched)
 
     def concatenate(self, other):
         """This dataset's elements followed by ``other``'s (same element structure)."""
