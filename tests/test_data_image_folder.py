@@ -125,11 +125,18 @@ def test_crop_to_aspect_ratio_keeps_the_center(tmp_path):
     assert next(iter(squeezed))[0, :, 0, 0].max() == 0
 
 
-def test_unreadable_file_is_named(tmp_path):
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_unreadable_file_is_named(tmp_path, damage):
     root = _write_folder(tmp_path)
-    (root / "bees" / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    if damage == "garbage":
+        (root / "bees" / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    else:
+        noise = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+        PIL.fromarray(noise).save(root / "bees" / "broken.png")
+        data = (root / "bees" / "broken.png").read_bytes()
+        (root / "bees" / "broken.png").write_bytes(data[: len(data) // 2])
     ds = image_dataset_from_directory(root, image_size=(4, 4), shuffle=False)
-    with pytest.raises(DatasetFormatError, match=r"broken\.jpg: cannot decode the image"):
+    with pytest.raises(DatasetFormatError, match=r"broken\.(jpg|png): cannot decode the image"):
         list(ds)
 
 

@@ -270,3 +270,9 @@ def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="one bool"):
         list(Dataset.from_tensor_slices(np.zeros((2, 2))).filter(lambda v: v > 0))
     assert "cardinality=3" in repr(ds)
+
+
+def test_rooms_are_exposed_on_the_package():
+    assert lp.data.Dataset is Dataset and callable(lp.datasets.mnist_sample.load_data)
+    assert lp.data.DatasetFormatError is lp.datasets.DatasetFormatError
+    assert issubclass(lp.datasets.DatasetNotFoundError, FileNotFoundError)
