@@ -276,3 +276,29 @@ def test_rooms_are_exposed_on_the_package():
     assert lp.data.Dataset is Dataset and callable(lp.datasets.mnist_sample.load_data)
     assert lp.data.DatasetFormatError is lp.datasets.DatasetFormatError
     assert issubclass(lp.datasets.DatasetNotFoundError, FileNotFoundError)
+
+
+def test_as_dataset_builds_what_fit_iterates():
+    x, y, w = np.zeros((10, 3), np.float32), np.arange(10), np.ones(10, np.float32)
+    assert lp.data.as_dataset(x, batch_size=4).element_kind == "x"
+    ds = lp.data.as_dataset(x, y, w, batch_size=4, shuffle=True)
+    assert len(ds) == 3 and ds.element_kind == "x_y_sample_weight"
+    epochs = [np.concatenate([b[1] for b in ds]).tolist() for _ in range(2)]
+    assert sorted(epochs[0]) == list(range(10)) and epochs[0] != epochs[1]
+    multi = lp.data.as_dataset({"a": x, "b": x}, y, batch_size=5)
+    assert set(next(iter(multi))[0]) == {"a", "b"}
+    assert lp.data.as_dataset(ds) is ds
+    with pytest.raises(ValueError, match="must yield"):
+        lp.data.as_dataset(ds, y)
+    with pytest.raises(ValueError, match="same first dimension"):
+        lp.data.as_dataset(x, y[:5])
+
+
+def test_split_validation_takes_the_last_fraction():
+    x, y = np.arange(20).reshape(10, 2), np.arange(10)
+    (tx, ty), (vx, vy) = lp.data.split_validation((x, y), 0.25)
+    assert ty.tolist() == list(range(8)) and vy.tolist() == [8, 9] and vx.shape == (2, 2)
+    train, val = lp.data.split_validation(y, 0.0)
+    assert len(train) == 10 and len(val) == 0
+    with pytest.raises(ValueError, match="validation_split"):
+        lp.data.split_validation(y, 1.0)

@@ -12,6 +12,7 @@ Example:
 """
 
 from lapenna.data import augment
+from lapenna.data.adapter import as_dataset, split_validation
 from lapenna.data.dataset import INFINITE, UNKNOWN, Dataset
 from lapenna.data.image_folder import image_dataset_from_directory
 from lapenna.data.splitting import split
@@ -26,6 +27,8 @@ __all__ = [
     "INFINITE",
     "UNKNOWN",
     "split",
+    "as_dataset",
+    "split_validation",
     "image_dataset_from_directory",
     "unpack_x_y_sample_weight",
     "element_kind",

@@ -84,6 +84,8 @@ class Dataset:
         """
         element = to_arrays(tensors)
         leaves = flatten(element)
+        if not leaves:
+            raise ValueError("Dataset.from_tensor_slices expects at least one array, got none")
         if any(leaf.ndim == 0 for leaf in leaves):
             raise ValueError(
                 "Dataset.from_tensor_slices expects arrays with at least one axis, got shapes "
