@@ -219,3 +219,13 @@ def test_cifar100_fine_and_coarse_labels(tmp_path):
         cifar100.load_data(path=tmp_path)
     with pytest.raises(ValueError, match="label_mode"):
         cifar100.load_data("medium", path=tmp_path)
+
+
+def test_empty_idx_with_absurd_dimensions_is_refused():
+    # found by the fuzzer: a zero dimension makes the data empty, numpy still refuses the shape
+    header = bytes([0, 0, 8, 4]) + b"".join(
+        d.to_bytes(4, "big") for d in (0, 40655, 2061519, 110049588)
+    )
+    with pytest.raises(DatasetFormatError, match="impossibly large"):
+        parse_idx(header, "empty.idx")
+    assert parse_idx(bytes([0, 0, 8, 2, 0, 0, 0, 0, 0, 0, 0, 5]), "e").shape == (0, 5)

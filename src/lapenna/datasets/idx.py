@@ -93,9 +93,13 @@ def parse_idx(data, name="<bytes>"):
         )
     dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = TYPE_CODES[type_code]
-    count = 1
+    count, extent = 1, 1
     for size in dims:
         count *= size
+        extent *= max(size, 1)
+    if extent * dtype.itemsize >= 2**62:
+        # numpy refuses such shapes even when a zero dimension leaves them empty
+        raise DatasetFormatError(f"{name}: dimensions {dims} describe an impossibly large array")
     expected = count * dtype.itemsize
     found = len(data) - header
     if found < expected:
