@@ -12,6 +12,8 @@ from lapenna import activations  # noqa: I001 - one room per line keeps merges s
 from lapenna import backend
 from lapenna import callbacks
 from lapenna import constraints
+from lapenna import data
+from lapenna import datasets
 from lapenna import initializers
 from lapenna import io
 from lapenna import ops
@@ -59,6 +61,8 @@ __all__ = [
     "backend",
     "callbacks",
     "io",
+    "data",
+    "datasets",
     "ops",
     "plot",
     "utils",
