@@ -22,6 +22,11 @@ from lapenna.autograd.functions.elementwise import (
     Where,
 )
 from lapenna.autograd.functions.linalg import MatMul, matmul
+from lapenna.autograd.functions.losses import (
+    SigmoidCrossEntropy,
+    SoftmaxCrossEntropy,
+    SparseSoftmaxCrossEntropy,
+)
 from lapenna.autograd.functions.reduction import Max, Sum
 from lapenna.autograd.functions.shape import (
     BroadcastTo,
@@ -67,4 +72,7 @@ __all__ = [
     "Transpose",
     "LogSoftmax",
     "Softmax",
+    "SigmoidCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "SparseSoftmaxCrossEntropy",
 ]
