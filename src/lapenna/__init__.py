@@ -8,7 +8,7 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, ops, utils
+from lapenna import backend, losses, ops, utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -50,5 +50,6 @@ __all__ = [
     "backend",
     "ops",
     "utils",
+    "losses",
     "__version__",
 ]
