@@ -8,7 +8,7 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, losses, ops, utils
+from lapenna import backend, losses, metrics, ops, utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -51,5 +51,6 @@ __all__ = [
     "ops",
     "utils",
     "losses",
+    "metrics",
     "__version__",
 ]
