@@ -8,7 +8,7 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, losses, metrics, ops, utils
+from lapenna import backend, losses, metrics, ops, optimizers, utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -52,5 +52,6 @@ __all__ = [
     "utils",
     "losses",
     "metrics",
+    "optimizers",
     "__version__",
 ]
