@@ -7,7 +7,7 @@ For speed, the gradient of the fused loss is the famous ``softmax(x) - labels``:
 subtraction instead of a backward pass through a softmax and a log.
 
 Each backward has two paths. A plain backward (under ``no_grad``, the usual case) works on
-the arrays saved by forward. When ``create_graph=True`` asks for a differentiable gradient,
+the softmax saved by forward. When ``create_graph=True`` asks for a differentiable gradient,
 it is rebuilt from ``Softmax``/``LogSoftmax``/``Sigmoid`` primitives applied to the saved
 inputs, so second derivatives flow back to the logits.
 """
@@ -20,9 +20,14 @@ from lapenna.autograd.tensor import Tensor
 from lapenna.backend import xp
 
 
-def _log_softmax(x, axis):
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+def _log_softmax_and_softmax(x, axis):
+    """Both from one exp: log_softmax = shifted - log(sum), softmax = exp(shifted) / sum."""
+    logp = x - x.max(axis=axis, keepdims=True)
+    probs = xp.exp(logp)
+    total = probs.sum(axis=axis, keepdims=True)
+    probs /= total
+    logp -= xp.log(total)
+    return logp, probs
 
 
 class SoftmaxCrossEntropy(Function):
@@ -35,23 +40,21 @@ class SoftmaxCrossEntropy(Function):
     """
 
     def forward(self, labels, logits):
-        logp = _log_softmax(logits, self.axis)
-        self.save_for_backward(*self.parents, logp)
+        logp, probs = _log_softmax_and_softmax(logits, self.axis)
+        self.save_for_backward(*self.parents, probs)
         return -(labels * logp).sum(axis=self.axis)
 
     def backward(self, grad):
-        labels, logits, logp = self.saved_tensors
+        labels, logits, probs = self.saved_tensors
         g = grad.expand_dims(self.axis)
-        if grad_mode.is_enabled():
-            probs = Softmax.apply(logits, axis=self.axis)
-            log_probs = LogSoftmax.apply(logits, axis=self.axis)
-        else:
-            probs, log_probs = Tensor(xp.exp(logp)), Tensor(logp)
+        graph = grad_mode.is_enabled()
         g_logits = g_labels = None
         if self.needs_grad[1]:
+            probs = Softmax.apply(logits, axis=self.axis) if graph else Tensor(probs)
             g_logits = g * (probs * labels.sum(axis=self.axis, keepdims=True) - labels)
         if self.needs_grad[0]:
-            g_labels = -g * log_probs
+            # rarely needed (soft targets that are themselves learned): recompute log_softmax
+            g_labels = -g * LogSoftmax.apply(logits, axis=self.axis)
         return g_labels, g_logits
 
 
@@ -68,8 +71,8 @@ class SparseSoftmaxCrossEntropy(Function):
     """
 
     def forward(self, logits):
-        logp = _log_softmax(logits, self.axis)
-        self.save_for_backward(self.parents[0], logp)
+        logp, probs = _log_softmax_and_softmax(logits, self.axis)
+        self.save_for_backward(self.parents[0], probs)
         index = xp.expand_dims(self.labels, self.axis)
         loss = -xp.take_along_axis(logp, index, axis=self.axis).squeeze(self.axis)
         if self.smoothing:
@@ -88,13 +91,21 @@ class SparseSoftmaxCrossEntropy(Function):
         return target
 
     def backward(self, grad):
-        logits, logp = self.saved_tensors
-        target = self._target(logp)
+        logits, probs = self.saved_tensors
+        g = grad.expand_dims(self.axis)
         if grad_mode.is_enabled():
-            probs = Softmax.apply(logits, axis=self.axis)
-            return grad.expand_dims(self.axis) * (probs - Tensor(target))
-        # the plain path stays in numpy: one exp, one subtraction, one product
-        return Tensor(xp.expand_dims(grad.data, self.axis) * (xp.exp(logp) - target))
+            target = Tensor(self._target(probs))
+            return g * (Softmax.apply(logits, axis=self.axis) - target)
+        # the plain path stays in numpy and never builds the one-hot target:
+        # g * probs, minus g * (1 - s) at each label, minus g * s / C everywhere
+        out = g.data * probs
+        if self.smoothing:
+            out -= g.data * (self.smoothing / probs.shape[self.axis])
+        index = xp.expand_dims(self.labels, self.axis)
+        picked = xp.take_along_axis(out, index, axis=self.axis)
+        picked -= g.data * (1.0 - self.smoothing)
+        xp.put_along_axis(out, index, picked, axis=self.axis)
+        return Tensor(out)
 
 
 class SigmoidCrossEntropy(Function):
