@@ -61,7 +61,7 @@ class Optimizer:
         ValueError: for a hyperparameter out of range, quoting the value.
     """
 
-    default_name = "optimizer"
+    default_name = None
 
     def __init__(
         self,
@@ -164,6 +164,13 @@ class Optimizer:
     def variables(self):
         """Every slot Variable, in the order they were created."""
         return [v for slots in self._slots.values() for v in slots.values()]
+
+    def slots_per_variable(self):
+        """How many slot arrays each variable gets (0 for plain SGD, 2 for Adam), for
+        memory estimates; found by building a copy of this optimizer on a probe."""
+        probe = type(self).from_config(self.get_config())
+        probe.build([Variable(xp.zeros((), dtype=B.floatx()), name="probe")])
+        return len(probe.variables)
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Skip weight decay for these variables, or those whose name contains any of
