@@ -1,5 +1,5 @@
-"""Optimizers: steps against hand-written formulas and torch.optim, clipping, weight
-decay, constraints, schedules, state, configs and validation."""
+"""Optimizer update rules: steps against hand-written formulas and torch.optim, clipping,
+weight decay, constraints and float32."""
 
 import numpy as np
 import pytest
