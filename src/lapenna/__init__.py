@@ -8,7 +8,12 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, losses, metrics, ops, optimizers, utils
+from lapenna import backend  # noqa: I001 - one room per line keeps merges simple
+from lapenna import losses
+from lapenna import metrics
+from lapenna import ops
+from lapenna import optimizers
+from lapenna import utils
 from lapenna.autograd import (
     Function,
     GradientTape,
