@@ -16,7 +16,10 @@ from lapenna import data
 from lapenna import datasets
 from lapenna import initializers
 from lapenna import io
+from lapenna import losses
+from lapenna import metrics
 from lapenna import ops
+from lapenna import optimizers
 from lapenna import plot
 from lapenna import regularizers
 from lapenna import utils
@@ -70,5 +73,8 @@ __all__ = [
     "regularizers",
     "constraints",
     "activations",
+    "losses",
+    "metrics",
+    "optimizers",
     "__version__",
 ]
