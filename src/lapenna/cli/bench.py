@@ -1,4 +1,4 @@
-"""``make bench``: training and inference throughput of lapenna and PyTorch, side by side.
+"""``lapenna bench``: training and inference throughput of lapenna and PyTorch, side by side.
 
 Both run on the same machine, in the same process, with the same number of BLAS/intra-op
 threads, on the same batch. Printed: samples/s for each, the ratio lapenna/PyTorch, the
@@ -6,22 +6,37 @@ machine's numpy sgemm GFLOP/s, and the GFLOP/s each workload reaches in lapenna 
 MACs from the model summary; a training step counts three times the forward work).
 """
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-import numpy as np
+import lapenna as lp
+from lapenna.backend import xp
+from lapenna.cli import common
+from lapenna.cli.bench_workloads import WORKLOADS, torch_models
+from lapenna.cli.errors import UsageError
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from workloads import WORKLOADS, torch_models  # noqa: E402
-
-import lapenna as lp  # noqa: E402
+def add_parser(subparsers, parents):
+    parser = subparsers.add_parser(
+        "bench",
+        parents=parents,
+        help="throughput of reference workloads against PyTorch",
+        description=__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    parser.add_argument(
+        "--seconds", type=common.positive_float, default=3.0, help="time per measurement"
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="WORKLOAD", help=f"some of {', '.join(WORKLOADS)}"
+    )
+    parser.add_argument(
+        "--lapenna-only", action="store_true", help="skip PyTorch even when it is installed"
+    )
+    parser.set_defaults(run=run)
 
 
 def sgemm_gflops(n=1024, repeats=10):
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    """The machine's float32 matrix-product rate through numpy, in GFLOP/s."""
+    a = xp.random.default_rng(0).standard_normal((n, n)).astype(xp.float32)
     a @ a
     best = min(_timed(lambda: a @ a) for _ in range(repeats))
     return 2 * n**3 / best / 1e9
@@ -42,13 +57,18 @@ def _best_rate(fn, batch, seconds, min_repeats=3):
     return batch / min(times)
 
 
+def _inputs(shape, batch):
+    rng = xp.random.default_rng(0)
+    x = rng.standard_normal((batch, *shape)).astype(xp.float32)
+    return x, rng.integers(0, 10, batch)
+
+
 def bench_lapenna(name, seconds):
+    """(training samples/s, inference samples/s, forward MACs per sample) of one workload."""
     build, shape, batch = WORKLOADS[name]
     lp.set_seed(0)
     model = build()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, *shape)).astype(np.float32)
-    y = rng.integers(0, 10, batch)
+    x, y = _inputs(shape, batch)
     loss_fn = lp.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = lp.optimizers.SGD(learning_rate=0.01, momentum=0.9)
     xt = lp.tensor(x)
@@ -68,15 +88,14 @@ def bench_lapenna(name, seconds):
 
 
 def bench_torch(torch, name, seconds):
+    """(training samples/s, inference samples/s) of the same workload in PyTorch."""
     _, shape, batch = WORKLOADS[name]
     torch.manual_seed(0)
     model = torch_models(torch)[name]()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, *shape)).astype(np.float32)
+    x, y = _inputs(shape, batch)
     if x.ndim == 4:
         x = x.transpose(0, 3, 1, 2).copy()
-    x = torch.from_numpy(x)
-    y = torch.from_numpy(rng.integers(0, 10, batch))
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -94,21 +113,23 @@ def bench_torch(torch, name, seconds):
     return _best_rate(train_step, batch, seconds), _best_rate(infer, batch, seconds)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
-    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
-    args = parser.parse_args(argv)
-    threads = lp.get_num_threads()
+def _import_torch(threads):
     try:
         import torch
-
-        torch.set_num_threads(threads)
     except ImportError:
-        torch = None
         print("PyTorch is not installed (pip install 'lapenna[bench]'): lapenna numbers only")
-    peak = sgemm_gflops()
-    print(f"threads: {threads}   numpy sgemm: {peak:.0f} GFLOP/s")
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
+def run(args):
+    unknown = sorted(set(args.only or ()) - set(WORKLOADS))
+    if unknown:
+        raise UsageError(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
+    threads = lp.get_num_threads()
+    torch = None if args.lapenna_only else _import_torch(threads)
+    print(f"threads: {threads}   numpy sgemm: {sgemm_gflops():.0f} GFLOP/s")
     header = (
         f"{'workload':<16}{'train lp/s':>12}{'train pt/s':>12}{'ratio':>8}"
         f"{'infer lp/s':>12}{'infer pt/s':>12}{'ratio':>8}{'lp train GFLOP/s':>18}"
@@ -118,18 +139,17 @@ def main(argv=None):
     for name in args.only or WORKLOADS:
         lp_train, lp_infer, macs = bench_lapenna(name, args.seconds)
         gflops = 3 * 2 * macs * lp_train / 1e9
-        if torch is not None:
-            pt_train, pt_infer = bench_torch(torch, name, args.seconds)
-            print(
-                f"{name:<16}{lp_train:>12.0f}{pt_train:>12.0f}{lp_train / pt_train:>8.2f}"
-                f"{lp_infer:>12.0f}{pt_infer:>12.0f}{lp_infer / pt_infer:>8.2f}{gflops:>18.1f}"
-            )
+        if torch is None:
+            torch_columns = f"{'-':>12}{'-':>8}", f"{'-':>12}{'-':>8}"
         else:
-            print(
-                f"{name:<16}{lp_train:>12.0f}{'-':>12}{'-':>8}{lp_infer:>12.0f}{'-':>12}"
-                f"{'-':>8}{gflops:>18.1f}"
+            pt_train, pt_infer = bench_torch(torch, name, args.seconds)
+            torch_columns = (
+                f"{pt_train:>12.0f}{lp_train / pt_train:>8.2f}",
+                f"{pt_infer:>12.0f}{lp_infer / pt_infer:>8.2f}",
             )
-
-
-if __name__ == "__main__":
-    main()
+        print(
+            f"{name:<16}{lp_train:>12.0f}{torch_columns[0]}{lp_infer:>12.0f}{torch_columns[1]}"
+            f"{gflops:>18.1f}",
+            flush=True,
+        )
+    return 0
