@@ -36,6 +36,7 @@ from lapenna.io.model_file import (
     to_json,
 )
 from lapenna.io.npz import load_npz, save_npz
+from lapenna.io.onnx_export import export_onnx
 from lapenna.io.safetensors import (
     Header,
     TensorInfo,
@@ -57,6 +58,7 @@ __all__ = [
     "to_json",
     "model_from_json",
     "load_keras_weights",
+    "export_onnx",
     "FormatError",
     "atomic_write",
     "save_file",
