@@ -24,6 +24,7 @@ from lapenna.io.atomic import atomic_write
 from lapenna.io.config import check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.model_file import (
     load_checkpoint,
     load_keras_weights,
@@ -59,6 +60,7 @@ __all__ = [
     "model_from_json",
     "load_keras_weights",
     "export_onnx",
+    "model_from_keras_json",
     "FormatError",
     "atomic_write",
     "save_file",
