@@ -152,6 +152,41 @@ def test_convolution_chains_stay_channels_first(tmp_path):
     proto = _export_and_compare(_randomize(mobilenet_block()), tmp_path, "mobile")
     assert _ops(proto).count("Transpose") == 2  # NHWC -> NCHW in, NCHW -> NHWC out
     assert _ops(proto).count("BatchNormalization") == 3
+    per_channel = _image_model(
+        L.Conv2D(4, 3, padding="same"),
+        L.PReLU(shared_axes=[1, 2]),
+        L.Rescaling([1.0, 2.0, 3.0, 4.0], offset=0.5),
+        L.Conv2D(2, 3),
+    )
+    proto = _export_and_compare(_randomize(per_channel), tmp_path, "per_channel")
+    assert _ops(proto).count("Transpose") == 2
+
+
+def test_unknown_spatial_sizes(tmp_path):
+    """A fully convolutional model exports once and runs at any image size."""
+    inputs = L.Input((None, None, 3))
+    x = L.Conv2D(4, 3, strides=2, padding="same", dilation_rate=1, activation="relu")(inputs)
+    x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+    x = L.Conv2D(4, 3, padding="same", dilation_rate=2)(x)
+    x = L.Conv2DTranspose(4, 3, strides=2, padding="same")(x)
+    x = L.Conv2DTranspose(3, 2, strides=3, padding="valid")(x)
+    x = L.AveragePooling2D(2, padding="same")(x)
+    model = _randomize(lp.Model(inputs, L.UpSampling2D(2, interpolation="bilinear")(x)))
+    path = os.fspath(tmp_path / "fcn.onnx")
+    proto = lp.io.export_onnx(model, path)
+    assert [d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim[:3]] == [
+        "batch",
+        "input_layer_dim1",
+        "input_layer_dim2",
+    ]
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for size in ((9, 7), (16, 16), (5, 12)):
+        x = rng.standard_normal((2, *size, 3)).astype(np.float32)
+        expected = model.predict(x, verbose=0)
+        (got,) = session.run(None, {session.get_inputs()[0].name: x})
+        assert got.shape == expected.shape
+        assert np.max(np.abs(got - expected)) <= TOLERANCE * np.max(np.abs(expected))
 
 
 class _Subclassed(lp.Model):

@@ -25,17 +25,38 @@ from lapenna.io.onnx_layers import apply_activation, check_activation
 from lapenna.utils import get_registry
 
 
-def _known_spatial(layer, input_shapes):
-    if any(d is None for d in input_shapes[0][1:]):
-        return (
-            f"input shape {tuple(input_shapes[0])} has unknown sizes; ONNX pads are "
-            "computed from known sizes"
-        )
-    return None
-
-
 def check_conv(layer, input_shapes):
-    return check_activation(layer, input_shapes) or _known_spatial(layer, input_shapes)
+    if _auto_pad_needed(layer.padding, input_shapes[0][1:-1], layer.strides) and any(
+        d > 1 for d in layer.dilation_rate
+    ):
+        return (
+            f"input shape {tuple(input_shapes[0])} has unknown sizes, and with strides "
+            "and dilation together the ONNX pads depend on them"
+        )
+    return check_activation(layer, input_shapes)
+
+
+def check_conv_transpose(layer, input_shapes):
+    unknown = any(d is None for d in input_shapes[0][1:-1])
+    if unknown and layer.padding == "same" and layer.output_padding is not None:
+        return (
+            f"input shape {tuple(input_shapes[0])} has unknown sizes, and with "
+            "output_padding the ONNX pads depend on them"
+        )
+    return check_activation(layer, input_shapes)
+
+
+def _auto_pad_needed(padding, size, strides):
+    """Whether "same" pads depend on a size that is unknown (strides above 1)."""
+    return padding == "same" and any(n is None and s > 1 for n, s in zip(size, strides))
+
+
+def padding_attributes(padding, size, window, strides, dilation, owner):
+    """``pads``, or for "same" with strides over unknown sizes ``auto_pad="SAME_UPPER"``:
+    the same rule (the extra padding at the end), applied by the runtime."""
+    if _auto_pad_needed(padding, size, strides):
+        return {"auto_pad": "SAME_UPPER"}
+    return {"pads": onnx_pads(pads_for(padding, size, window, strides, dilation, owner))}
 
 
 def _onnx_kernel(kernel):
@@ -46,7 +67,7 @@ def _onnx_kernel(kernel):
 
 def _conv_node(g, layer, x_name, kernel, bias, input_shape, groups=1, base=None):
     base = base or layer.name
-    pads = pads_for(
+    padding = padding_attributes(
         layer.padding,
         input_shape[1:-1],
         layer.kernel_size,
@@ -64,8 +85,8 @@ def _conv_node(g, layer, x_name, kernel, bias, input_shape, groups=1, base=None)
         kernel_shape=list(kernel.shape[2:]),
         strides=list(layer.strides),
         dilations=list(layer.dilation_rate),
-        pads=onnx_pads(pads),
         group=groups,
+        **padding,
     )
 
 
@@ -123,36 +144,26 @@ def separable_conv(g, layer, inputs, output_shapes):
     return _finish(g, layer, out, output_shapes[0])
 
 
-@converter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", check=check_conv)
+@converter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", check=check_conv_transpose)
 def conv_transpose(g, layer, inputs, output_shapes):
     """ONNX ConvTranspose with explicit pads chosen so that the output is lapenna's.
 
     The full transposed convolution has ``(n - 1) * stride + span`` positions; lapenna
-    keeps ``out`` of them starting at the "same" padding's front pad of a convolution
-    from ``out`` back to ``n``. What is left at the end is cut by ``pads`` or, when the
-    output is longer than the full result, added by ``output_padding``.
+    keeps ``out`` of them starting at the front pad that "same" padding gives a
+    convolution from ``out`` back to ``n``. What is left at the end is cut by ``pads``
+    or, when the output is longer than the full result, added by ``output_padding``.
     """
     (x,) = inputs
-    out_spatial = output_shapes[0][1:-1]
-    # Keras (*window, out, in) -> ONNX (in, out, *window)
-    kernel = _onnx_kernel(layer.kernel.numpy())
-    spans = [(k - 1) * d + 1 for k, d in zip(layer.kernel_size, layer.dilation_rate)]
-    front = pads_for(
-        layer.padding,
-        out_spatial,
-        layer.kernel_size,
-        layer.strides,
-        layer.dilation_rate,
-        layer.name,
-    )
     pads, extra = [], []
-    for n, out, span, s, (before, _) in zip(
-        x.shape[1:-1], out_spatial, spans, layer.strides, front
-    ):
-        rest = (n - 1) * s + span - before - out
+    for axis, n in enumerate(x.shape[1:-1]):
+        before, rest = _transpose_crop(layer, axis, n, output_shapes[0][1 + axis])
         pads.append((before, max(rest, 0)))
         extra.append(max(-rest, 0))
-    names = [g.channels_first(x), g.constant(kernel, f"{layer.name}/kernel")]
+    # Keras (*window, out, in) -> ONNX (in, out, *window)
+    names = [
+        g.channels_first(x),
+        g.constant(_onnx_kernel(layer.kernel.numpy()), f"{layer.name}/kernel"),
+    ]
     if layer.bias is not None:
         names.append(g.constant(layer.bias.numpy(), f"{layer.name}/bias"))
     out = g.add(
@@ -168,11 +179,28 @@ def conv_transpose(g, layer, inputs, output_shapes):
     return _finish(g, layer, out, output_shapes[0])
 
 
+def _transpose_crop(layer, axis, n, out):
+    """``(front, rest)``: positions cut from the full transposed convolution at the front,
+    and at the end (negative: added). Without ``output_padding`` neither depends on
+    ``n``, so unknown sizes are fine."""
+    span = (layer.kernel_size[axis] - 1) * layer.dilation_rate[axis] + 1
+    stride = layer.strides[axis]
+    output_padding = None if layer.output_padding is None else layer.output_padding[axis]
+    if layer.padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        return 0, -extra
+    if output_padding is None:  # out = n * stride
+        total = max(span - stride, 0)
+        return total // 2, span - stride - total // 2
+    ((front, _),) = pads_for("same", [out], [span], [stride], [1], layer.name)
+    return front, (n - 1) * stride + span - front - out
+
+
 # -- pooling -------------------------------------------------------------------------------
 def check_pool(layer, input_shapes):
     if getattr(layer, "return_indices", False):
         return "return_indices=True (argmax outputs) has no ONNX converter here"
-    return _known_spatial(layer, input_shapes)
+    return None
 
 
 @converter(
@@ -187,12 +215,12 @@ def check_pool(layer, input_shapes):
 def pool(g, layer, inputs, output_shapes):
     (x,) = inputs
     ones = (1,) * len(layer.pool_size)
-    pads = pads_for(layer.padding, x.shape[1:-1], layer.pool_size, layer.strides, ones, layer.name)
-    attributes = {
-        "kernel_shape": list(layer.pool_size),
-        "strides": list(layer.strides),
-        "pads": onnx_pads(pads),
-    }
+    attributes = {"kernel_shape": list(layer.pool_size), "strides": list(layer.strides)}
+    attributes.update(
+        padding_attributes(
+            layer.padding, x.shape[1:-1], layer.pool_size, layer.strides, ones, layer.name
+        )
+    )
     if get_registry("layers").name_of(layer).startswith("Max"):
         op = "MaxPool"
     else:

@@ -140,7 +140,10 @@ class OnnxGraph:
     # -- the model -----------------------------------------------------------------------
     def value_info(self, name, shape, batch):
         """A graph input/output declaration; the batch axis is ``batch`` (str or int)."""
-        dims = [batch if i == 0 else (f"dim_{i}" if d is None else d) for i, d in enumerate(shape)]
+        # unknown sizes get names of their own: equal names would claim equal sizes
+        dims = [
+            batch if i == 0 else (f"{name}_dim{i}" if d is None else d) for i, d in enumerate(shape)
+        ]
         elem = self._onnx.helper.np_dtype_to_tensor_dtype(self.dtype)
         return self._onnx.helper.make_tensor_value_info(name, elem, dims)
 
@@ -171,7 +174,8 @@ def pads_for(padding, size, window, strides, dilation, owner):
         raise ValueError(f"{owner}: padding {padding!r} has no ONNX equivalent here")
     pads = []
     for n, span, s in zip(size, spans, strides):
-        total = max((-(-n // s) - 1) * s + span - n, 0)
+        # with stride 1 the total is span - 1 whatever the size (which may be unknown)
+        total = span - 1 if s == 1 else max((-(-n // s) - 1) * s + span - n, 0)
         pads.append((total // 2, total - total // 2))
     return pads
 

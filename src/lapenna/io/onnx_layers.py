@@ -72,6 +72,13 @@ def apply_activation(g, value, fn, base):
     return Value(value.shape, out, perm)
 
 
+def in_form(array, rank, perm):
+    """A constant that broadcasts against the trailing axes of a logical tensor of
+    ``rank``, laid out to broadcast against its stored form ``perm`` instead."""
+    full = array.reshape((1,) * (rank - array.ndim) + array.shape)
+    return np.transpose(full, perm)
+
+
 # -- core -----------------------------------------------------------------------------------
 @converter("Dense", check=check_activation)
 def dense(g, layer, inputs, output_shapes):
@@ -204,10 +211,11 @@ def elu_layer(g, layer, inputs, output_shapes):
 
 @converter("PReLU")
 def prelu_layer(g, layer, inputs, output_shapes):
-    # alpha has the shape of one sample (1 on shared axes): it broadcasts channels-last
-    alpha = g.constant(layer.alpha.numpy(), f"{layer.name}/alpha")
-    out = g.add("PRelu", [g.channels_last(inputs[0]), alpha], layer.name)
-    return [Value(output_shapes[0], out)]
+    (x,) = inputs
+    perm, name = x.first_form()
+    # alpha has the shape of one sample (1 on shared axes)
+    alpha = g.constant(in_form(layer.alpha.numpy(), x.rank, perm), f"{layer.name}/alpha")
+    return [Value(output_shapes[0], g.add("PRelu", [name, alpha], layer.name), perm)]
 
 
 @converter("Softmax")
@@ -228,9 +236,9 @@ def softmax_layer(g, layer, inputs, output_shapes):
 @converter("Rescaling")
 def rescaling(g, layer, inputs, output_shapes):
     (x,) = inputs
-    per_channel = isinstance(layer.scale, list) or isinstance(layer.offset, list)
-    perm, name = (identity(x.rank), g.channels_last(x)) if per_channel else x.first_form()
-    scale = g.constant(np.asarray(layer.scale), f"{layer.name}/scale")
-    offset = g.constant(np.asarray(layer.offset), f"{layer.name}/offset")
-    out = g.add("Add", [g.add("Mul", [name, scale], layer.name), offset], layer.name)
+    perm, name = x.first_form()
+    scale = in_form(np.asarray(layer.scale), x.rank, perm)
+    offset = in_form(np.asarray(layer.offset), x.rank, perm)
+    scaled = g.add("Mul", [name, g.constant(scale, f"{layer.name}/scale")], layer.name)
+    out = g.add("Add", [scaled, g.constant(offset, f"{layer.name}/offset")], layer.name)
     return [Value(output_shapes[0], out, perm)]
