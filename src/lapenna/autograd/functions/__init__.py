@@ -1,5 +1,6 @@
 """The primitives: one ``Function`` subclass each, forward and backward side by side."""
 
+from lapenna.autograd.functions.conv import Conv, ConvKernelGrad, ConvTranspose
 from lapenna.autograd.functions.elementwise import (
     Abs,
     Add,
@@ -22,6 +23,14 @@ from lapenna.autograd.functions.elementwise import (
     Where,
 )
 from lapenna.autograd.functions.linalg import MatMul, matmul
+from lapenna.autograd.functions.norm import Normalize
+from lapenna.autograd.functions.pool import (
+    AvgPool,
+    AvgPoolAdjoint,
+    MaxPool,
+    MaxPoolGather,
+    MaxPoolScatter,
+)
 from lapenna.autograd.functions.reduction import Max, Sum
 from lapenna.autograd.functions.shape import (
     BroadcastTo,
@@ -67,4 +76,13 @@ __all__ = [
     "Transpose",
     "LogSoftmax",
     "Softmax",
+    "Conv",
+    "ConvKernelGrad",
+    "ConvTranspose",
+    "Normalize",
+    "AvgPool",
+    "AvgPoolAdjoint",
+    "MaxPool",
+    "MaxPoolGather",
+    "MaxPoolScatter",
 ]
