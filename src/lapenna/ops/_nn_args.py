@@ -31,6 +31,7 @@ def as_tuple(value, rank, name, op, minimum=1):
 
 def pairs(value, rank, name, op):
     """An int, ``rank`` ints (symmetric) or ``rank`` (before, after) pairs, all >= 0."""
+    given = value
     if _is_int(value):
         value = (value,) * rank
     ok = isinstance(value, tuple | list) and len(value) == rank
@@ -45,10 +46,10 @@ def pairs(value, rank, name, op):
     if not ok:
         raise ValueError(
             f"{op}: {name} must be an int, a tuple of {rank} ints or a tuple of {rank} "
-            f"(before, after) pairs, got {value!r}"
+            f"(before, after) pairs, got {given!r}"
         )
     if any(b < 0 or a < 0 for b, a in out):
-        raise ValueError(f"{op}: {name} must be non-negative, got {value!r}")
+        raise ValueError(f"{op}: {name} must be non-negative, got {given!r}")
     return tuple(out)
 
 
