@@ -22,7 +22,7 @@ from lapenna.backend.core import (
     to_dtype,
     xp,
 )
-from lapenna.backend.norm import moments, normalize, normalize_backward
+from lapenna.backend.norm import axis_sum, moments, normalize, normalize_backward
 from lapenna.backend.pool import (
     argmax_positions,
     avg_pool,
@@ -70,6 +70,7 @@ __all__ = [
     "avg_pool",
     "avg_pool_adjoint",
     "pool_output_size",
+    "axis_sum",
     "moments",
     "normalize",
     "normalize_backward",

@@ -28,6 +28,8 @@ from lapenna.backend import winograd
 # _MIN_ROWS output positions, below which the GEMMs lose efficiency)
 _CHUNK_BYTES = 1 << 24
 _MIN_ROWS = 4096
+# at most this many channels per group, im2col puts the kernel taps outermost
+_FEW_CHANNELS = 4
 
 
 def conv_output_size(size, kernel, strides, pads, dilation):
@@ -81,14 +83,22 @@ def _chunk(n, out_size, row_bytes):
 
 
 def _im2col(view, groups):
-    """Copy a chunk of windows into a matrix per group, shape ``(groups, rows, k*C/g)``."""
+    """Copy a chunk of windows into one matrix per group, ``(groups, rows, k*C/g)``.
+
+    With few channels per group the copy runs faster with the kernel taps outermost
+    (contiguous runs along the output row instead of runs of a few channels); the GEMMs
+    then read the matrices transposed, which BLAS does for free.
+    """
     r = (view.ndim - 3) // 2
-    order = (0, *range(1, r + 1), 2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2)
-    ordered = view.transpose(order)
-    buf = xp.empty(ordered.shape, dtype=view.dtype)
-    xp.copyto(buf, ordered)
     rows = math.prod(view.shape[: r + 1])
-    return buf.reshape(rows, groups, -1).transpose(1, 0, 2)
+    if view.shape[-1] <= _FEW_CHANNELS:
+        order = (2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2, *range(r + 1))
+        buf = xp.empty([view.shape[i] for i in order], dtype=view.dtype)
+        xp.copyto(buf, view.transpose(order))
+        return buf.reshape(groups, -1, rows).transpose(0, 2, 1)
+    order = (*range(r + 1), 2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2)
+    # a reshape copies only when it must (a 1x1 stride-1 convolution needs no copy)
+    return view.transpose(order).reshape(rows, groups, -1).transpose(1, 0, 2)
 
 
 def _group_kernel(w, groups):
@@ -152,13 +162,22 @@ def conv_input_grad(dy, w, size, strides, pads, dilation, groups=1):
     Returns ``(N, *size, C)``.
     """
     kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
-    if all(s == 1 for s in strides):
+    flipped_shape = (*dy.shape[:-1], cout // groups * groups)
+    if all(s == 1 for s in strides) and winograd.applies(
+        flipped_shape, (*kernel, cout, cg * groups), strides, dilation, groups
+    ):
         return _input_grad_by_correlation(dy, w, size, pads, dilation, groups)
+    return _input_grad_col2im(dy, w, size, strides, pads, dilation, groups)
+
+
+def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
+    """One GEMM per kernel offset (and group) gives that offset's contribution to every
+    input position as a contiguous block; col2im adds the blocks into strided slices."""
+    kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
     n, out_size = dy.shape[0], dy.shape[1:-1]
     padded = tuple(m + b + a for m, (b, a) in zip(size, pads))
     dxpad = xp.zeros((n, *padded, cg * groups), dtype=dy.dtype)
     taps = math.prod(kernel)
-    # (taps, groups, out/g, C/g): one GEMM per (offset, group) gives a contiguous block
     wt = w.reshape(taps, cg, groups, cout // groups).transpose(0, 2, 3, 1)
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)

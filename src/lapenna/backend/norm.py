@@ -9,12 +9,33 @@ import math
 import numpy as xp
 
 
+def axis_sum(a, axes):
+    """Sum over ``axes`` keeping them as size-1 axes.
+
+    When the axes are the leading (or trailing) ones, as for batch (or layer) norm, the
+    sum is a matrix-vector product with a vector of ones: BLAS is many times faster than
+    numpy's reduction when few channels remain, and accumulates more accurately.
+    """
+    nd, k = a.ndim, len(axes)
+    kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))
+    if k == 0:
+        return a
+    if tuple(axes) == tuple(range(k)):
+        rows = math.prod(a.shape[:k])
+        return (xp.ones(rows, dtype=a.dtype) @ a.reshape(rows, -1)).reshape(kept)
+    if tuple(axes) == tuple(range(nd - k, nd)):
+        cols = math.prod(a.shape[nd - k :])
+        return (a.reshape(-1, cols) @ xp.ones(cols, dtype=a.dtype)).reshape(kept)
+    return a.sum(axis=tuple(axes), keepdims=True)
+
+
 def moments(x, axes):
     """Mean and biased variance over ``axes`` (kept as size-1 axes), in ``x``'s dtype."""
-    mean = x.mean(axis=axes, keepdims=True)
+    inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
+    mean = axis_sum(x, axes) * inv_count
     centered = x - mean
     xp.square(centered, out=centered)
-    return mean, centered.mean(axis=axes, keepdims=True)
+    return mean, axis_sum(centered, axes) * inv_count
 
 
 def normalize(x, mean, inv_std, gamma, beta):
@@ -31,7 +52,7 @@ def _reduce_to(a, shape):
     if shape is None:
         return None
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and a.shape[i] != 1)
-    return a.sum(axis=axes, keepdims=True) if axes else a
+    return axis_sum(a, axes) if axes else a
 
 
 def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_shape=None):
@@ -48,8 +69,8 @@ def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_
     if gamma is None or all(gamma.shape[a] == 1 for a in axes):
         # gamma is constant within each normalized group (batch norm), so <gg> and
         # <gg * xhat> are gamma times the sums that dbeta and dgamma need anyway
-        sum_g = g.sum(axis=axes, keepdims=True)
-        sum_gx = xp.sum(g * xhat, axis=axes, keepdims=True)
+        sum_g = axis_sum(g, axes)
+        sum_gx = axis_sum(g * xhat, axes)
         scale = inv_std if gamma is None else inv_std * gamma
         xhat *= -sum_gx * inv_count
         xhat += g
@@ -59,9 +80,8 @@ def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_
     gg = g * gamma
     dgamma = _reduce_to(g * xhat, gamma_shape)
     dbeta = _reduce_to(g, beta_shape)
-    mean_gg = gg.mean(axis=axes, keepdims=True)
-    gg_x = gg * xhat
-    mean_ggx = gg_x.sum(axis=axes, keepdims=True) * inv_count
+    mean_gg = axis_sum(gg, axes) * inv_count
+    mean_ggx = axis_sum(gg * xhat, axes) * inv_count
     xhat *= -mean_ggx
     xhat += gg
     xhat -= mean_gg

@@ -41,35 +41,52 @@ def _crop(x, pads):
 def max_pool(x, pool, strides, pads):
     """Window maxima and, per output, the index of the winning window offset.
 
-    The first maximum in row-major window order wins; a NaN in a window wins too, so
-    NaNs propagate. Padding is -inf. Returns ``(values, argmax)``.
+    One pass per window offset compares it with the running maximum: where it is strictly
+    greater, it becomes the maximum and its offset the winner, so the first maximum in
+    row-major window order wins and NaNs propagate. Padding is -inf. The winner index is
+    kept with branch-free integer operations (a masked write is many times slower).
+    Returns ``(values, argmax)``.
     """
     xpad = _pad(x, pads, -xp.inf)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
-    offsets = _offsets(pool)
-    values = xpad[_window_slice(offsets[0], strides, out_size)].copy()
-    argmax = xp.zeros(values.shape, dtype=xp.min_scalar_type(len(offsets) - 1))
-    better = xp.empty(values.shape, dtype=bool)
-    nan = xp.empty(values.shape, dtype=bool)
-    for t, offset in enumerate(offsets[1:], start=1):
-        candidate = xpad[_window_slice(offset, strides, out_size)]
-        xp.greater(candidate, values, out=better)
-        xp.isnan(candidate, out=nan)
-        better |= nan
-        xp.copyto(values, candidate, where=better)
-        xp.copyto(argmax, t, where=better)
+    slices = [xpad[_window_slice(o, strides, out_size)] for o in _offsets(pool)]
+    dtype = xp.min_scalar_type(len(slices) - 1)
+    values = slices[0].copy()
+    argmax = xp.zeros(values.shape, dtype=dtype)
+    greater = xp.empty(values.shape, dtype=bool)
+    winner = xp.empty(values.shape, dtype=dtype)
+    for t, candidate in enumerate(slices[1:], start=1):
+        xp.greater(candidate, values, out=greater)
+        xp.maximum(values, candidate, out=values)
+        # offsets only increase, so the last one that was greater is the largest index
+        xp.multiply(greater.view(xp.uint8), dtype.type(t), out=winner, casting="unsafe")
+        xp.maximum(argmax, winner, out=argmax)
     return values, argmax
+
+
+def _tiles_exactly(in_shape, pool, strides, pads, out_size):
+    """Whether the windows cover the padded input once each (no overlap, nothing left)."""
+    return all(
+        s == k and m * k == n + b + a
+        for n, k, s, (b, a), m in zip(in_shape[1:-1], pool, strides, pads, out_size)
+    )
 
 
 def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     """Adjoint of gathering at the argmax: each ``g`` entry goes to its window's winner."""
     padded = (in_shape[0], *(n + b + a for n, (b, a) in zip(in_shape[1:-1], pads)), in_shape[-1])
-    out = xp.zeros(padded, dtype=g.dtype)
+    out_size = g.shape[1:-1]
+    exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
+    # windows that tile the input write every cell once: no zero fill, no accumulation
+    out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
     mask = xp.empty(argmax.shape, dtype=bool)
     for t, offset in enumerate(_offsets(pool)):
-        target = out[_window_slice(offset, strides, g.shape[1:-1])]
+        target = out[_window_slice(offset, strides, out_size)]
         xp.equal(argmax, t, out=mask)
-        xp.add(target, g, out=target, where=mask)
+        if exact:
+            xp.multiply(g, mask, out=target)
+        else:
+            xp.add(target, g, out=target, where=mask)
     return _crop(out, pads)
 
 
