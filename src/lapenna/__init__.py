@@ -8,7 +8,16 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, ops, utils
+from lapenna import activations  # noqa: I001 - one room per line keeps merges simple
+from lapenna import backend
+from lapenna import callbacks
+from lapenna import constraints
+from lapenna import initializers
+from lapenna import io
+from lapenna import ops
+from lapenna import plot
+from lapenna import regularizers
+from lapenna import utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -48,7 +57,14 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "backend",
+    "callbacks",
+    "io",
     "ops",
+    "plot",
     "utils",
+    "initializers",
+    "regularizers",
+    "constraints",
+    "activations",
     "__version__",
 ]

@@ -47,6 +47,7 @@ from lapenna.ops.shape import (
     take_along_axis,
     transpose,
 )
+from lapenna.ops.special import erf
 
 __all__ = [
     "abs",
@@ -99,4 +100,5 @@ __all__ = [
     "tensordot",
     "log_softmax",
     "softmax",
+    "erf",
 ]

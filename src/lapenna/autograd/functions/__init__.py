@@ -33,6 +33,7 @@ from lapenna.autograd.functions.shape import (
     Transpose,
 )
 from lapenna.autograd.functions.softmax import LogSoftmax, Softmax
+from lapenna.autograd.functions.special import Erf
 
 __all__ = [
     "Abs",
@@ -67,4 +68,5 @@ __all__ = [
     "Transpose",
     "LogSoftmax",
     "Softmax",
+    "Erf",
 ]
