@@ -65,6 +65,12 @@ from layer_reference import tf_same_pads
             (2, 9, 2),
         ),
         (
+            layers.Conv3DTranspose,
+            {"filters": 2, "kernel_size": 2, "strides": (2, 1, 1)},
+            (1, 2, 2, 2, 2),
+            (1, 4, 3, 3, 2),
+        ),
+        (
             layers.DepthwiseConv2D,
             {"kernel_size": 3, "depth_multiplier": 2},
             (2, 5, 5, 2),
@@ -98,6 +104,8 @@ def test_run_layer_test(cls, kwargs, shape, out):
         (lambda: layers.Conv3D(4, 3), (1, 4, 4, 4, 2), 220, [(3, 3, 3, 2, 4), (4,)]),
         # 3 * 3 * 16 * 8 + 16: the kernel is (kh, kw, filters, in)
         (lambda: layers.Conv2DTranspose(16, 3), (1, 4, 4, 8), 1168, [(3, 3, 16, 8), (16,)]),
+        # 2 * 2 * 2 * 4 * 3 + 4
+        (lambda: layers.Conv3DTranspose(4, 2), (1, 2, 2, 2, 3), 100, [(2, 2, 2, 4, 3), (4,)]),
         # 3 * 3 * 4 * 2 + 4 * 2
         (
             lambda: layers.DepthwiseConv2D(3, depth_multiplier=2),
@@ -207,7 +215,8 @@ def test_macs_of_the_variants():
 # -- behaviour ----------------------------------------------------------------------------
 def test_causal_convolution_sees_only_the_past():
     layer = layers.Conv1D(2, 3, padding="causal", dilation_rate=2)
-    x = lp.tensor(np.random.default_rng(0).standard_normal((1, 9, 2)), requires_grad=True)
+    x = np.random.default_rng(0).standard_normal((1, 9, 2)).astype("float32")
+    x = lp.tensor(x, requires_grad=True)
     out = layer(x)
     assert out.shape == (1, 9, 2)
     (grad,) = lp.grad(out[:, 4, :].sum(), [x])
@@ -349,12 +358,15 @@ def test_conv2d_matches_torch(kwargs):
     compare_with_torch(torch, layer, x, reference)
 
 
-def _torch_conv2d_transpose(torch, x, kernel, bias, strides, padding, output_padding):
-    """Keras's transposed convolution in torch: torch's full output (a pad of ``k - 1`` on
-    each side of the stride-dilated input), cropped to the pads Keras uses; negative crops
-    are zeros appended, and the bias comes last so they get it too."""
-    out = torch.nn.functional.conv_transpose2d(_nchw(x), kernel.permute(3, 2, 0, 1), stride=strides)
-    for axis in (0, 1):
+def _torch_conv_transpose(torch, x, kernel, bias, strides, padding, output_padding):
+    """Keras's transposed convolution in torch, any rank: torch's full output (a pad of
+    ``k - 1`` on each side of the stride-dilated input), cropped to the pads Keras uses;
+    negative crops are zeros appended, and the bias comes last so they get it too."""
+    rank = x.ndim - 2
+    fn = getattr(torch.nn.functional, f"conv_transpose{rank}d")
+    weight = kernel.permute(rank + 1, rank, *range(rank))
+    out = fn(x.permute(0, rank + 1, *range(1, rank + 1)), weight, stride=strides)
+    for axis in range(rank):
         k, s = kernel.shape[axis], strides[axis]
         extra = None if output_padding is None else output_padding[axis]
         if padding == "valid":
@@ -369,8 +381,10 @@ def _torch_conv2d_transpose(torch, x, kernel, bias, strides, padding, output_pad
         if cut > 0:
             out = out.narrow(dim, 0, out.shape[dim] - cut)
         elif cut < 0:
-            out = torch.nn.functional.pad(out, (0, -cut) if axis == 1 else (0, 0, 0, -cut))
-    return _nhwc(out) + bias
+            widths = [0] * (2 * rank)
+            widths[2 * (rank - 1 - axis) + 1] = -cut  # torch lists the last axis first
+            out = torch.nn.functional.pad(out, widths)
+    return out.permute(0, *range(2, rank + 2), 1) + bias
 
 
 @pytest.mark.parametrize(
@@ -392,7 +406,7 @@ def test_conv2d_transpose_matches_torch(kwargs):
     x = _randomize(layer, (2, 3, 4, 2))
 
     def reference(tx, tw):
-        return _torch_conv2d_transpose(
+        return _torch_conv_transpose(
             torch, tx, tw[0], tw[1], layer.strides, layer.padding, layer.output_padding
         )
 
@@ -423,6 +437,35 @@ def test_depthwise_conv2d_matches_torch_grouped_conv(kwargs):
         )
 
     compare_with_torch(torch, layer, x, reference)
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "shape"),
+    [
+        (layers.Conv1DTranspose, {"kernel_size": 3, "strides": 2, "padding": "same"}, (2, 4, 3)),
+        (layers.Conv1DTranspose, {"kernel_size": 2, "strides": 3, "output_padding": 1}, (2, 3, 2)),
+        (layers.Conv3DTranspose, {"kernel_size": 2, "strides": (1, 2, 2)}, (1, 2, 3, 2, 2)),
+        (
+            layers.Conv3DTranspose,
+            {"kernel_size": 3, "strides": 2, "padding": "same"},
+            (1, 2, 2, 3, 2),
+        ),
+    ],
+)
+def test_conv1d_and_conv3d_transpose_match_torch(cls, kwargs, shape):
+    torch = pytest.importorskip("torch")
+    from layer_reference import compare_with_torch
+
+    layer = cls(2, dtype="float64", **kwargs)
+    x = _randomize(layer, shape)
+
+    def reference(tx, tw):
+        return _torch_conv_transpose(
+            torch, tx, tw[0], tw[1], layer.strides, layer.padding, layer.output_padding
+        )
+
+    out = compare_with_torch(torch, layer, x, reference)
+    assert out.shape == layer.compute_output_shape(x.shape)
 
 
 def test_separable_conv2d_matches_torch():

@@ -1,7 +1,12 @@
 """Layers: the bricks networks are built from, with the Keras lifecycle and names."""
 
 from lapenna.layers.base import Layer, register_layer, trace_calls
-from lapenna.layers.conv_transpose import BaseConvTranspose, Conv1DTranspose, Conv2DTranspose
+from lapenna.layers.conv_transpose import (
+    BaseConvTranspose,
+    Conv1DTranspose,
+    Conv2DTranspose,
+    Conv3DTranspose,
+)
 from lapenna.layers.convolutional import BaseConv, Conv1D, Conv2D, Conv3D
 from lapenna.layers.core import (
     Activation,
@@ -72,7 +77,7 @@ from lapenna.layers.symbolic import SymbolicTensor
 
 # Keras's shorter spellings of the same classes
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
-Convolution2DTranspose = Conv2DTranspose
+Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
 AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
 GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
@@ -108,12 +113,14 @@ __all__ = [
     "BaseConvTranspose",
     "Conv1DTranspose",
     "Conv2DTranspose",
+    "Conv3DTranspose",
     "DepthwiseConv2D",
     "SeparableConv2D",
     "Convolution1D",
     "Convolution2D",
     "Convolution3D",
     "Convolution2DTranspose",
+    "Convolution3DTranspose",
     # pooling
     "BasePooling",
     "MaxPooling1D",

@@ -1,5 +1,5 @@
-"""Transposed convolutions (``Conv1DTranspose``, ``Conv2DTranspose``): the gradient of a
-convolution with respect to its input, used as a learned upsampling.
+"""Transposed convolutions (``Conv1DTranspose``, ``Conv2DTranspose``, ``Conv3DTranspose``):
+the gradient of a convolution with respect to its input, used as a learned upsampling.
 
 Each input position scatters ``kernel[..., :, c] * x[c]`` into a window of the output; with
 ``strides=2`` the output is about twice as large. The kernel is ``(*kernel_size, filters,
@@ -71,7 +71,8 @@ class BaseConvTranspose(BaseConv):
         )
 
     def _convolve(self, inputs):
-        return ops.conv2d_transpose(
+        transpose = (ops.conv1d_transpose, ops.conv2d_transpose, ops.conv3d_transpose)
+        return transpose[self.rank - 1](
             inputs,
             self.kernel,
             self.bias,
@@ -93,6 +94,32 @@ class BaseConvTranspose(BaseConv):
         output_padding = self.output_padding
         config["output_padding"] = None if output_padding is None else list(output_padding)
         return config
+
+
+@register_layer
+class Conv1DTranspose(BaseConvTranspose):
+    """A 1-D transposed convolution, kernel ``(k, filters, in)``.
+
+    Args:
+        filters, kernel_size, strides, padding, output_padding, dilation_rate, activation,
+            use_bias, and the initializer, regularizer and constraint arguments: as in
+            ``BaseConvTranspose``.
+
+    Input shape:
+        ``(batch, steps, channels)``.
+
+    Output shape:
+        ``(batch, new_steps, filters)``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lapenna as lp
+        >>> lp.layers.Conv1DTranspose(2, 4, strides=2)(np.zeros((1, 5, 3))).shape
+        (1, 12, 2)
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", **kwargs):
+        super().__init__(1, filters, kernel_size, strides, padding, **kwargs)
 
 
 @register_layer
@@ -125,10 +152,8 @@ class Conv2DTranspose(BaseConvTranspose):
 
 
 @register_layer
-class Conv1DTranspose(BaseConvTranspose):
-    """A 1-D transposed convolution, kernel ``(k, filters, in)``.
-
-    It runs as a 2-D transposed convolution over a height of one.
+class Conv3DTranspose(BaseConvTranspose):
+    """A 3-D transposed convolution, kernel ``(kd, kh, kw, filters, in)``.
 
     Args:
         filters, kernel_size, strides, padding, output_padding, dilation_rate, activation,
@@ -136,30 +161,20 @@ class Conv1DTranspose(BaseConvTranspose):
             ``BaseConvTranspose``.
 
     Input shape:
-        ``(batch, steps, channels)``.
+        ``(batch, depth, height, width, channels)``.
 
     Output shape:
-        ``(batch, new_steps, filters)``.
+        ``(batch, new_depth, new_height, new_width, filters)``.
 
     Example:
         >>> import numpy as np
         >>> import lapenna as lp
-        >>> lp.layers.Conv1DTranspose(2, 4, strides=2)(np.zeros((1, 5, 3))).shape
-        (1, 12, 2)
+        >>> layer = lp.layers.Conv3DTranspose(2, 2, strides=2)
+        >>> layer(np.zeros((1, 2, 3, 4, 5))).shape
+        (1, 4, 6, 8, 2)
+        >>> layer.count_params()  # 2 * 2 * 2 * 2 * 5 + 2
+        82
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", **kwargs):
-        super().__init__(1, filters, kernel_size, strides, padding, **kwargs)
-
-    def _convolve(self, inputs):
-        output_padding = self.output_padding
-        outputs = ops.conv2d_transpose(
-            ops.expand_dims(inputs, 1),
-            ops.expand_dims(self.kernel, 0),
-            self.bias,
-            strides=(1, *self.strides),
-            padding=self.padding,
-            output_padding=None if output_padding is None else (0, *output_padding),
-            dilation_rate=(1, *self.dilation_rate),
-        )
-        return ops.squeeze(outputs, 1)
+        super().__init__(3, filters, kernel_size, strides, padding, **kwargs)

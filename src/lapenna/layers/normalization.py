@@ -292,13 +292,7 @@ class LayerNormalization(_ScaleOffset):
         )
 
     def call(self, inputs):
-        gamma, beta = self.gamma, self.beta
-        if self._axes != tuple(range(inputs.ndim - len(self._axes), inputs.ndim)):
-            # parameters of non-trailing axes need ones elsewhere to broadcast
-            shape = [inputs.shape[a] if a in self._axes else 1 for a in range(inputs.ndim)]
-            gamma = None if gamma is None else ops.reshape(gamma, shape)
-            beta = None if beta is None else ops.reshape(beta, shape)
-        return ops.layer_norm(inputs, gamma, beta, axis=self._axes, epsilon=self.epsilon)
+        return ops.layer_norm(inputs, self.gamma, self.beta, axis=self._axes, epsilon=self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -380,16 +374,14 @@ class GroupNormalization(_ScaleOffset):
     def call(self, inputs):
         axis = self.axis % inputs.ndim
         shape = inputs.shape
-        # split the channel axis into (groups, channels per group), then reduce every axis
-        # of one sample except the group axis
+        # split the channel axis into (groups, channels per group), then normalize over
+        # every axis of one sample except the group axis
         grouped = ops.reshape(
             inputs, (*shape[:axis], self.groups, shape[axis] // self.groups, *shape[axis + 1 :])
         )
         reduce = tuple(a for a in range(1, grouped.ndim) if a != axis)
-        mean = ops.mean(grouped, axis=reduce, keepdims=True)
-        centered = grouped - mean
-        variance = ops.mean(centered * centered, axis=reduce, keepdims=True)
-        outputs = ops.reshape(centered / ops.sqrt(variance + self.epsilon), shape)
+        normalized = ops.layer_norm(grouped, axis=reduce, epsilon=self.epsilon)
+        outputs = ops.reshape(normalized, shape)
         broadcast = [shape[a] if a == axis else 1 for a in range(len(shape))]
         if self.gamma is not None:
             outputs = outputs * ops.reshape(self.gamma, broadcast)

@@ -90,21 +90,6 @@ class RepeatVector(Layer):
         return {**super().get_config(), "n": self.n}
 
 
-def _repeat_nearest(inputs, size):
-    """Repeat every position ``size[i]`` times along spatial axis ``i``: one broadcast of
-    the input with a new axis after each spatial axis, then one reshape."""
-    shape = inputs.shape
-    spatial = shape[1:-1]
-    expanded = [shape[0]]
-    for n in spatial:
-        expanded += [n, 1]
-    grown = [shape[0]]
-    for n, s in zip(spatial, size):
-        grown += [n, s]
-    x = ops.broadcast_to(ops.reshape(inputs, (*expanded, shape[-1])), (*grown, shape[-1]))
-    return ops.reshape(x, (shape[0], *(n * s for n, s in zip(spatial, size)), shape[-1]))
-
-
 class BaseUpSampling(Layer):
     """Enlarge the spatial axes by integer factors.
 
@@ -128,7 +113,8 @@ class BaseUpSampling(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def call(self, inputs):
-        return _repeat_nearest(inputs, self.size)
+        upsample = (ops.upsample1d, ops.upsample2d, ops.upsample3d)[self.rank - 1]
+        return upsample(inputs, self.size if self.rank > 1 else self.size[0])
 
     def compute_output_shape(self, input_shape):
         InputSpec(ndim=self.rank + 2).check(self, input_shape)
@@ -189,9 +175,7 @@ class UpSampling2D(BaseUpSampling):
         self.interpolation = interpolation
 
     def call(self, inputs):
-        if self.interpolation == "nearest":
-            return _repeat_nearest(inputs, self.size)
-        return ops.upsample2d(inputs, self.size, interpolation="bilinear")
+        return ops.upsample2d(inputs, self.size, interpolation=self.interpolation)
 
     def get_config(self):
         return {**super().get_config(), "interpolation": self.interpolation}
