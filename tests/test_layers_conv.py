@@ -256,6 +256,14 @@ def test_wrong_rank():
         layers.Conv1D(4, 3)(layers.Input((5, 5, 3)))
 
 
+def test_input_smaller_than_the_window():
+    message = r"Conv2D 'conv2d' expects inputs at least as large as its window, got shape"
+    with pytest.raises(ValueError, match=message):
+        layers.Conv2D(2, 5)(layers.Input((4, 8, 1)))
+    with pytest.raises(ValueError, match=r"Conv1D 'conv1d' .* \(1, 3, 1\)"):
+        layers.Conv1D(2, 2, dilation_rate=3)(np.zeros((1, 3, 1), "float32"))
+
+
 def test_channels_not_divisible_by_groups():
     with pytest.raises(ValueError, match=r"divisible by groups=2, got shape \(1, 5, 5, 3\)"):
         layers.Conv2D(4, 3, groups=2)(np.zeros((1, 5, 5, 3), dtype="float32"))

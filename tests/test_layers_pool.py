@@ -130,6 +130,17 @@ def test_pooling_shapes_with_unknown_sizes():
     assert layers.GlobalAveragePooling2D()(x).shape == (None, 3)
 
 
+def test_input_smaller_than_the_window():
+    with pytest.raises(ValueError, match=r"MaxPooling2D 'max_pooling2d' expects inputs at least"):
+        layers.MaxPooling2D(3)(np.zeros((1, 2, 5, 1), "float32"))
+    assert layers.MaxPooling2D(3, padding="same")(np.zeros((1, 2, 5, 1), "float32")).shape == (
+        1,
+        1,
+        2,
+        1,
+    )
+
+
 def test_keras_aliases():
     assert layers.MaxPool2D is layers.MaxPooling2D
     assert layers.GlobalAvgPool2D is layers.GlobalAveragePooling2D

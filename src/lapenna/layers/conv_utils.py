@@ -112,6 +112,16 @@ def conv_transpose_output_length(length, kernel, stride, padding, output_padding
     return (length - 1) * stride + span % 2 + output_padding
 
 
+def check_output_size(layer, input_shape, spatial):
+    """Raise when a window does not fit: some output axis would be empty."""
+    if any(n is not None and n < 1 for n in spatial):
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}' expects inputs at least as large as its "
+            f"window, got shape {tuple(input_shape)} (output size {tuple(spatial)})"
+        )
+    return tuple(spatial)
+
+
 def spatial_size(shape):
     """The number of positions in the spatial part of a batch-1 channels-last shape."""
     return math.prod(d for d in shape[1:-1] if d)

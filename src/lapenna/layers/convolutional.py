@@ -17,6 +17,7 @@ from lapenna import initializers as initializers_module
 from lapenna import regularizers as regularizers_module
 from lapenna.layers.base import Layer, register_layer
 from lapenna.layers.conv_utils import (
+    check_output_size,
     conv_output_length,
     normalize_padding,
     normalize_tuple,
@@ -123,10 +124,8 @@ class BaseConv(Layer):
     def _convolve(self, inputs):
         padding = self.padding
         if padding == "causal":
-            # only past steps: pad the front by the dilated kernel span minus one
-            front = (self.kernel_size[0] - 1) * self.dilation_rate[0]
-            inputs = ops.pad(inputs, ((0, 0), (front, 0), (0, 0)))
-            padding = "valid"
+            # output step t sees inputs up to t only: all the padding goes in front
+            padding = (((self.kernel_size[0] - 1) * self.dilation_rate[0], 0),)
         return ops.conv(
             inputs,
             self.kernel,
@@ -139,7 +138,8 @@ class BaseConv(Layer):
 
     # -- lifecycle -----------------------------------------------------------------------
     def _input_channels(self, input_shape):
-        """Check the rank and a known channel axis before any weight exists."""
+        """Check the rank, a known channel axis and the window's fit before any weight
+        exists."""
         InputSpec(ndim=self.rank + 2).check(self, input_shape)
         channels = input_shape[-1]
         if channels is None:
@@ -152,6 +152,7 @@ class BaseConv(Layer):
                 f"{type(self).__name__} '{self.name}' expects a channel count divisible by "
                 f"groups={self.groups}, got shape {tuple(input_shape)}"
             )
+        self.compute_output_shape(input_shape)
         return channels
 
     def build(self, input_shape):
@@ -182,7 +183,8 @@ class BaseConv(Layer):
 
     def compute_output_shape(self, input_shape):
         InputSpec(ndim=self.rank + 2).check(self, input_shape)
-        spatial = (self._output_length(n, i) for i, n in enumerate(input_shape[1:-1]))
+        spatial = [self._output_length(n, i) for i, n in enumerate(input_shape[1:-1])]
+        check_output_size(self, input_shape, spatial)
         return (input_shape[0], *spatial, self._output_channels(input_shape[-1]))
 
     def macs(self, input_shape, output_shape):

@@ -8,7 +8,12 @@ or a maximum over the spatial axes.
 
 from lapenna import ops
 from lapenna.layers.base import Layer, register_layer
-from lapenna.layers.conv_utils import conv_output_length, normalize_padding, normalize_tuple
+from lapenna.layers.conv_utils import (
+    check_output_size,
+    conv_output_length,
+    normalize_padding,
+    normalize_tuple,
+)
 from lapenna.layers.input_spec import InputSpec
 
 
@@ -42,14 +47,16 @@ class BasePooling(Layer):
         self.padding = normalize_padding(padding, owner)
 
     def build(self, input_shape):
+        BasePooling.compute_output_shape(self, input_shape)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def compute_output_shape(self, input_shape):
         InputSpec(ndim=self.rank + 2).check(self, input_shape)
-        spatial = (
+        spatial = [
             conv_output_length(n, p, s, self.padding)
             for n, p, s in zip(input_shape[1:-1], self.pool_size, self.strides)
-        )
+        ]
+        check_output_size(self, input_shape, spatial)
         return (input_shape[0], *spatial, input_shape[-1])
 
     def get_config(self):
