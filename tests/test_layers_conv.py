@@ -130,6 +130,12 @@ def test_weight_counts_match_keras(make, shape, params, kernel_shapes):
     assert not layer.non_trainable_weights
 
 
+def test_default_names_follow_keras():
+    names = [layers.Conv2D(1, 1).name, layers.Conv2D(1, 1).name, layers.Conv1DTranspose(1, 1).name]
+    assert names == ["conv2d", "conv2d_1", "conv1d_transpose"]
+    assert layers.SeparableConv2D(1, 1).name == "separable_conv2d"
+
+
 def test_weight_names_follow_keras():
     separable = layers.SeparableConv2D(4, 3)
     separable(np.zeros((1, 5, 5, 2), dtype="float32"))
