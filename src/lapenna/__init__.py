@@ -12,9 +12,14 @@ from lapenna import activations  # noqa: I001 - one room per line keeps merges s
 from lapenna import backend
 from lapenna import callbacks
 from lapenna import constraints
+from lapenna import data
+from lapenna import datasets
 from lapenna import initializers
 from lapenna import io
+from lapenna import losses
+from lapenna import metrics
 from lapenna import ops
+from lapenna import optimizers
 from lapenna import plot
 from lapenna import regularizers
 from lapenna import utils
@@ -59,6 +64,8 @@ __all__ = [
     "backend",
     "callbacks",
     "io",
+    "data",
+    "datasets",
     "ops",
     "plot",
     "utils",
@@ -66,5 +73,8 @@ __all__ = [
     "regularizers",
     "constraints",
     "activations",
+    "losses",
+    "metrics",
+    "optimizers",
     "__version__",
 ]
