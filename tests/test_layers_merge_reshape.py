@@ -6,9 +6,9 @@ import doctest
 import numpy as np
 import pytest
 
-import lapenna as lp
 from lapenna import layers
 from lapenna.layers import merging, padding, reshaping
+from lapenna.models import Model
 from lapenna.testing import run_layer_test
 
 
@@ -109,7 +109,7 @@ def test_merging_in_a_functional_residual_block():
     branch = layers.Conv2D(3, 3, padding="same")(inputs)
     joined = layers.Concatenate()([layers.Add()([inputs, branch]), inputs])
     assert joined.shape == (None, 4, 4, 6)
-    model = lp.Model(inputs, joined)
+    model = Model(inputs, joined)
     assert model(np.ones((2, 4, 4, 3), "float32")).shape == (2, 4, 4, 6)
 
 

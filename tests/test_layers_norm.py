@@ -6,9 +6,9 @@ import doctest
 import numpy as np
 import pytest
 
-import lapenna as lp
 from lapenna import layers
 from lapenna.layers import normalization
+from lapenna.models import Model
 from lapenna.testing import run_layer_test
 
 
@@ -126,7 +126,7 @@ def test_frozen_layer_runs_in_inference_mode_and_keeps_its_statistics():
 def test_training_flag_reaches_batch_normalization_through_a_model():
     inputs = layers.Input((3, 3, 4))
     norm = layers.BatchNormalization(momentum=0.0)
-    model = lp.Model(inputs, norm(inputs))
+    model = Model(inputs, norm(inputs))
     x = _batch()
     model(x, training=False)
     np.testing.assert_array_equal(norm.moving_mean.numpy(), np.zeros(4))

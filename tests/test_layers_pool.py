@@ -9,6 +9,7 @@ import pytest
 import lapenna as lp
 from lapenna import layers, ops
 from lapenna.layers import global_pooling, pooling
+from lapenna.models import Model
 from lapenna.testing import run_layer_test
 
 COURSE_IMAGE = np.array(
@@ -72,7 +73,7 @@ def test_course_pooling_and_unpooling_in_a_functional_model():
     pooled, indices = layers.MaxPooling2D(2, return_indices=True)(image)
     replacement = layers.Input((2, 2, 1))
     unpooled = layers.MaxUnpooling2D(2)([replacement, indices])
-    model = lp.Model([image, replacement], [pooled, unpooled])
+    model = Model([image, replacement], [pooled, unpooled])
     values = np.array([[1, 2], [3, 4]], dtype="float32").reshape(1, 2, 2, 1)
     got_pooled, got_unpooled = model([COURSE_IMAGE, values])
     assert got_pooled.numpy()[0, :, :, 0].tolist() == [[5, 6], [7, 8]]

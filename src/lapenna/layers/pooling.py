@@ -260,7 +260,8 @@ class MaxUnpooling2D(Layer):
         >>> import lapenna as lp
         >>> x = lp.layers.Input((4, 4, 1))
         >>> values, indices = lp.layers.MaxPooling2D(2, return_indices=True)(x)
-        >>> model = lp.Model(x, lp.layers.MaxUnpooling2D(2)([values, indices]))
+        >>> from lapenna.models import Model
+        >>> model = Model(x, lp.layers.MaxUnpooling2D(2)([values, indices]))
         >>> image = np.array([[1, 2, 6, 3], [3, 5, 2, 1], [1, 2, 2, 1], [7, 3, 4, 8]])
         >>> model(image.reshape(1, 4, 4, 1).astype("float32")).numpy()[0, :, :, 0].tolist()
         [[0.0, 0.0, 6.0, 0.0], [0.0, 5.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [7.0, 0.0, 0.0, 8.0]]
