@@ -16,8 +16,10 @@ from lapenna import data
 from lapenna import datasets
 from lapenna import initializers
 from lapenna import io
+from lapenna import layers
 from lapenna import losses
 from lapenna import metrics
+from lapenna import models
 from lapenna import ops
 from lapenna import optimizers
 from lapenna import plot
@@ -33,6 +35,7 @@ from lapenna.autograd import (
     no_grad,
     tensor,
 )
+from lapenna.models import Model, Sequential
 from lapenna.backend import (
     floatx,
     get_num_threads,
@@ -46,6 +49,10 @@ from lapenna.backend import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Model",
+    "Sequential",
+    "layers",
+    "models",
     "Tensor",
     "Variable",
     "Function",
