@@ -352,6 +352,7 @@ def _torch_conv2d(torch, x, kernel, bias, strides, padding, dilation, groups):
         {"kernel_size": 3, "strides": 2, "padding": "same"},
         {"kernel_size": (2, 3), "strides": (2, 1), "padding": "same"},
         {"kernel_size": 3, "dilation_rate": 2, "padding": "same"},
+        {"kernel_size": 2, "dilation_rate": 2, "strides": 2, "padding": "same"},
         {"kernel_size": 3, "groups": 2, "strides": 2},
         {"kernel_size": 1, "use_bias": False},
     ],
