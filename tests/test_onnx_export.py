@@ -80,13 +80,13 @@ def _residual_block(x, filters, strides=1):
     shortcut = x
     y = L.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
     y = L.BatchNormalization()(y)
-    y = L.ReLU()(y)
+    y = L.Activation("relu")(y)
     y = L.Conv2D(filters, 3, padding="same", use_bias=False)(y)
     y = L.BatchNormalization()(y)
     if strides != 1 or x.shape[-1] != filters:
         shortcut = L.Conv2D(filters, 1, strides=strides, use_bias=False)(x)
         shortcut = L.BatchNormalization()(shortcut)
-    return L.ReLU()(L.Add()([y, shortcut]))
+    return L.Activation("relu")(L.Add()([y, shortcut]))
 
 
 def small_resnet():
@@ -116,7 +116,7 @@ def mobilenet_block():
     inputs = L.Input((12, 12, 8))
     x = L.Conv2D(16, 1, use_bias=False)(inputs)  # expand
     x = L.BatchNormalization()(x)
-    x = L.ReLU(max_value=6.0)(x)
+    x = L.Activation("relu6")(x)
     x = L.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
     x = L.BatchNormalization()(x)
     x = L.Activation("relu6")(x)
@@ -130,7 +130,6 @@ def mlp():
         [
             L.Input((6,)),
             L.Dense(16, activation="relu"),
-            L.Dropout(0.5),
             L.Dense(16, activation="swish"),
             L.Dense(4, activation="softmax"),
         ]
@@ -152,6 +151,9 @@ def test_convolution_chains_stay_channels_first(tmp_path):
     proto = _export_and_compare(_randomize(mobilenet_block()), tmp_path, "mobile")
     assert _ops(proto).count("Transpose") == 2  # NHWC -> NCHW in, NCHW -> NHWC out
     assert _ops(proto).count("BatchNormalization") == 3
+
+
+def test_per_channel_layers_stay_channels_first(tmp_path):
     per_channel = _image_model(
         L.Conv2D(4, 3, padding="same"),
         L.PReLU(shared_axes=[1, 2]),
@@ -262,17 +264,46 @@ def _image_model(*layers, shape=(11, 10, 4)):
         [L.GlobalMaxPooling2D(keepdims=True), L.Flatten()],
         [L.ZeroPadding2D(((1, 2), (0, 3))), L.Cropping2D(((2, 0), (1, 1)))],
         [L.UpSampling2D((2, 3)), L.UpSampling2D(2, interpolation="bilinear")],
-        [L.Rescaling(1 / 127.5, offset=-1.0), L.Rescaling([1.0, 2.0, 3.0, 4.0], offset=0.5)],
-        [L.Conv2D(4, 1), L.LeakyReLU(0.1), L.ELU(0.7), L.PReLU(shared_axes=[1, 2])],
-        [L.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.2), L.Softmax(axis=1)],
-        [L.Permute((3, 1, 2)), L.Softmax(axis=(2, 3))],
-        [L.Reshape((10, 11, 4)), L.SpatialDropout2D(0.3), L.GaussianNoise(1.0)],
+        [L.Permute((3, 1, 2)), L.Reshape((10, 11, 4)), L.Activation("softmax")],
         [L.BatchNormalization(axis=1), L.BatchNormalization(scale=False, center=False)],
     ],
     ids=lambda layers: "-".join(type(layer).__name__ for layer in layers),
 )
 def test_image_layers(layers, tmp_path):
     _export_and_compare(_randomize(_image_model(*layers)), tmp_path, "image")
+
+
+# built inside the test: these layer classes live in their own room
+ACTIVATION_AND_NOISE_LAYERS = {
+    "rescaling": lambda: [
+        L.Rescaling(1 / 127.5, offset=-1.0),
+        L.Rescaling([1.0, 2.0, 3.0, 4.0], offset=0.5),
+    ],
+    "leaky-elu-prelu": lambda: [
+        L.Conv2D(4, 1),
+        L.LeakyReLU(0.1),
+        L.ELU(0.7),
+        L.PReLU(shared_axes=[1, 2]),
+    ],
+    "relu-softmax": lambda: [
+        L.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.2),
+        L.ReLU(max_value=6.0),
+        L.Softmax(axis=1),
+    ],
+    "softmax-axes": lambda: [L.Permute((3, 1, 2)), L.Softmax(axis=(2, 3))],
+    "noise": lambda: [
+        L.Dropout(0.5),
+        L.SpatialDropout2D(0.3),
+        L.GaussianNoise(1.0),
+        L.GaussianDropout(0.2),
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(ACTIVATION_AND_NOISE_LAYERS))
+def test_activation_preprocessing_and_noise_layers(case, tmp_path):
+    model = _image_model(*ACTIVATION_AND_NOISE_LAYERS[case]())
+    _export_and_compare(_randomize(model), tmp_path, case)
 
 
 def test_sequence_layers(tmp_path):
