@@ -35,6 +35,7 @@ def _layer_table(model):
 def test_keras2_sequential_cnn():
     model = model_from_keras_json(KERAS2_CNN)
     assert isinstance(model, lp.Sequential) and model.name == "lenet"
+    assert model.inputs.name == "conv2d_input"
     assert _layer_table(model) == CNN_LAYERS
     conv, bn, conv1, leaky = model.layers[0], model.layers[2], model.layers[3], model.layers[4]
     assert conv.padding == "same" and lp.activations.serialize(conv.activation) == "relu"
@@ -47,6 +48,7 @@ def test_keras2_sequential_cnn():
 
 def test_keras3_sequential_cnn():
     model = model_from_keras_json(json.dumps(k3_cnn()))
+    assert model.inputs.name == "x"
     assert _layer_table(model) == CNN_LAYERS
     assert model.layers[4].negative_slope == pytest.approx(0.1)
 
@@ -124,6 +126,12 @@ def test_dense_model_with_keras_h5_weights_matches_hand_computation(tmp_path):
     expected = np.exp(logits - logits.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    # and on to ONNX, the course's route from Keras to a deployment runtime
+    ort = pytest.importorskip("onnxruntime")
+    lp.io.export_onnx(model, tmp_path / "mlp.onnx")
+    session = ort.InferenceSession(tmp_path / "mlp.onnx", providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"hidden_input": x})
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 # -- refusals -----------------------------------------------------------------------------
@@ -192,3 +200,69 @@ def test_malformed_text(text, expected):
 def test_docstring_examples():
     result = doctest.testmod(keras_json, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_keras2_mobile_and_unet_layers():
+    """Keras 2 writes groups=1 for Conv2DTranspose and data_format everywhere."""
+    conv = {"strides": [1, 1], "padding": "same", "data_format": "channels_last"}
+    conv.update(dilation_rate=[1, 1], activation="linear", use_bias=False)
+    layers = [
+        k2_layer("InputLayer", "image", [], batch_input_shape=[None, 8, 8, 4]),
+        k2_layer("ZeroPadding2D", "pad", ["image"], padding=[[1, 1], [1, 1]]),
+        k2_layer(
+            "DepthwiseConv2D",
+            "depthwise",
+            ["pad"],
+            kernel_size=[3, 3],
+            depth_multiplier=2,
+            depthwise_initializer={"class_name": "GlorotUniform", "config": {"seed": None}},
+            **{**conv, "padding": "valid"},
+        ),
+        k2_layer("ReLU", "relu6", ["depthwise"], max_value=6.0, negative_slope=0.0, threshold=0.0),
+        k2_layer("SeparableConv2D", "separable", ["relu6"], filters=6, kernel_size=[3, 3], **conv),
+        k2_layer(
+            "MaxPooling2D",
+            "pool",
+            ["separable"],
+            pool_size=[2, 2],
+            strides=[2, 2],
+            padding="valid",
+            data_format="channels_last",
+        ),
+        k2_layer(
+            "Conv2DTranspose",
+            "up",
+            ["pool"],
+            filters=4,
+            kernel_size=[2, 2],
+            groups=1,
+            output_padding=None,
+            **{**conv, "strides": [2, 2]},
+        ),
+        k2_layer(
+            "UpSampling2D",
+            "resize",
+            ["pool"],
+            size=[2, 2],
+            data_format="channels_last",
+            interpolation="bilinear",
+        ),
+        k2_layer("Concatenate", "concat", ["up", "resize", "image"], axis=-1),
+    ]
+    config = {"name": "mobile_unet", "layers": layers}
+    config.update(input_layers=[["image", 0, 0]], output_layers=[["concat", 0, 0]])
+    model = model_from_keras_json(json.dumps({"class_name": "Functional", "config": config}))
+    assert model.output_shape == (None, 8, 8, 4 + 6 + 4)
+    params = {layer.name: layer.count_params() for layer in model.layers}
+    assert params == {
+        "pad": 0,
+        "depthwise": 3 * 3 * 4 * 2,
+        "relu6": 0,
+        "separable": 3 * 3 * 8 + 8 * 6,
+        "pool": 0,
+        "up": 2 * 2 * 6 * 4,
+        "resize": 0,
+        "concat": 0,
+    }
+    assert model.get_layer("resize").interpolation == "bilinear"
+    assert model.get_layer("relu6").max_value == 6.0

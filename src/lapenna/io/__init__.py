@@ -10,6 +10,10 @@ The model-level API (``Model.save``, ``load_model``, checkpoints) is built on:
 (the ``.lpn`` zip of ``config.json`` + ``model.safetensors``), ``dumps_config``/
 ``loads_config``/``check_safe`` (configs), ``flatten_state``/``save_state`` (checkpoint
 state), ``save_npz``/``load_npz`` and ``read_keras_weights`` (other weight files).
+
+Interchange: ``export_onnx`` writes a model as ONNX for onnxruntime and other runtimes
+(it reads the model through ``model.export_graph()``), and ``model_from_keras_json``
+builds a lapenna model from a Keras Sequential or functional JSON config.
 """
 
 from lapenna.io.archive import (

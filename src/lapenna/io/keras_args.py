@@ -123,8 +123,8 @@ def translate_arguments(cls_name, config, where, problems):
                 out["dtype"] = dtype
             continue
         neutral = _NEUTRAL.get(key)
-        if key not in accepted and (neutral is _ANY or (neutral and value in neutral)):
-            continue
+        if neutral is _ANY or (neutral and value in neutral):
+            continue  # a no-op (or lapenna's default): Conv2DTranspose refuses even groups=1
         if key not in accepted:
             problems.append(f"{where}: argument {key!r}={value!r} has no lapenna equivalent")
             continue

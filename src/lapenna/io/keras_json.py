@@ -106,26 +106,32 @@ def _model(spec, where, problems):
 
 
 def _sequential(spec, config, problems):
+    """Keras's input (an InputLayer, or Keras 2's ``batch_input_shape`` on the first
+    layer, named ``<layer>_input`` as Keras names it) becomes lapenna's first layer."""
     entries = config if isinstance(config, list) else config.get("layers", [])
     config = config if isinstance(config, dict) else {}
-    shape = shape_list(config.get("build_input_shape"))
-    shape = shape or shape_list((spec.get("build_config") or {}).get("input_shape"))
-    layers = []
+    layers, first = [], None
     for entry in entries:
         name = _entry_name(entry)
+        if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
+            first = _input_layer(entry, name, problems)
+            continue
         inner = entry.get("config") if isinstance(entry, dict) else None
         inner = inner if isinstance(inner, dict) else {}
         given = shape_list(inner.get("batch_input_shape", inner.get("batch_shape")))
-        if given is not None and not layers:
-            shape = given
-        if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
-            continue
+        if given is not None and not layers and first is None:
+            implied = {"config": {"batch_shape": given, "dtype": inner.get("dtype")}}
+            first = _input_layer(implied, f"{name}_input", problems)
         layer = _layer(entry, name, problems)
         if layer is not None:
             layers.append(layer)
     out = {"name": config.get("name", "sequential"), "layers": layers}
     out["trainable"] = bool(config.get("trainable", True))
-    if shape is not None:
+    shape = shape_list(config.get("build_input_shape"))
+    shape = shape or shape_list((spec.get("build_config") or {}).get("input_shape"))
+    if first is not None:
+        layers.insert(0, first)
+    elif shape is not None:
         out["build_input_shape"] = shape
     return {"class_name": "Sequential", "config": out}
 

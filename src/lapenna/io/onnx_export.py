@@ -8,6 +8,8 @@ keep lapenna's channels-last layout; inside, tensors switch to channels first on
 ONNX operators need it (see ``onnx_graph``).
 """
 
+import numpy as np
+
 import lapenna
 from lapenna.io import onnx_conv, onnx_layers  # noqa: F401 - they register the converters
 from lapenna.io.atomic import atomic_write
@@ -22,7 +24,9 @@ def export_onnx(model, path, opset=17, dynamic_batch=True):
 
     The ONNX model takes and returns channels-last (NHWC) tensors named after the model's
     input and output layers, in the model's float dtype. Dropout and noise layers are
-    identities; BatchNormalization uses its moving statistics (inference mode).
+    identities; BatchNormalization uses its moving statistics (inference mode). A float64
+    model gives a valid float64 file, but onnxruntime's CPU provider has no float64
+    convolution or pooling kernels.
 
     Args:
         model: a built functional, sequential or subclassed lapenna model (a subclass
@@ -96,14 +100,14 @@ def unsupported_layers(description):
 
 def _build(description, opset, dynamic_batch):
     inputs = description["inputs"]
-    dtype = inputs[0]["dtype"] if inputs else lapenna.floatx()
-    g = OnnxGraph(opset, dtype)
+    floats = [e["dtype"] for e in inputs if np.dtype(e["dtype"]).kind == "f"]
+    g = OnnxGraph(opset, floats[0] if floats else lapenna.floatx())
     batch = "batch" if dynamic_batch else (inputs[0]["shape"][0] or 1)
     values, graph_inputs = {}, []
     for entry in inputs:
         name = g.fresh(entry["name"])
         values[entry["id"]] = Value(entry["shape"], name)
-        graph_inputs.append(g.value_info(name, entry["shape"], batch))
+        graph_inputs.append(g.value_info(name, entry["shape"], batch, entry["dtype"]))
     _convert_nodes(g, description, values)
     graph_outputs = []
     for entry in description["outputs"]:

@@ -138,13 +138,13 @@ class OnnxGraph:
         return self.add(op, [name], base, axes=axes, keepdims=keepdims)
 
     # -- the model -----------------------------------------------------------------------
-    def value_info(self, name, shape, batch):
+    def value_info(self, name, shape, batch, dtype=None):
         """A graph input/output declaration; the batch axis is ``batch`` (str or int)."""
         # unknown sizes get names of their own: equal names would claim equal sizes
         dims = [
             batch if i == 0 else (f"{name}_dim{i}" if d is None else d) for i, d in enumerate(shape)
         ]
-        elem = self._onnx.helper.np_dtype_to_tensor_dtype(self.dtype)
+        elem = self._onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype or self.dtype))
         return self._onnx.helper.make_tensor_value_info(name, elem, dims)
 
     def model(self, name, inputs, outputs, producer_version):
