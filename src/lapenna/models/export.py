@@ -82,7 +82,7 @@ def _trace(model):
         outputs = model.call(inputs, **kwargs)
         if not all(isinstance(t, SymbolicTensor) for t in flatten(outputs)):
             raise TypeError(f"call returned {type(outputs).__name__}")
-        return Graph(inputs, outputs)
+        graph = Graph(inputs, outputs)
     except (TypeError, AttributeError, ValueError) as err:
         raise ValueError(
             f"model {model.name!r} cannot be described as a graph of layers: its call() "
@@ -92,6 +92,15 @@ def _trace(model):
         # the replay recorded nodes on every layer it called: forget them again
         for layer, count in zip(layers, counts):
             del layer._inbound_nodes[count:]
+    known = {id(layer) for layer in layers}
+    fresh = [layer.name for layer in graph.layers if id(layer) not in known and layer.weights]
+    if fresh:
+        # their weights were just initialised: they are not the model's trained ones
+        raise ValueError(
+            f"model {model.name!r} creates layers with weights inside call() ({fresh}); "
+            "create them in __init__ so that they keep their trained weights"
+        )
+    return graph
 
 
 def _symbolic_inputs(shape, dtype, name):
