@@ -266,6 +266,7 @@ def _image_model(*layers, shape=(11, 10, 4)):
         [L.UpSampling2D((2, 3)), L.UpSampling2D(2, interpolation="bilinear")],
         [L.Permute((3, 1, 2)), L.Reshape((10, 11, 4)), L.Activation("softmax")],
         [L.BatchNormalization(axis=1), L.BatchNormalization(scale=False, center=False)],
+        [L.Conv2D(3, 1), L.LayerNormalization(), L.LayerNormalization(axis=[1, 3])],
     ],
     ids=lambda layers: "-".join(type(layer).__name__ for layer in layers),
 )

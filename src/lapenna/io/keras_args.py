@@ -60,6 +60,7 @@ _NEUTRAL = {
     "lora_alpha": _ANY,
     "quantization_config": (None,),
     "autocast": _ANY,
+    "rms_scaling": (False,),
 }
 _RENAMED = {"LeakyReLU": {"alpha": "negative_slope"}}
 _FAMILIES = {

@@ -277,6 +277,27 @@ def batch_norm(g, layer, inputs, output_shapes):
     return [Value(output_shapes[0], out, perm)]
 
 
+@converter("LayerNormalization")
+def layer_norm(g, layer, inputs, output_shapes):
+    """Composed from reductions (one ONNX LayerNormalization op needs opset 17 and
+    trailing axes): ``(x - mean) / sqrt(variance + epsilon) * gamma + beta``."""
+    (x,) = inputs
+    perm, name = x.first_form()
+    axes = [perm.index(a) for a in layer._axes]
+    base = layer.name
+    mean = g.reduce("ReduceMean", name, axes, 1, base)
+    centred = g.add("Sub", [name, mean], base)
+    variance = g.reduce("ReduceMean", g.add("Mul", [centred, centred], base), axes, 1, base)
+    shifted = g.add("Add", [variance, g.scalar(layer.epsilon, f"{base}/epsilon")], base)
+    out = g.add("Div", [centred, g.add("Sqrt", [shifted], base)], base)
+    shape = [x.shape[a] if a in layer._axes else 1 for a in range(x.rank)]
+    for weight, op in ((layer.gamma, "Mul"), (layer.beta, "Add")):
+        if weight is not None:
+            array = np.transpose(weight.numpy().reshape(shape), perm)
+            out = g.add(op, [out, g.constant(array, f"{base}/{weight.name}")], base)
+    return [Value(output_shapes[0], out, perm)]
+
+
 # -- resampling and borders ----------------------------------------------------------------
 @converter("UpSampling1D", "UpSampling2D", "UpSampling3D")
 def upsampling(g, layer, inputs, output_shapes):
