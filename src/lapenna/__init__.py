@@ -8,7 +8,23 @@
 [2.0, 4.0]
 """
 
-from lapenna import backend, ops, utils
+from lapenna import activations  # noqa: I001 - one room per line keeps merges simple
+from lapenna import backend
+from lapenna import callbacks
+from lapenna import constraints
+from lapenna import data
+from lapenna import datasets
+from lapenna import initializers
+from lapenna import io
+from lapenna import layers
+from lapenna import losses
+from lapenna import metrics
+from lapenna import models
+from lapenna import ops
+from lapenna import optimizers
+from lapenna import plot
+from lapenna import regularizers
+from lapenna import utils
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -19,6 +35,7 @@ from lapenna.autograd import (
     no_grad,
     tensor,
 )
+from lapenna.models import Model, Sequential
 from lapenna.backend import (
     floatx,
     get_num_threads,
@@ -32,6 +49,10 @@ from lapenna.backend import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Model",
+    "Sequential",
+    "layers",
+    "models",
     "Tensor",
     "Variable",
     "Function",
@@ -48,7 +69,19 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "backend",
+    "callbacks",
+    "io",
+    "data",
+    "datasets",
     "ops",
+    "plot",
     "utils",
+    "initializers",
+    "regularizers",
+    "constraints",
+    "activations",
+    "losses",
+    "metrics",
+    "optimizers",
     "__version__",
 ]

@@ -6,6 +6,7 @@ returns a Tensor. None of them carries backward code of its own.
 
 from lapenna.ops.activation import log_softmax, softmax
 from lapenna.ops.linalg import dot, matmul, tensordot
+from lapenna.ops.losses import binary_cross_entropy, softmax_cross_entropy
 from lapenna.ops.math import (
     abs,
     add,
@@ -47,6 +48,7 @@ from lapenna.ops.shape import (
     take_along_axis,
     transpose,
 )
+from lapenna.ops.special import erf
 
 __all__ = [
     "abs",
@@ -99,4 +101,7 @@ __all__ = [
     "tensordot",
     "log_softmax",
     "softmax",
+    "erf",
+    "binary_cross_entropy",
+    "softmax_cross_entropy",
 ]

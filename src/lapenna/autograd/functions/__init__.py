@@ -22,6 +22,11 @@ from lapenna.autograd.functions.elementwise import (
     Where,
 )
 from lapenna.autograd.functions.linalg import MatMul, matmul
+from lapenna.autograd.functions.losses import (
+    SigmoidCrossEntropy,
+    SoftmaxCrossEntropy,
+    SparseSoftmaxCrossEntropy,
+)
 from lapenna.autograd.functions.reduction import Max, Sum
 from lapenna.autograd.functions.shape import (
     BroadcastTo,
@@ -33,6 +38,7 @@ from lapenna.autograd.functions.shape import (
     Transpose,
 )
 from lapenna.autograd.functions.softmax import LogSoftmax, Softmax
+from lapenna.autograd.functions.special import Erf
 
 __all__ = [
     "Abs",
@@ -67,4 +73,8 @@ __all__ = [
     "Transpose",
     "LogSoftmax",
     "Softmax",
+    "Erf",
+    "SigmoidCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "SparseSoftmaxCrossEntropy",
 ]
