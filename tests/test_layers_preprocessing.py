@@ -203,3 +203,37 @@ def test_image_layers_reject_non_images():
 def test_bad_arguments_raise_value_error_quoting_the_value(make, bad):
     with pytest.raises(ValueError, match=bad):
         make()
+
+
+def test_model_with_preprocessing_trains_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, size=(32, 6, 6, 1)).astype("float32")
+    y = (x.mean(axis=(1, 2, 3)) > 127).astype("int64")
+    normalization = layers.Normalization()
+    normalization.adapt(x / 255)
+    model = lp.Sequential(
+        [
+            layers.Input((6, 6, 1)),
+            layers.RandomFlip("horizontal", seed=1),
+            layers.Rescaling(1 / 255),
+            normalization,
+            layers.Flatten(),
+            layers.Dense(8),
+            layers.PReLU(alpha_initializer="ones"),
+            layers.Dropout(0.5, seed=2),
+            layers.GaussianNoise(0.1),
+            layers.Dense(2),
+            layers.Softmax(),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    predicted = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(predicted, model.predict(x, verbose=0))  # no randomness
+    path = tmp_path / "model.lpn"
+    model.save(path)
+    loaded = lp.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), predicted, rtol=1e-6)
+    restored = [layer for layer in loaded.layers if isinstance(layer, layers.Normalization)]
+    np.testing.assert_array_equal(restored[0].mean.numpy(), normalization.mean.numpy())

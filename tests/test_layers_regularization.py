@@ -177,14 +177,14 @@ def test_activity_regularization_penalty_of_a_sublayer_is_in_the_parent_losses()
 
 def test_activity_regularization_reaches_model_losses_and_gradients():
     inputs = layers.Input((3,))
-    hidden = layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")(inputs)
+    dense = layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")
+    hidden = dense(inputs)
     outputs = layers.ActivityRegularization(l2=0.5)(hidden)
     model = lp.models.Model(inputs, outputs)
     x = np.array([[1.0, 2.0, 3.0]], dtype="float32")
     model(x)
     assert len(model.losses) == 1
     np.testing.assert_allclose(model.losses[0].item(), 0.5 * 2 * 6.0**2, rtol=1e-6)
-    dense = model.layers[1]
     (grad,) = lp.grad(model.losses[0], [dense.kernel])
     np.testing.assert_allclose(grad.numpy(), 6.0 * x.T * np.ones((1, 2)), rtol=1e-6)
 
