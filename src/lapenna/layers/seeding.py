@@ -34,7 +34,11 @@ class SeededLayer(Layer):
 
     def normal_noise(self, shape, dtype):
         """A constant Tensor of standard normal draws (no gradient flows into noise)."""
-        return Tensor(self.generator().standard_normal(tuple(shape), dtype=B.to_dtype(dtype)))
+        dtype = B.to_dtype(dtype)
+        # numpy draws normals in float32 or float64 only; float16 noise is cast down
+        draw = dtype if dtype.itemsize >= 4 else B.to_dtype("float32")
+        noise = self.generator().standard_normal(tuple(shape), dtype=draw)
+        return Tensor(noise.astype(dtype, copy=False))
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
