@@ -22,8 +22,18 @@ SAMPLES = {
     "Concatenate": ({"axis": -1}, (4,), 2),
     "Conv1D": ({"filters": 2, "kernel_size": 3, "padding": "causal"}, (6, 3), 1),
     "Conv1DTranspose": ({"filters": 2, "kernel_size": 3, "strides": 2}, (6, 3), 1),
-    "Conv2D": ({"filters": 4, "kernel_size": 3, "strides": 2, "activation": "relu",
-                "kernel_regularizer": "l2", "kernel_constraint": "max_norm"}, IMG, 1),
+    "Conv2D": (
+        {
+            "filters": 4,
+            "kernel_size": 3,
+            "strides": 2,
+            "activation": "relu",
+            "kernel_regularizer": "l2",
+            "kernel_constraint": "max_norm",
+        },
+        IMG,
+        1,
+    ),
     "Conv2DTranspose": ({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, IMG, 1),
     "Conv3D": ({"filters": 2, "kernel_size": 2}, (4, 4, 4, 2), 1),
     "Conv3DTranspose": ({"filters": 2, "kernel_size": 2}, (4, 4, 4, 2), 1),
@@ -107,11 +117,14 @@ def test_json_round_trip(name):
     assert rebuilt.get_config() == original.get_config()
     assert clone.count_params() == model.count_params()
     clone.set_weights(model.get_weights())
-    x = [np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32)
-         for _ in range(n_inputs)]
+    x = [
+        np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32)
+        for _ in range(n_inputs)
+    ]
     x = x if n_inputs > 1 else x[0]
-    np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        clone.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_unpooling_round_trip_in_its_graph():
