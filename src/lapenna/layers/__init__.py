@@ -1,5 +1,7 @@
 """Layers: the bricks networks are built from, with the Keras lifecycle and names."""
 
+from lapenna.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from lapenna.layers.affine_augmentation import RandomRotation, RandomTranslation, RandomZoom
 from lapenna.layers.base import Layer, register_layer, trace_calls
 from lapenna.layers.conv_transpose import (
     BaseConvTranspose,
@@ -28,6 +30,14 @@ from lapenna.layers.global_pooling import (
     GlobalMaxPooling2D,
     GlobalMaxPooling3D,
 )
+from lapenna.layers.image_augmentation import (
+    BaseImageAugmentationLayer,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+)
+from lapenna.layers.image_preprocessing import CenterCrop, Resizing
 from lapenna.layers.input_spec import InputSpec
 from lapenna.layers.merging import (
     Add,
@@ -65,6 +75,16 @@ from lapenna.layers.pooling import (
     MaxPooling3D,
     MaxUnpooling2D,
 )
+from lapenna.layers.preprocessing import Normalization, Rescaling
+from lapenna.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 from lapenna.layers.reshaping import (
     BaseUpSampling,
     Permute,
@@ -73,6 +93,7 @@ from lapenna.layers.reshaping import (
     UpSampling2D,
     UpSampling3D,
 )
+from lapenna.layers.seeding import SeededLayer
 from lapenna.layers.symbolic import SymbolicTensor
 
 # Keras's shorter spellings of the same classes
@@ -178,4 +199,32 @@ __all__ = [
     "Cropping1D",
     "Cropping2D",
     "Cropping3D",
+    # regularization
+    "SeededLayer",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "ActivityRegularization",
+    # activations
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "PReLU",
+    "Softmax",
+    # preprocessing and augmentation
+    "Rescaling",
+    "Normalization",
+    "Resizing",
+    "CenterCrop",
+    "BaseImageAugmentationLayer",
+    "RandomFlip",
+    "RandomCrop",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
+    "RandomBrightness",
 ]
