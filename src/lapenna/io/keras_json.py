@@ -121,7 +121,7 @@ def _sequential(spec, config, problems):
         given = shape_list(inner.get("batch_input_shape", inner.get("batch_shape")))
         if given is not None and not layers and first is None:
             implied = {"config": {"batch_shape": given, "dtype": inner.get("dtype")}}
-            first = _input_layer(implied, f"{name}_input", problems)
+            first = _input_layer(implied, f"{name or 'sequential'}_input", problems)
         layer = _layer(entry, name, problems)
         if layer is not None:
             layers.append(layer)
@@ -142,8 +142,8 @@ def _functional(config, problems):
     layers = []
     for entry in entries:
         name = _entry_name(entry)
-        if not isinstance(entry, dict):
-            problems.append(f"layer entry {entry!r} is not an object")
+        if name is None:
+            problems.append(f"layer entry {str(entry)[:80]!r} has no name to connect it by")
             continue
         if entry.get("class_name") == "InputLayer":
             layer = _input_layer(entry, name, problems)
@@ -185,11 +185,12 @@ def _node_offsets(entries):
 
 
 def _entry_name(entry):
+    """The layer's name (Keras writes it beside the config and in it), or None."""
     if not isinstance(entry, dict):
-        return "?"
+        return None
     inner = entry.get("config")
     name = entry.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
-    return name if isinstance(name, str) else "?"
+    return name if isinstance(name, str) else None
 
 
 def _layer(entry, name, problems):
@@ -198,7 +199,7 @@ def _layer(entry, name, problems):
         problems.append(f"layer entry {entry!r} is not an object")
         return None
     keras_name, module = entry.get("class_name"), entry.get("module")
-    where = f"layer {name!r} ({keras_name})"
+    where = f"layer {name or '?'!r} ({keras_name})"
     cls = lapenna_class(keras_name)
     registered = entry.get("registered_name")
     if module is not None and not keras_module(module):
@@ -212,9 +213,10 @@ def _layer(entry, name, problems):
         problems.append(f"{where}: config is not an object")
         return None
     if cls in MODEL_CLASSES:
-        return _model(entry, name, problems)
+        return _model(entry, name or "model", problems)
     arguments = translate_arguments(cls, config, where, problems)
-    arguments["name"] = name
+    if name is not None:
+        arguments["name"] = name
     return {"class_name": cls, "config": arguments}
 
 
