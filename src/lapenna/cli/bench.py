@@ -4,6 +4,8 @@ Both run on the same machine, in the same process, with the same number of BLAS/
 threads, on the same batch. Printed: samples/s for each, the ratio lapenna/PyTorch, the
 machine's numpy sgemm GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward
 MACs from the model summary; a training step counts three times the forward work).
+With ``--kernels``, single convolutions, poolings and normalizations are timed instead
+(see :mod:`lapenna.cli.bench_kernels`).
 """
 
 import time
@@ -11,8 +13,9 @@ import time
 import lapenna as lp
 from lapenna.backend import xp
 from lapenna.cli import common
+from lapenna.cli.bench_kernels import run_kernels
 from lapenna.cli.bench_workloads import WORKLOADS, torch_models
-from lapenna.cli.errors import UsageError
+from lapenna.cli.errors import CommandError, UsageError
 
 
 def add_parser(subparsers, parents):
@@ -26,10 +29,24 @@ def add_parser(subparsers, parents):
         "--seconds", type=common.positive_float, default=3.0, help="time per measurement"
     )
     parser.add_argument(
-        "--only", nargs="+", metavar="WORKLOAD", help=f"some of {', '.join(WORKLOADS)}"
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help=f"some of {', '.join(WORKLOADS)} (with --kernels: words of the kernel names)",
     )
     parser.add_argument(
         "--lapenna-only", action="store_true", help="skip PyTorch even when it is installed"
+    )
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="time single convolution, pooling and normalization kernels instead",
+    )
+    parser.add_argument(
+        "--repeat", type=common.positive_int, default=7, help="repeats per kernel (default 7)"
+    )
+    parser.add_argument(
+        "--threads", type=common.positive_int, help="BLAS threads (default: all cores)"
     )
     parser.set_defaults(run=run)
 
@@ -124,10 +141,19 @@ def _import_torch(threads):
 
 
 def run(args):
+    threads = lp.set_num_threads(args.threads) if args.threads else lp.get_num_threads()
+    if args.kernels:
+        if args.lapenna_only:
+            raise UsageError("--kernels compares with PyTorch; it cannot be --lapenna-only")
+        torch = _import_torch(threads)
+        if torch is None:
+            raise CommandError("--kernels needs PyTorch: pip install 'lapenna[bench]'")
+        print(f"threads: {threads}   ", end="")
+        run_kernels(torch, args.repeat, args.only or ())
+        return 0
     unknown = sorted(set(args.only or ()) - set(WORKLOADS))
     if unknown:
         raise UsageError(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
-    threads = lp.get_num_threads()
     torch = None if args.lapenna_only else _import_torch(threads)
     print(f"threads: {threads}   numpy sgemm: {sgemm_gflops():.0f} GFLOP/s")
     header = (
