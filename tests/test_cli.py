@@ -172,6 +172,40 @@ def test_summary_of_a_model_file(digits_run, capsys):
     assert "training memory at batch 64" in out
 
 
+def test_summary_of_zoo_models(capsys):
+    assert run("summary", "lenet5") == 0
+    assert "Total params: 61,706" in capsys.readouterr().out
+    assert run("summary", "resnet18", "--input-shape", "32,32,3", "--classes", 10) == 0
+    out = capsys.readouterr().out
+    assert "Total params: 11,183,562" in out  # torchvision's 11,173,962 + BN statistics
+    assert "(None, 32, 32, 64)" in out  # the CIFAR stem keeps 32x32
+    assert run("summary", "resnet18", "--input-shape", "32,32") == 2  # no channel count
+    assert "cannot build resnet18" in capsys.readouterr().err
+
+
+def test_train_a_zoo_model(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ("--dataset", "mnist_sample", "--limit", 200, "--epochs", 1, "--out", out)
+    assert run("train", "--model", "lenet5", *args) == 0
+    assert "lenet5: 61,706 parameters" in capsys.readouterr().out
+    assert lp.models.load_model(out / "best.lpn").name == "lenet5"
+
+
+def test_export_to_onnx_matches_predictions(digits_run, tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    target = tmp_path / "digits.onnx"
+    assert run("export", digits_run / "best.lpn", "--onnx", target) == 0
+    assert f"wrote {target}" in capsys.readouterr().out
+    (_, _), (x_test, _) = lp.datasets.digits.load_data()
+    x = x_test[:16].astype(np.float32) / np.float32(16)
+    session = ort.InferenceSession(str(target))
+    (onnx_scores,) = session.run(None, {session.get_inputs()[0].name: x})
+    expected = lp.models.load_model(digits_run / "best.lpn").predict(x, verbose=0)
+    np.testing.assert_allclose(onnx_scores, expected, rtol=1e-4, atol=1e-5)
+    assert run("export", digits_run / "best.lpn", "--onnx", target, "--opset", 5) == 2
+    assert "--opset must be from 13" in capsys.readouterr().err
+
+
 def test_datasets_says_where_files_go(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LAPENNA_DATA", str(tmp_path))
     assert run("datasets") == 0

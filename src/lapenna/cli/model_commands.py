@@ -5,6 +5,7 @@ from pathlib import Path
 from lapenna import io
 from lapenna.cli import common, sources, zoo
 from lapenna.cli.errors import CommandError, UsageError
+from lapenna.io.onnx_export import MAX_OPSET, MIN_OPSET
 
 
 def add_evaluate_parser(subparsers, parents):
@@ -50,12 +51,19 @@ def add_export_parser(subparsers, parents):
         "export",
         parents=parents,
         help="write a model file as ONNX",
-        description="Convert a .lpn model to an ONNX file (NCHW inputs, as ONNX expects).",
+        description=(
+            "Convert a .lpn model to an ONNX file for onnxruntime and other runtimes. The "
+            "file takes and returns channels-last (NHWC) tensors, as lapenna does; "
+            "BatchNormalization uses its moving statistics and dropout is left out."
+        ),
     )
     export.add_argument("model", metavar="MODEL", help="a .lpn model file")
     export.add_argument("--onnx", required=True, metavar="OUT", help="the .onnx file to write")
     export.add_argument(
-        "--opset", type=common.positive_int, default=17, help="ONNX opset (default 17)"
+        "--opset",
+        type=common.positive_int,
+        default=17,
+        help=f"ONNX opset, {MIN_OPSET} to {MAX_OPSET} (default 17)",
     )
     export.add_argument(
         "--static-batch", action="store_true", help="fix the batch size to 1 instead of dynamic"
@@ -101,8 +109,12 @@ def run_export(args):
     out = Path(args.onnx)
     if out.parent and not out.parent.is_dir():
         raise CommandError(f"cannot write {out}: folder {out.parent} does not exist")
+    if not MIN_OPSET <= args.opset <= MAX_OPSET:
+        raise UsageError(f"--opset must be from {MIN_OPSET} to {MAX_OPSET}, got {args.opset}")
     try:
         io.export_onnx(model, out, opset=args.opset, dynamic_batch=not args.static_batch)
+    except (ValueError, TypeError) as err:
+        raise CommandError(f"cannot export {args.model}: {err}") from err
     except ImportError as err:
         raise CommandError(
             f"ONNX export needs the onnx package: pip install 'lapenna[onnx]' ({err})"
