@@ -239,6 +239,7 @@ def test_bench_prints_the_table(capsys):
         (("train", "--model", "lenet5", "--dataset", "nope"), 2, "unknown dataset 'nope'"),
         (("train", "--model", "lenet5", "--dataset", "digits", "--epochs", "0"), 2, "--epochs"),
         (("train", "--dataset", "digits"), 2, "train needs --model"),
+        (("train", "--resume"), 2, "--resume needs --out"),
         (("predict", "x.lpn"), 2, "IMAGE_OR_FOLDER"),
         (("bench", "--only", "nope"), 2, "unknown workload"),
         (("frobnicate",), 2, "invalid choice"),

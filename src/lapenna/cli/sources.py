@@ -47,7 +47,7 @@ BUILTIN = {
         datasets.digits,
         "embedded",
         16.0,
-        "1,797 8x8 digits from scikit-learn, values 0..16 (1,437 train / 360 test)",
+        "1,797 8x8 digits from scikit-learn, values 0..16 (1,438 train / 359 test)",
     ),
     "shapes": Builtin(
         datasets.shapes,

@@ -82,6 +82,8 @@ def run(args):
     given = {key: getattr(args, key, None) for key in run_folder.DEFAULTS}
     if given["input_shape"] is not None:
         given["input_shape"] = list(common.parse_shape(given["input_shape"]))
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out FOLDER: the run folder to continue")
     out = Path(args.out) if args.out else run_folder.default_out()
     options = run_folder.resolve_options(given, out, args.resume)
     folder = run_folder.RunFolder(out)
