@@ -217,8 +217,7 @@ def _tensorboard(folder):
 
 def _finish(model, options, folder, images):
     best = common.load_model_file(folder.best) if folder.best.exists() else model
-    if not best.compiled:
-        best.compile(loss=common.classification_loss(best), metrics=["accuracy"])
+    best.compile(loss=common.classification_loss(best), metrics=["accuracy"])
     batch = max(options["batch_size"], 256)
     loss, accuracy = best.evaluate(images.x_test, images.y_test, batch_size=batch, verbose=0)
     scores = best.predict(images.x_test, batch_size=batch, verbose=0)
