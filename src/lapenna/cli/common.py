@@ -58,6 +58,26 @@ def output_classes(model):
     return shape[-1]
 
 
+def check_fits(model, images):
+    """Refuse a model whose input shape or number of classes differs from the data's.
+
+    Raises:
+        CommandError: naming both shapes or both class counts.
+    """
+    expected, got = sample_shape(model), images.image_shape
+    same = len(expected) == len(got) and all(e in (None, g) for e, g in zip(expected, got))
+    if not same:
+        raise CommandError(
+            f"model {model.name!r} takes images of shape {expected}, but {images.name} has {got}"
+        )
+    classes = output_classes(model)
+    if classes != len(images.class_names):
+        raise CommandError(
+            f"model {model.name!r} scores {classes} classes, but {images.name} has "
+            f"{len(images.class_names)}"
+        )
+
+
 def ends_with_softmax(model):
     """Whether the last layer outputs probabilities (softmax) rather than logits."""
     last = model.layers[-1]

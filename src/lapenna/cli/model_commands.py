@@ -76,11 +76,7 @@ def run_evaluate(args):
     images = sources.load(args.dataset, common.sample_shape(model), args.download)
     if args.limit:
         images.limit(args.limit, seed=0)
-    if common.sample_shape(model) != images.image_shape:
-        raise CommandError(
-            f"{args.model} takes images of shape {common.sample_shape(model)}, but "
-            f"{images.name} has {images.image_shape}"
-        )
+    common.check_fits(model, images)
     model.compile(loss=common.classification_loss(model), metrics=["accuracy"])
     loss, accuracy = model.evaluate(
         images.x_test, images.y_test, batch_size=args.batch_size, verbose=0

@@ -7,7 +7,7 @@ from pathlib import Path
 import lapenna as lp
 from lapenna import callbacks, data, optimizers
 from lapenna.cli import common, run_folder, sources, zoo
-from lapenna.cli.errors import CommandError, UsageError
+from lapenna.cli.errors import UsageError
 from lapenna.data import augment as augmentation
 
 # optimizer name -> (class, extra arguments, default learning rate)
@@ -96,7 +96,7 @@ def run(args):
         images.limit(options["limit"], options["seed"])
     train, validation = _split(images, options["validation_split"], options["seed"])
     model = model or zoo.build(options["model"], images.image_shape, len(images.class_names))
-    _check_fits(model, images)
+    common.check_fits(model, images)
     _compile(model, options, steps=math.ceil(len(train[0]) / options["batch_size"]))
     folder.save_options(options)
     common.write_class_names(folder.path, images.class_names)
@@ -128,21 +128,6 @@ def _split(images, fraction, seed):
             f"--validation-split {fraction} of {len(x)} training images leaves an empty part"
         )
     return train, validation
-
-
-def _check_fits(model, images):
-    expected, got = common.sample_shape(model), images.image_shape
-    same = len(expected) == len(got) and all(e in (None, g) for e, g in zip(expected, got))
-    if not same:
-        raise CommandError(
-            f"model {model.name!r} takes images of shape {expected}, but {images.name} has {got}"
-        )
-    classes = common.output_classes(model)
-    if classes != len(images.class_names):
-        raise CommandError(
-            f"model {model.name!r} scores {classes} classes, but {images.name} has "
-            f"{len(images.class_names)}"
-        )
 
 
 def _compile(model, options, steps):
