@@ -78,6 +78,12 @@ def main(
     base = ResNet18(
         include_top=False, input_shape=(28, 28, 1), stem="cifar", base_filters=base_filters
     )
+    for layer in base.layers:
+        # A frozen base normalizes with its moving statistics. With Keras's default momentum
+        # of 0.99 they need many hundreds of steps to forget their initial values; this short
+        # pretraining uses 0.9 (PyTorch's default) so that they are right when it ends.
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = 0.9
 
     # 1. features learnt on the source task
     pretraining = with_head(base, 5, "source")
