@@ -10,6 +10,10 @@ The model-level API (``Model.save``, ``load_model``, checkpoints) is built on:
 (the ``.lpn`` zip of ``config.json`` + ``model.safetensors``), ``dumps_config``/
 ``loads_config``/``check_safe`` (configs), ``flatten_state``/``save_state`` (checkpoint
 state), ``save_npz``/``load_npz`` and ``read_keras_weights`` (other weight files).
+
+Interchange: ``export_onnx`` writes a model as ONNX for onnxruntime and other runtimes
+(it reads the model through ``model.export_graph()``), and ``model_from_keras_json``
+builds a lapenna model from a Keras Sequential or functional JSON config.
 """
 
 from lapenna.io.archive import (
@@ -24,6 +28,7 @@ from lapenna.io.atomic import atomic_write
 from lapenna.io.config import check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.model_file import (
     load_checkpoint,
     load_keras_weights,
@@ -36,6 +41,7 @@ from lapenna.io.model_file import (
     to_json,
 )
 from lapenna.io.npz import load_npz, save_npz
+from lapenna.io.onnx_export import export_onnx
 from lapenna.io.safetensors import (
     Header,
     TensorInfo,
@@ -57,6 +63,8 @@ __all__ = [
     "to_json",
     "model_from_json",
     "load_keras_weights",
+    "export_onnx",
+    "model_from_keras_json",
     "FormatError",
     "atomic_write",
     "save_file",

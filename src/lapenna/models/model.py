@@ -10,6 +10,7 @@ from lapenna import io
 from lapenna.autograd import Tensor, no_grad
 from lapenna.layers import Layer, register_layer
 from lapenna.layers.symbolic import flatten, map_structure
+from lapenna.models.export import describe_graph
 from lapenna.models.graph import Graph
 from lapenna.models.summary import summarize
 from lapenna.models.trainer import Trainer
@@ -153,6 +154,12 @@ class Model(Trainer, Layer):
     def to_json(self, **kwargs):
         """The architecture as JSON (``lp.models.model_from_json`` inverts it)."""
         return io.to_json(self, **kwargs)
+
+    def export_graph(self):
+        """The layer calls as plain data (see ``lapenna.models.export.describe_graph``);
+        exporters such as ``lapenna.io.export_onnx`` read this instead of the model's
+        internals. A subclassed model is traced once through its ``call``."""
+        return describe_graph(self)
 
     # -- config -------------------------------------------------------------------------
     def get_config(self):
