@@ -23,7 +23,11 @@ def load(name):
         spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]  # a failed import is retried, not half-kept
+            raise
     return sys.modules[module_name]
 
 
