@@ -13,6 +13,7 @@ from lapenna import backend
 from lapenna import callbacks
 from lapenna import constraints
 from lapenna import initializers
+from lapenna import io
 from lapenna import ops
 from lapenna import plot
 from lapenna import regularizers
@@ -57,6 +58,7 @@ __all__ = [
     "set_num_threads",
     "backend",
     "callbacks",
+    "io",
     "ops",
     "plot",
     "utils",

@@ -1,0 +1,271 @@
+"""Read the weights of Keras HDF5 files, both layouts Keras writes, as plain arrays.
+
+Keras 2 / tf.keras (``model.save("m.h5")`` and ``save_weights("w.h5")``): the root (or
+the ``model_weights`` group of a full-model file) has the attribute ``layer_names``, the
+layers in model order; each layer's group has the attribute ``weight_names``
+(``dense/kernel:0``, ``dense/bias:0``) naming datasets relative to that group, in the
+layer's weight order. Attributes too large for HDF5 are split into ``layer_names0``,
+``layer_names1``...
+
+Keras 3 (``save_weights("w.weights.h5")``, and ``model.weights.h5`` inside ``.keras``):
+each object's variables sit in ``<path>/vars/0``, ``1``... in its weight order. A
+Sequential or functional model's layers are under ``layers/<key>``, where the key is the
+snake-cased class name with a per-class counter in ``model.layers`` order (``dense``,
+``dense_1``, ``conv2d``...: see :func:`keras3_layer_keys`); nested models and layers
+that hold layers add more levels (``layers/sequential/layers/dense/vars/0``). The
+optimizer's state (``optimizer/vars``) and metrics' variables are skipped. HDF5 lists
+groups by name, not in creation order, so for Keras 3 the returned order is only the
+natural order of the keys: match layers by key, not by position.
+
+Weights come in Keras layouts, which lapenna shares: Dense kernel ``(in, out)``, Conv2D
+``(kh, kw, in, out)``, Conv2DTranspose ``(kh, kw, out, in)``, DepthwiseConv2D
+``(kh, kw, in, multiplier)``, BatchNormalization ``[gamma, beta, moving_mean,
+moving_variance]``.
+
+Only numeric datasets are read; external links, external or virtual storage (which
+could make the reader open other files), and names with ``..`` or leading ``/`` are
+refused, each with the file and group named.
+"""
+
+import math
+import os
+import re
+
+import numpy as np
+
+from lapenna.io.errors import FormatError
+
+MAX_WEIGHT_BYTES = 2**33
+MAX_DEPTH = 32
+_LAYER_CONTAINERS = ("layers", "_layer_checkpoint_dependencies")
+_SKIPPED_ROOTS = ("optimizer", "vars")
+
+
+def read_keras_weights(path, *, include_empty=False, max_bytes=MAX_WEIGHT_BYTES):
+    """Read a Keras ``.h5`` / ``.weights.h5`` file as ``[(layer_name, [arrays])]``.
+
+    Args:
+        path: the HDF5 file.
+        include_empty: also list layers without weights (Keras 2 files list every layer,
+            Keras 3 files have an empty ``vars`` group for them).
+        max_bytes: bound on the total bytes of the weights read.
+
+    Returns:
+        A list of ``(layer name, list of arrays in Keras weight order)``: in model order
+        for Keras 2 files, in natural key order for Keras 3 files (see the module
+        docstring). Keras 3 names are the group paths with the container level dropped
+        (``dense_1``, ``sequential/dense``).
+
+    Raises:
+        FormatError: not HDF5, not a Keras weights layout, a missing group or dataset, a
+            non-numeric dtype, unsafe links or names, too many bytes.
+        OSError: when the file does not exist or cannot be opened.
+
+    Example:
+        >>> import os, tempfile, h5py
+        >>> p = os.path.join(tempfile.mkdtemp(), "w.h5")
+        >>> with h5py.File(p, "w") as f:
+        ...     f.attrs["layer_names"] = [b"dense"]
+        ...     g = f.create_group("dense")
+        ...     g.attrs["weight_names"] = [b"dense/kernel:0"]
+        ...     _ = g.create_dataset("dense/kernel:0", data=np.ones((3, 2), "float32"))
+        >>> [(name, [w.shape for w in ws]) for name, ws in read_keras_weights(p)]
+        [('dense', [(3, 2)])]
+    """
+    import h5py
+
+    source = os.fspath(path)
+    os.stat(source)  # a missing file is an OSError, not a format problem
+    try:
+        handle = h5py.File(source, "r")
+    except OSError as err:
+        raise FormatError(f"{source}: not an HDF5 file ({err})") from None
+    reader = _Reader(h5py, source, max_bytes)
+    with handle as f:
+        if _has_list_attr(f, "layer_names"):
+            layers = reader.keras2(f)
+        elif "model_weights" in f and _has_list_attr(f["model_weights"], "layer_names"):
+            layers = reader.keras2(f["model_weights"])
+        elif any(name in f for name in (*_LAYER_CONTAINERS, "vars")):
+            layers = reader.keras3(f)
+        else:
+            raise FormatError(
+                f"{source}: not a Keras weights file (no layer_names attribute, no "
+                "model_weights group, no layers/vars groups)"
+            )
+    return [(name, arrays) for name, arrays in layers if arrays or include_empty]
+
+
+def keras3_layer_keys(class_names):
+    """The keys Keras 3 gives a model's layers in ``.weights.h5``, from their class names.
+
+    Args:
+        class_names: the layers' class names in ``model.layers`` order (Keras names,
+            which lapenna shares: ``"Conv2D"``, ``"BatchNormalization"``).
+
+    Returns:
+        A list of keys: snake-cased class name plus ``_1``, ``_2``... for repeats.
+
+    Example:
+        >>> keras3_layer_keys(["Conv2D", "BatchNormalization", "Conv2D", "Conv2DTranspose"])
+        ['conv2d', 'batch_normalization', 'conv2d_1', 'conv2d_transpose']
+    """
+    counts, keys = {}, []
+    for class_name in class_names:
+        base = _keras_snake_case(class_name)
+        count = counts.get(base, 0)
+        counts[base] = count + 1
+        keys.append(base if count == 0 else f"{base}_{count}")
+    return keys
+
+
+def _keras_snake_case(name):
+    # A capitalised word after any character gets an underscore, then a lower-case
+    # letter followed by a capital: Conv2DTranspose -> conv2d_transpose.
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+class _Reader:
+    """Walks one open file, keeping the byte budget and the file name for errors."""
+
+    def __init__(self, h5py, source, max_bytes):
+        self.h5py = h5py
+        self.source = source
+        self.budget = max_bytes
+
+    # -- Keras 2: names listed in attributes
+
+    def keras2(self, group):
+        layers = []
+        for layer_name in _string_list(group, "layer_names", self.source):
+            layer = self.child(group, layer_name, want_group=True)
+            weight_names = _string_list(layer, "weight_names", self.source)
+            arrays = [self.dataset(self.child(layer, name)) for name in weight_names]
+            layers.append((layer_name, arrays))
+        return layers
+
+    # -- Keras 3: vars groups in a tree
+
+    def keras3(self, f):
+        roots = [name for name in _LAYER_CONTAINERS if name in f]
+        if not roots:  # a subclassed model: its layers are its attributes
+            roots = [name for name in _natural(f) if not _skipped_root(name)]
+        layers, seen = [], set()
+        for name in roots:
+            self.walk(self.child(f, name, want_group=True), name, layers, seen, depth=0)
+        if "vars" in f:
+            # a subclassed model's own variables, named by the empty path
+            layers.insert(0, ("", self.vars(self.child(f, "vars", want_group=True))))
+        return layers
+
+    def walk(self, group, path, layers, seen, depth):
+        if depth > MAX_DEPTH:
+            raise FormatError(f"{self.source}: group {path!r} is nested too deeply")
+        if group.id in seen:
+            raise FormatError(f"{self.source}: group {path!r} is linked twice (a cycle?)")
+        seen.add(group.id)
+        if "vars" in group:
+            name = "/".join(p for p in path.split("/") if p not in _LAYER_CONTAINERS)
+            layers.append((name, self.vars(self.child(group, "vars", want_group=True))))
+        children = [c for c in _natural(group) if c != "vars"]
+        children.sort(key=lambda c: (c not in _LAYER_CONTAINERS, c.startswith("_")))
+        for child in children:
+            node = self.child(group, child)
+            if isinstance(node, self.h5py.Group):
+                self.walk(node, f"{path}/{child}", layers, seen, depth + 1)
+
+    def vars(self, group):
+        names = list(group)
+        if sorted(names) != sorted(map(str, range(len(names)))):
+            raise FormatError(
+                f"{self.source}: group {group.name!r} must hold datasets named 0..{len(names) - 1}"
+                f", got {sorted(names)[:10]}"
+            )
+        return [self.dataset(self.child(group, str(i))) for i in range(len(names))]
+
+    # -- shared checks
+
+    def child(self, group, name, want_group=False):
+        """``group[name]`` following only hard links, with the name checked first."""
+        parts = name.split("/")
+        if not name or name.startswith("/") or ".." in parts or "" in parts:
+            raise FormatError(f"{self.source}: unsafe name {name!r} in group {group.name!r}")
+        node = group
+        for part in parts:
+            link = node.get(part, getlink=True) if isinstance(node, self.h5py.Group) else None
+            if link is None:
+                raise FormatError(f"{self.source}: group {group.name!r} has no entry {name!r}")
+            if not isinstance(link, self.h5py.HardLink):
+                kind = type(link).__name__
+                raise FormatError(f"{self.source}: {group.name}/{name} is a {kind}; refused")
+            node = node[part]
+        if want_group and not isinstance(node, self.h5py.Group):
+            raise FormatError(f"{self.source}: {node.name!r} should be a group")
+        return node
+
+    def dataset(self, node):
+        where = f"{self.source}: {node.name!r}"
+        if not isinstance(node, self.h5py.Dataset):
+            raise FormatError(f"{where} should be a dataset, got a {type(node).__name__}")
+        if node.external or node.is_virtual:
+            raise FormatError(f"{where} stores its data in other files; refused")
+        dtype = node.dtype
+        if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+            hint = " (bfloat16 datasets are not supported)" if "dtype" in node.attrs else ""
+            raise FormatError(f"{where} has non-numeric dtype {dtype}{hint}")
+        nbytes = math.prod(node.shape or ()) * dtype.itemsize
+        if nbytes > self.budget:
+            raise FormatError(f"{where} would pass the bound on weight bytes ({nbytes} bytes)")
+        self.budget -= nbytes
+        try:
+            return np.asarray(node[()])
+        except (OSError, ValueError) as err:
+            raise FormatError(f"{where} cannot be read ({err})") from None
+
+
+def _has_list_attr(group, name):
+    return name in group.attrs or f"{name}0" in group.attrs
+
+
+def _string_list(group, name, source):
+    """A list-of-strings attribute, joining Keras's chunks ``name0``, ``name1``..."""
+    if name in group.attrs:
+        chunks = [group.attrs[name]]
+    else:
+        chunks, i = [], 0
+        while f"{name}{i}" in group.attrs:
+            chunks.append(group.attrs[f"{name}{i}"])
+            i += 1
+        if not chunks:
+            raise FormatError(f"{source}: group {group.name!r} has no {name!r} attribute")
+    out = []
+    for chunk in chunks:
+        for item in np.atleast_1d(np.asarray(chunk, dtype=object)):
+            if isinstance(item, bytes):
+                try:
+                    item = item.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise FormatError(
+                        f"{source}: attribute {name!r} of {group.name!r} is not UTF-8"
+                    ) from None
+            if not isinstance(item, str):
+                raise FormatError(
+                    f"{source}: attribute {name!r} of {group.name!r} must list strings, "
+                    f"got {type(item).__name__}"
+                )
+            out.append(item)
+    return out
+
+
+def _natural(group):
+    """Child names in natural order: dense, dense_1, dense_2, dense_10."""
+    return sorted(
+        group, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)]
+    )
+
+
+def _skipped_root(name):
+    return name in _SKIPPED_ROOTS or "metric" in name or "loss" in name
