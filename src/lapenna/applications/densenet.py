@@ -44,7 +44,7 @@ def DenseNet(  # noqa: N802 - Keras's spelling of model builders
 
     Args:
         depth: 121, 169 or 201.
-        input_shape: one image's ``(height, width, channels)``, at least 32x32; default
+        input_shape: one image's ``(height, width, channels)``, at least 29x29; default
             ``(224, 224, 3)``. Height and width may be None.
         classes, include_top, pooling, weights, classifier_activation, name: as for
             ``ResNet``.
@@ -57,7 +57,7 @@ def DenseNet(  # noqa: N802 - Keras's spelling of model builders
     Example:
         >>> from lapenna.applications import DenseNet
         >>> DenseNet(121, include_top=False, growth_rate=4, base_filters=8).output_shape
-        (None, 7, 7, 35)
+        (None, 7, 7, 128)
     """
     if depth not in _BLOCKS:
         raise ValueError(f"DenseNet expects depth in {sorted(_BLOCKS)}, got {depth!r}")
@@ -66,7 +66,7 @@ def DenseNet(  # noqa: N802 - Keras's spelling of model builders
     check_positive(builder, "growth_rate", growth_rate)
     check_positive(builder, "base_filters", base_filters)
     check_weights(builder, weights)
-    shape = check_input_shape(builder, input_shape, (224, 224, 3), min_size=32)
+    shape = check_input_shape(builder, input_shape, (224, 224, 3), min_size=29)
 
     inputs = layers.Input(shape, name="input")
     x = conv(inputs, base_filters, 7, "conv1", strides=2, padding=3)

@@ -70,20 +70,22 @@ def decode_predictions(preds, top=5, class_names=None):
 
     Args:
         preds: scores ``(samples, classes)`` (probabilities or logits), array or Tensor.
-        top: how many classes to return per sample (at most ``classes``).
+        top: how many classes to return per sample (all of them if there are fewer).
         class_names: a sequence of ``classes`` names; default the index as a string.
 
     Returns:
         one list per sample of ``(class_index, class_name, score)`` tuples.
 
     Raises:
-        ValueError: for scores that are not 2-D, a bad ``top`` or a name list of the wrong
-            length.
+        ValueError: for scores that are not 2-D, ``top`` below 1 or a name list of the
+            wrong length.
 
     Example:
         >>> from lapenna.applications import decode_predictions
-        >>> decode_predictions([[0.1, 0.7, 0.2]], top=2, class_names=["cat", "dog", "fox"])
-        [[(1, 'dog', 0.7), (2, 'fox', 0.2)]]
+        >>> names = ["cat", "dog", "fox"]
+        >>> decoded = decode_predictions([[0.1, 0.7, 0.2]], top=2, class_names=names)
+        >>> [(index, name, round(score, 3)) for index, name, score in decoded[0]]
+        [(1, 'dog', 0.7), (2, 'fox', 0.2)]
     """
     scores = B.as_array(preds.data if isinstance(preds, Tensor) else preds)
     if scores.ndim != 2:
@@ -92,10 +94,8 @@ def decode_predictions(preds, top=5, class_names=None):
             f"{tuple(scores.shape)}"
         )
     classes = scores.shape[1]
-    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= classes:
-        raise ValueError(
-            f"decode_predictions expects top between 1 and the {classes} classes, got {top!r}"
-        )
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"decode_predictions expects top to be a positive int, got {top!r}")
     if class_names is not None:
         class_names = [str(n) for n in class_names]
         if len(class_names) != classes:
