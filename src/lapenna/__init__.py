@@ -12,9 +12,16 @@ from lapenna import activations  # noqa: I001 - one room per line keeps merges s
 from lapenna import backend
 from lapenna import callbacks
 from lapenna import constraints
+from lapenna import data
+from lapenna import datasets
 from lapenna import initializers
 from lapenna import io
+from lapenna import layers
+from lapenna import losses
+from lapenna import metrics
+from lapenna import models
 from lapenna import ops
+from lapenna import optimizers
 from lapenna import plot
 from lapenna import regularizers
 from lapenna import utils
@@ -28,6 +35,7 @@ from lapenna.autograd import (
     no_grad,
     tensor,
 )
+from lapenna.models import Model, Sequential
 from lapenna.backend import (
     floatx,
     get_num_threads,
@@ -41,6 +49,10 @@ from lapenna.backend import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Model",
+    "Sequential",
+    "layers",
+    "models",
     "Tensor",
     "Variable",
     "Function",
@@ -59,6 +71,8 @@ __all__ = [
     "backend",
     "callbacks",
     "io",
+    "data",
+    "datasets",
     "ops",
     "plot",
     "utils",
@@ -66,5 +80,8 @@ __all__ = [
     "regularizers",
     "constraints",
     "activations",
+    "losses",
+    "metrics",
+    "optimizers",
     "__version__",
 ]

@@ -13,6 +13,7 @@ Example:
     >>> # history = model.fit(x, y, validation_split=0.2, epochs=100, callbacks=callbacks)
 """
 
+from lapenna.callbacks.backup import BackupAndRestore
 from lapenna.callbacks.base import Callback
 from lapenna.callbacks.callback_list import CallbackList
 from lapenna.callbacks.csv_logger import CSVLogger
@@ -34,6 +35,7 @@ __all__ = [
     "resolve_verbose",
     "EarlyStopping",
     "ModelCheckpoint",
+    "BackupAndRestore",
     "CSVLogger",
     "LearningRateScheduler",
     "ReduceLROnPlateau",

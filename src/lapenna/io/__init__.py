@@ -24,6 +24,17 @@ from lapenna.io.atomic import atomic_write
 from lapenna.io.config import check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.model_file import (
+    load_checkpoint,
+    load_keras_weights,
+    load_model,
+    load_weights,
+    model_from_json,
+    save_checkpoint,
+    save_model,
+    save_weights,
+    to_json,
+)
 from lapenna.io.npz import load_npz, save_npz
 from lapenna.io.safetensors import (
     Header,
@@ -37,6 +48,15 @@ from lapenna.io.safetensors import (
 from lapenna.io.state import flatten_state, load_state, save_state, unflatten_state
 
 __all__ = [
+    "save_model",
+    "load_model",
+    "save_weights",
+    "load_weights",
+    "save_checkpoint",
+    "load_checkpoint",
+    "to_json",
+    "model_from_json",
+    "load_keras_weights",
     "FormatError",
     "atomic_write",
     "save_file",

@@ -249,11 +249,17 @@ class Lambda(Layer):
         return {**super().get_config(), "function": name, "unsafe": True}
 
     @classmethod
-    def from_config(cls, config):
-        raise ValueError(
-            f"Lambda layer {config.get('name')!r} holds Python code ({config.get('function')!r})"
-            " that a config cannot carry; rebuild it in code and pass it in custom_objects"
-        )
+    def from_config(cls, config, custom_objects=None):
+        """A config names the function only; it must be given in ``custom_objects``."""
+        name = config.pop("function", None)
+        config.pop("unsafe", None)
+        function = (custom_objects or {}).get(name)
+        if function is None:
+            raise ValueError(
+                f"Lambda layer {config.get('name')!r} holds Python code ({name!r}) that a "
+                f"config cannot carry; pass it as custom_objects={{{name!r}: function}}"
+            )
+        return cls(function, **config)
 
 
 @register_layer

@@ -1,7 +1,16 @@
 """Models: ``Model`` (functional graph or subclass), ``Sequential``, training, summaries."""
 
+from lapenna.io import load_model, model_from_json
 from lapenna.models.model import Model
 from lapenna.models.sequential import Sequential
 from lapenna.models.summary import Summary, SummaryRow, summarize
 
-__all__ = ["Model", "Sequential", "summarize", "Summary", "SummaryRow"]
+__all__ = [
+    "Model",
+    "Sequential",
+    "summarize",
+    "Summary",
+    "SummaryRow",
+    "load_model",
+    "model_from_json",
+]

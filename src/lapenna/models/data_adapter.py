@@ -109,9 +109,14 @@ class ArrayBatches:
         full = math.ceil(self.n / self.batch_size)
         return min(full, self.steps) if self.steps else full
 
-    def epoch(self):
+    def epoch(self, skip=0):
+        """An iterator over this epoch's batches from batch ``skip`` on. The shuffle order
+        is drawn now, before the first batch, so that a resumed run can redraw it."""
         order = B.generator().permutation(self.n) if self.shuffle else None
-        for step in range(len(self)):
+        return self._batches(order, skip)
+
+    def _batches(self, order, skip):
+        for step in range(skip, len(self)):
             start = step * self.batch_size
             index = slice(start, start + self.batch_size)
             if order is not None:
@@ -134,11 +139,16 @@ class IterableBatches:
         except TypeError:
             return None
 
-    def epoch(self):
-        for step, item in enumerate(self.source):
+    def epoch(self, skip=0):
+        """An iterator over the source's batches, dropping the first ``skip``."""
+        return self._batches(iter(self.source), skip)
+
+    def _batches(self, source, skip):
+        for step, item in enumerate(source):
             if self.steps and step >= self.steps:
                 break
-            yield unpack(item)
+            if step >= skip:
+                yield unpack(item)
 
 
 def unpack(item):

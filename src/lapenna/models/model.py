@@ -6,6 +6,7 @@ training API of ``Trainer`` (compile, fit, evaluate, predict) and the saving API
 """
 
 from lapenna import backend as B
+from lapenna import io
 from lapenna.autograd import Tensor, no_grad
 from lapenna.layers import Layer, register_layer
 from lapenna.layers.symbolic import flatten, map_structure
@@ -134,6 +135,24 @@ class Model(Trainer, Layer):
 
     def macs(self, input_shape, output_shape):
         return 0  # a nested model's MACs are the sum of its layers' (see summarize)
+
+    # -- saving -------------------------------------------------------------------------
+    def save(self, filepath, include_optimizer=True):
+        """Save architecture, weights, compile settings and optimizer state to ``.lpn``."""
+        io.save_model(self, filepath, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath):
+        """Save the weights to ``.safetensors``, ``.npz`` or ``.h5``."""
+        io.save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        """Load weights saved by ``save_weights``/``save`` or a Keras ``.h5`` file; a
+        failed load changes nothing."""
+        return io.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def to_json(self, **kwargs):
+        """The architecture as JSON (``lp.models.model_from_json`` inverts it)."""
+        return io.to_json(self, **kwargs)
 
     # -- config -------------------------------------------------------------------------
     def get_config(self):

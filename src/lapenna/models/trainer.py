@@ -106,16 +106,24 @@ class Trainer:
         return logs
 
     # -- loops --------------------------------------------------------------------------
-    def _run_epoch_steps(self, batches, step_fn, callbacks, begin, end):
-        totals, count, logs = {}, 0, {}
-        for step, batch in enumerate(batches.epoch()):
+    def _run_epoch_steps(self, batches, step_fn, callbacks, begin, end, position=None):
+        """Run ``step_fn`` over one epoch. ``position`` (a dict) is kept current, so that a
+        backup callback can save where the epoch is and a resumed run can start there."""
+        if position is None:
+            position = {"step": 0, "totals": {}, "count": 0}
+        totals, logs = position["totals"], {}
+        iterator = batches.epoch(skip=position["step"])
+        if "rng_after_skip" in position:  # a resumed epoch: the order is redrawn, go on
+            B.set_rng_state(position.pop("rng_after_skip"))
+        for step, batch in enumerate(iterator, start=position["step"]):
             getattr(callbacks, begin)(step, {})
             batch_logs = step_fn(batch)
             n = data_adapter.num_samples(batch[0])
             for key, value in batch_logs.items():
                 totals[key] = totals.get(key, 0.0) + value * n
-            count += n
-            logs = {k: v / count for k, v in totals.items()}
+            position["count"] += n
+            position["step"] = step + 1
+            logs = {k: v / position["count"] for k, v in totals.items()}
             logs.update(self.compiled_metrics.results())
             getattr(callbacks, end)(step, dict(logs))
             if self.stop_training and step_fn == self.train_step:
@@ -182,12 +190,22 @@ class Trainer:
         )
         self.stop_training = False
         callbacks.on_train_begin({})
+        # a backup callback may have restored a run: continue where it stopped
+        resume = self.__dict__.pop("_resume_state", None)
+        if resume is not None:
+            initial_epoch = resume["epoch"]
         # 3. epochs
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
             callbacks.on_epoch_begin(epoch, {})
+            position = self._start_position(epoch, resume)
             logs = self._run_epoch_steps(
-                train, self.train_step, callbacks, "on_train_batch_begin", "on_train_batch_end"
+                train,
+                self.train_step,
+                callbacks,
+                "on_train_batch_begin",
+                "on_train_batch_end",
+                position,
             )
             if val is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
                 val_logs = self._evaluate_batches(val, callbacks)
@@ -199,6 +217,30 @@ class Trainer:
         callbacks.on_train_end({})
         self.history = callbacks.history
         return self.history
+
+    def _start_position(self, epoch, resume):
+        """Where this epoch starts: batch 0, or the saved batch of a resumed epoch. The RNG
+        state at the start of the epoch is kept, so the shuffle order can be redrawn."""
+        if resume is not None and resume["epoch"] == epoch and resume["step"] > 0:
+            B.set_rng_state(resume["epoch_rng_state"])
+            position = {
+                "epoch": epoch,
+                "step": resume["step"],
+                "totals": dict(resume["totals"]),
+                "count": resume["count"],
+                "epoch_rng_state": resume["epoch_rng_state"],
+                "rng_after_skip": resume["rng_state"],
+            }
+        else:
+            position = {
+                "epoch": epoch,
+                "step": 0,
+                "totals": {},
+                "count": 0,
+                "epoch_rng_state": B.get_rng_state(),
+            }
+        self._fit_position = position
+        return position
 
     def _fit_data(
         self,

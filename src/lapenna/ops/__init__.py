@@ -6,6 +6,7 @@ returns a Tensor. None of them carries backward code of its own.
 
 from lapenna.ops.activation import log_softmax, softmax
 from lapenna.ops.linalg import dot, matmul, tensordot
+from lapenna.ops.losses import binary_cross_entropy, softmax_cross_entropy
 from lapenna.ops.math import (
     abs,
     add,
@@ -101,4 +102,6 @@ __all__ = [
     "log_softmax",
     "softmax",
     "erf",
+    "binary_cross_entropy",
+    "softmax_cross_entropy",
 ]

@@ -6,6 +6,7 @@ Loading a saved model resolves class names only here, so a file can never name a
 a function or anything else that was not registered on purpose.
 """
 
+import inspect
 import re
 
 _REGISTRIES = {}
@@ -112,6 +113,9 @@ class Registry:
         if not isinstance(cfg, dict):
             raise ValueError(f"{self.family} config for {config['class_name']!r} must be a dict")
         if hasattr(cls, "from_config"):
+            takes = "custom_objects" in inspect.signature(cls.from_config).parameters
+            if takes:
+                return cls.from_config(dict(cfg), custom_objects=custom_objects)
             return cls.from_config(dict(cfg))
         if isinstance(cls, type):
             return cls(**cfg)

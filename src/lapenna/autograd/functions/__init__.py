@@ -22,6 +22,11 @@ from lapenna.autograd.functions.elementwise import (
     Where,
 )
 from lapenna.autograd.functions.linalg import MatMul, matmul
+from lapenna.autograd.functions.losses import (
+    SigmoidCrossEntropy,
+    SoftmaxCrossEntropy,
+    SparseSoftmaxCrossEntropy,
+)
 from lapenna.autograd.functions.reduction import Max, Sum
 from lapenna.autograd.functions.shape import (
     BroadcastTo,
@@ -69,4 +74,7 @@ __all__ = [
     "LogSoftmax",
     "Softmax",
     "Erf",
+    "SigmoidCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "SparseSoftmaxCrossEntropy",
 ]
