@@ -123,9 +123,10 @@ def check_weights(builder, weights):
     if os.path.splitext(os.fspath(weights))[1] == "":
         raise ValueError(
             f"{builder}: weights={os.fspath(weights)!r} is not a file. lapenna never downloads "
-            "pretrained weights; pass the path of a local file written by "
-            "model.save_weights(...) (.lpn, .safetensors) or a Keras .weights.h5 file of the "
-            f"same architecture, e.g. {builder}(weights='{builder.lower()}.weights.h5')"
+            "pretrained weights; pass the path of a local file: .safetensors, .npz or .h5 "
+            "written by model.save_weights(...), a .lpn written by model.save(...), or a Keras "
+            f".h5 weights file of the same architecture, e.g. "
+            f"{builder}(weights='{builder.lower()}.weights.h5')"
         )
     raise FileNotFoundError(f"{builder}: no weights file at {os.fspath(weights)!r}")
 
