@@ -18,7 +18,8 @@ from lapenna.applications._common import (
     global_pool_top,
 )
 
-# name -> (1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection); None marks a pool
+# Inception modules: name -> (1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection);
+# poolings between the groups: name -> (pool size, stride)
 _BODY = (
     ("inception3a", (64, 96, 128, 16, 32, 32)),
     ("inception3b", (128, 128, 192, 32, 96, 64)),
