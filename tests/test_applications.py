@@ -16,7 +16,6 @@ from lapenna.layers import InputLayer
 from lapenna.layers.symbolic import flatten
 
 _BUILT = {}
-SPARSE = "sparse_categorical_crossentropy"
 
 
 def _imagenet(builder, **kwargs):
