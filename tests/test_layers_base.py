@@ -162,3 +162,11 @@ def test_lambda_is_not_serializable_by_default():
     config = lp.utils.serialize(layer, "layers")
     with pytest.raises(ValueError, match="holds Python code"):
         lp.utils.deserialize(config, "layers")
+
+
+def test_build_called_directly_is_not_repeated():
+    layer = layers.Dense(2)
+    layer.build((None, 3))
+    assert layer.built and len(layer.weights) == 2
+    layer(np.ones((1, 3), dtype=np.float32))
+    assert len(layer.weights) == 2

@@ -257,3 +257,26 @@ def test_config_round_trips():
         x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
         np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0))
         assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+
+
+def test_fit_and_evaluate_accept_datasets():
+    x, y = _blobs(200)
+    train = lp.data.Dataset.from_tensor_slices((x[:160], y[:160])).shuffle(160).batch(32)
+    val = lp.data.Dataset.from_tensor_slices((x[160:], y[160:])).batch(20).prefetch(2)
+    model = _functional()
+    model.compile(
+        optimizer=lp.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(train, validation_data=val, epochs=10, verbose=0)
+    assert history.history["val_accuracy"][-1] > 0.85
+    assert len(history.history["loss"]) == 10
+    logs = model.evaluate(val, verbose=0, return_dict=True)
+    assert logs["accuracy"] == pytest.approx(history.history["val_accuracy"][-1])
+    weighted = lp.data.Dataset.from_tensor_slices(
+        (x[:64], y[:64], np.ones(64, dtype=np.float32))
+    ).batch(16)
+    assert np.isfinite(model.evaluate(weighted, verbose=0)[0])
+    with pytest.raises(ValueError, match="y must not be given"):
+        model.fit(train, y, verbose=0)

@@ -2,10 +2,17 @@
 
 Everything above this room works on the array namespace ``xp`` and the helpers here:
 the default float type, the single seeded random generator, and BLAS thread control.
-Raw kernels that are pure array manipulation (im2col, col2im, window views) live in
-``backend.kernels``.
+Raw kernels that are pure array manipulation live beside them: ``conv`` (im2col, GEMMs,
+col2im) and ``winograd``, ``pool``, ``norm`` and ``resample``.
 """
 
+from lapenna.backend.conv import (
+    conv_forward,
+    conv_input_grad,
+    conv_kernel_grad,
+    conv_output_size,
+    pad_spatial,
+)
 from lapenna.backend.core import (
     as_array,
     cast_like,
@@ -15,13 +22,25 @@ from lapenna.backend.core import (
     to_dtype,
     xp,
 )
+from lapenna.backend.norm import axis_sum, moments, normalize, normalize_backward
+from lapenna.backend.pool import (
+    argmax_positions,
+    avg_pool,
+    avg_pool_adjoint,
+    max_pool,
+    max_pool_gather,
+    max_pool_scatter,
+    pool_output_size,
+)
 from lapenna.backend.random import (
+    dropout_mask,
     generator,
     get_rng_state,
     make_generator,
     set_rng_state,
     set_seed,
 )
+from lapenna.backend.resample import interpolation_matrix
 from lapenna.backend.threads import get_num_threads, set_num_threads
 
 __all__ = [
@@ -39,4 +58,22 @@ __all__ = [
     "set_rng_state",
     "get_num_threads",
     "set_num_threads",
+    "conv_forward",
+    "conv_input_grad",
+    "conv_kernel_grad",
+    "conv_output_size",
+    "pad_spatial",
+    "max_pool",
+    "max_pool_scatter",
+    "max_pool_gather",
+    "argmax_positions",
+    "avg_pool",
+    "avg_pool_adjoint",
+    "pool_output_size",
+    "axis_sum",
+    "moments",
+    "normalize",
+    "normalize_backward",
+    "dropout_mask",
+    "interpolation_matrix",
 ]

@@ -52,3 +52,17 @@ def set_rng_state(state):
     bg = bit_gen()
     bg.state = state
     _generator = xp.random.Generator(bg)
+
+
+def dropout_mask(shape, rate, dtype, generator=None):
+    """Inverted-dropout multipliers: 0 with probability ``rate``, else ``1 / (1 - rate)``.
+
+    Draws from ``make_generator(generator)`` (the global seeded generator by default) and
+    returns an array of ``dtype`` (float32 draws for float32 work, never float64).
+    """
+    dtype = xp.dtype(dtype)
+    draw = xp.float64 if dtype == xp.float64 else xp.float32
+    keep = make_generator(generator).random(shape, dtype=draw) >= rate
+    mask = keep.astype(dtype)
+    mask *= dtype.type(1.0 / (1.0 - rate))
+    return mask

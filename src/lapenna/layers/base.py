@@ -7,6 +7,7 @@ the constructor arguments. Weights of sub-layers are found by walking the layer'
 attributes, lists and dicts, so ``self.blocks = [Block(), Block()]`` just works.
 """
 
+import functools
 import inspect
 
 from lapenna import backend as B
@@ -59,6 +60,13 @@ class Layer:
         self._inbound_nodes = []
         self._build_shape = None
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's ``build`` marks the layer built, so ``layer.build(shape)`` called
+        directly (as Keras users do) is not repeated on the first call."""
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
 
     # -- weights ------------------------------------------------------------------------
     def add_weight(
@@ -285,6 +293,18 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _marks_built(build):
+    @functools.wraps(build)
+    def wrapper(self, input_shape):
+        result = build(self, input_shape)
+        self.built = True
+        if self._build_shape is None:
+            self._build_shape = input_shape
+        return result
+
+    return wrapper
 
 
 class trace_calls:  # noqa: N801 - used like a function: ``with trace_calls() as calls``

@@ -80,11 +80,11 @@ def record_call(layer, inputs, args, kwargs):
         outputs = SymbolicTensor(out_shapes, layer.dtype, name=layer.name, node=node, index=0)
     else:
         counter = iter(range(10**9))
-        outputs = map_structure(
+        outputs = _map_shapes(
             lambda s: SymbolicTensor(
                 s, layer.dtype, name=layer.name, node=node, index=next(counter)
             ),
-            _as_structure(out_shapes),
+            out_shapes,
         )
     node.outputs = outputs
     layer._inbound_nodes.append(node)
@@ -95,13 +95,14 @@ def _is_single_shape(shape):
     return isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape)
 
 
-def _as_structure(shapes):
-    """Lists of shapes (tuples) stay lists; used for layers with several outputs."""
-    if _is_single_shape(shapes):
-        return shapes
+def _map_shapes(fn, shapes):
+    """Apply ``fn`` to each shape of a nested list/dict of shapes (layers with several
+    outputs); a shape is a leaf, not a structure to descend into."""
+    if _is_single_shape(tuple(shapes)) and not isinstance(shapes, dict):
+        return fn(tuple(shapes))
     if isinstance(shapes, dict):
-        return {k: _as_structure(v) for k, v in shapes.items()}
-    return [tuple(s) if _is_single_shape(tuple(s)) else _as_structure(s) for s in shapes]
+        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
+    return [_map_shapes(fn, s) for s in shapes]
 
 
 def output_shape_by_running(layer, input_shape):

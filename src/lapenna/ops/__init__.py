@@ -5,6 +5,16 @@ returns a Tensor. None of them carries backward code of its own.
 """
 
 from lapenna.ops.activation import log_softmax, softmax
+from lapenna.ops.convolution import (
+    conv,
+    conv1d,
+    conv1d_transpose,
+    conv2d,
+    conv2d_transpose,
+    conv3d,
+    conv3d_transpose,
+    depthwise_conv2d,
+)
 from lapenna.ops.linalg import dot, matmul, tensordot
 from lapenna.ops.losses import binary_cross_entropy, softmax_cross_entropy
 from lapenna.ops.math import (
@@ -31,7 +41,36 @@ from lapenna.ops.math import (
     tanh,
     where,
 )
+from lapenna.ops.normalization import batch_norm, dropout, layer_norm
+from lapenna.ops.pooling import (
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    global_avg_pool1d,
+    global_avg_pool2d,
+    global_avg_pool3d,
+    global_max_pool1d,
+    global_max_pool2d,
+    global_max_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool2d_with_argmax,
+    max_pool3d,
+    max_unpool2d,
+)
 from lapenna.ops.reduction import argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from lapenna.ops.resampling import (
+    crop1d,
+    crop2d,
+    crop3d,
+    resize2d,
+    upsample1d,
+    upsample2d,
+    upsample3d,
+    zero_pad1d,
+    zero_pad2d,
+    zero_pad3d,
+)
 from lapenna.ops.shape import (
     broadcast_to,
     concatenate,
@@ -104,4 +143,40 @@ __all__ = [
     "erf",
     "binary_cross_entropy",
     "softmax_cross_entropy",
+    # neural-network kernels
+    "conv",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "depthwise_conv2d",
+    "conv1d_transpose",
+    "conv2d_transpose",
+    "conv3d_transpose",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "global_avg_pool1d",
+    "global_avg_pool2d",
+    "global_avg_pool3d",
+    "global_max_pool1d",
+    "global_max_pool2d",
+    "global_max_pool3d",
+    "max_pool2d_with_argmax",
+    "max_unpool2d",
+    "upsample1d",
+    "upsample2d",
+    "upsample3d",
+    "resize2d",
+    "zero_pad1d",
+    "zero_pad2d",
+    "zero_pad3d",
+    "crop1d",
+    "crop2d",
+    "crop3d",
+    "batch_norm",
+    "layer_norm",
+    "dropout",
 ]

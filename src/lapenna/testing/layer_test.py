@@ -30,21 +30,33 @@ def run_layer_test(
     4. a float64 central-difference gradient check through the layer (inputs and weights);
     5. one SGD step on a simple loss lowers it (when the layer has trainable weights).
 
+    A layer with several inputs (``Add``, ``Concatenate``) gets a list of shape tuples as
+    ``input_shape`` or a list of numpy arrays as ``input_data``; integer arrays among them
+    (indices) are passed as they are and left out of the gradient check.
+
     Returns the layer built in step 1.
     """
     init_kwargs = dict(init_kwargs or {})
     rng = np.random.default_rng(seed)
-    x = input_data if input_data is not None else rng.standard_normal(input_shape)
-    x = np.asarray(x, dtype=lp.floatx()) if np.asarray(x).dtype.kind == "f" else np.asarray(x)
+    several = _is_list_of(input_data, np.ndarray) or (
+        input_data is None and _is_list_of(input_shape, tuple | list)
+    )
+    if input_data is None:
+        arrays = [rng.standard_normal(s) for s in (input_shape if several else [input_shape])]
+    else:
+        arrays = input_data if several else [input_data]
+    xs = [_as_input(a) for a in arrays]
+    x = xs if several else xs[0]
     # 1. build and shapes
     layer = layer_cls(**init_kwargs)
     out = layer(x, training=training)
-    expected = layer.compute_output_shape(tuple(x.shape))
+    expected = layer.compute_output_shape([a.shape for a in xs] if several else x.shape)
     got = tuple(out.shape)
     assert tuple(expected) == got, f"compute_output_shape {expected} != actual {got}"
     if expected_output_shape is not None:
         assert got == tuple(expected_output_shape), f"output shape {got} != {expected_output_shape}"
-    symbolic = layer_cls(**init_kwargs)(lp.layers.Input(batch_shape=(None, *x.shape[1:])))
+    inputs = [lp.layers.Input(batch_shape=(None, *a.shape[1:]), dtype=a.dtype) for a in xs]
+    symbolic = layer_cls(**init_kwargs)(inputs if several else inputs[0])
     assert symbolic.shape == (None, *got[1:]), f"symbolic shape {symbolic.shape} != {got}"
     # 2. weights
     if expected_num_trainable_weights is not None:
@@ -68,32 +80,48 @@ def run_layer_test(
     )
     assert registry.serialize(clone)["config"] == {**config["config"], "name": clone.name}
     # 4. gradients in float64
-    if check_gradients and x.dtype.kind == "f":
-        _check_gradients(layer_cls, init_kwargs, x, rng)
+    if check_gradients and any(a.dtype.kind == "f" for a in xs):
+        _check_gradients(layer_cls, init_kwargs, xs, several, rng)
     # 5. one training step lowers a loss
     if check_training and layer.trainable_weights:
         _check_training_step(layer, x, training)
     return layer
 
 
-def _check_gradients(layer_cls, init_kwargs, x, rng):
+def _is_list_of(value, kind):
+    return isinstance(value, list) and bool(value) and all(isinstance(v, kind) for v in value)
+
+
+def _as_input(array):
+    array = np.asarray(array)
+    return array.astype(lp.floatx()) if array.dtype.kind == "f" else array
+
+
+def _check_gradients(layer_cls, init_kwargs, xs, several, rng):
     previous = lp.floatx()
     lp.set_floatx("float64")
     try:
         layer = layer_cls(**{**init_kwargs, "dtype": "float64"})
-        inputs = lp.tensor(x.astype(np.float64), requires_grad=True)
+        tensors = [
+            lp.tensor(a.astype(np.float64), requires_grad=True)
+            if a.dtype.kind == "f"
+            else lp.tensor(a)
+            for a in xs
+        ]
+        inputs = tensors if several else tensors[0]
         layer(inputs, training=False)
         # weights of ReLU-like layers may sit exactly on kinks at init; jitter them
         for w in layer.trainable_weights:
             w.assign(w.numpy() + rng.standard_normal(w.shape) * 0.05)
-        params = [inputs, *layer.trainable_weights]
+        differentiable = [t for t in tensors if t.requires_grad]
+        params = [*differentiable, *layer.trainable_weights]
         out = layer(inputs, training=False)
         weights = rng.standard_normal(out.shape)
         grads = lp.grad(out, params, grad_outputs=lp.tensor(weights), allow_unused=True)
         for i, (p, g) in enumerate(zip(params, grads)):
             # numerical_gradient perturbs p.data in place, which the layer reads directly
             expected = numerical_gradient(
-                lambda *a: layer(a[0], training=False), params, i, weights
+                lambda *a: layer(inputs, training=False), params, i, weights
             )
             got = np.zeros_like(expected) if g is None else g.numpy()
             np.testing.assert_allclose(
@@ -101,7 +129,7 @@ def _check_gradients(layer_cls, init_kwargs, x, rng):
                 expected,
                 rtol=1e-3,
                 atol=1e-5,
-                err_msg=f"gradient of {'input' if i == 0 else p.path}",
+                err_msg=f"gradient of {f'input {i}' if i < len(differentiable) else p.path}",
             )
     finally:
         lp.set_floatx(previous)

@@ -7,8 +7,10 @@ _counters = defaultdict(int)
 
 
 def to_snake_case(name):
+    """``Dense`` -> ``dense``, ``Conv2DTranspose`` -> ``conv2d_transpose``, ``ReLU`` ->
+    ``re_lu`` (Keras's names); a digit does not start a new word."""
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
     return name.lower()
 
 

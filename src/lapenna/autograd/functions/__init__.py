@@ -1,5 +1,6 @@
 """The primitives: one ``Function`` subclass each, forward and backward side by side."""
 
+from lapenna.autograd.functions.conv import Conv, ConvKernelGrad, ConvTranspose
 from lapenna.autograd.functions.elementwise import (
     Abs,
     Add,
@@ -26,6 +27,14 @@ from lapenna.autograd.functions.losses import (
     SigmoidCrossEntropy,
     SoftmaxCrossEntropy,
     SparseSoftmaxCrossEntropy,
+)
+from lapenna.autograd.functions.norm import Normalize
+from lapenna.autograd.functions.pool import (
+    AvgPool,
+    AvgPoolAdjoint,
+    MaxPool,
+    MaxPoolGather,
+    MaxPoolScatter,
 )
 from lapenna.autograd.functions.reduction import Max, Sum
 from lapenna.autograd.functions.shape import (
@@ -77,4 +86,13 @@ __all__ = [
     "SigmoidCrossEntropy",
     "SoftmaxCrossEntropy",
     "SparseSoftmaxCrossEntropy",
+    "Conv",
+    "ConvKernelGrad",
+    "ConvTranspose",
+    "Normalize",
+    "AvgPool",
+    "AvgPoolAdjoint",
+    "MaxPool",
+    "MaxPoolGather",
+    "MaxPoolScatter",
 ]

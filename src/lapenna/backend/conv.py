@@ -1,0 +1,214 @@
+"""Convolution kernels on channels-last arrays: window views, GEMMs and col2im.
+
+A convolution of spatial rank r takes ``x`` of shape ``(N, *spatial, C)`` and a kernel of
+shape ``(*k, C // groups, out)`` (Keras layout). Padding is explicit here: one
+``(before, after)`` pair per spatial axis, where a negative entry crops. There are three
+kernels, one per linear map of the convolution:
+
+- ``conv_forward(x, w)``: every window of the padded input becomes a row of a matrix
+  (im2col, a copy of a strided view) and one GEMM per group multiplies it by the kernel;
+- ``conv_input_grad(dy, w)``: the adjoint in ``x``, i.e. the transposed convolution: one
+  GEMM per kernel offset gives each offset's contribution as a contiguous block, and
+  col2im adds the ``prod(k)`` blocks into shifted, strided slices of the padded input;
+- ``conv_kernel_grad(x, dy)``: the adjoint in the kernel: im2col again, then one GEMM.
+
+Work is done a few samples at a time so the im2col buffer stays in cache and memory stays
+flat; 3x3 stride-1 convolutions go through Winograd's algorithm instead (``winograd``).
+"""
+
+import itertools
+import math
+
+import numpy as xp
+from numpy.lib.stride_tricks import as_strided
+
+from lapenna.backend import winograd
+
+# im2col buffers are filled for as many samples as fit in this many bytes (but at least
+# _MIN_ROWS output positions, below which the GEMMs lose efficiency)
+_CHUNK_BYTES = 1 << 24
+_MIN_ROWS = 4096
+# at most this many channels per group, im2col puts the kernel taps outermost
+_FEW_CHANNELS = 4
+
+
+def conv_output_size(size, kernel, strides, pads, dilation):
+    """Output spatial size of a convolution with explicit ``(before, after)`` pads."""
+    return tuple(
+        (n + b + a - (k - 1) * d - 1) // s + 1
+        for n, k, s, (b, a), d in zip(size, kernel, strides, pads, dilation)
+    )
+
+
+def pad_spatial(x, pads):
+    """Zero-pad the spatial axes of a channels-last array; negative pads crop instead."""
+    spatial = x.shape[1:-1]
+    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(spatial, pads))
+    x = x[(slice(None), *crop)]
+    grow = [(max(b, 0), max(a, 0)) for b, a in pads]
+    if not any(b or a for b, a in grow):
+        return x
+    shape = (x.shape[0], *(n + b + a for n, (b, a) in zip(x.shape[1:-1], grow)), x.shape[-1])
+    out = xp.zeros(shape, dtype=x.dtype)
+    out[(slice(None), *(slice(b, b + n) for n, (b, _) in zip(x.shape[1:-1], grow)))] = x
+    return out
+
+
+def windows(x, kernel, strides, dilation, groups=1):
+    """Read-only view ``(N, *out, *kernel, groups, C // groups)`` of every window of ``x``.
+
+    ``x`` is already padded; window ``o`` along an axis starts at ``o * stride`` and takes
+    every ``dilation``-th element. No data is copied.
+    """
+    n, *size, c = x.shape
+    out = conv_output_size(size, kernel, strides, [(0, 0)] * len(size), dilation)
+    st = x.strides
+    shape = (n, *out, *kernel, groups, c // groups)
+    steps = (
+        st[0],
+        *(st[1 + i] * s for i, s in enumerate(strides)),
+        *(st[1 + i] * d for i, d in enumerate(dilation)),
+        st[-1] * (c // groups),
+        st[-1],
+    )
+    return as_strided(x, shape, steps, writeable=False)
+
+
+def _chunk(n, out_size, row_bytes):
+    """Samples per chunk: a buffer of about _CHUNK_BYTES, but at least _MIN_ROWS rows."""
+    per_sample = math.prod(out_size)
+    by_bytes = _CHUNK_BYTES // max(per_sample * row_bytes, 1)
+    by_rows = -(-_MIN_ROWS // max(per_sample, 1))
+    return max(1, min(n, max(by_bytes, by_rows)))
+
+
+def _im2col(view, groups):
+    """Copy a chunk of windows into one matrix per group, ``(groups, rows, k*C/g)``.
+
+    With few channels per group the copy runs faster with the kernel taps outermost
+    (contiguous runs along the output row instead of runs of a few channels); the GEMMs
+    then read the matrices transposed, which BLAS does for free.
+    """
+    r = (view.ndim - 3) // 2
+    rows = math.prod(view.shape[: r + 1])
+    if view.shape[-1] <= _FEW_CHANNELS:
+        order = (2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2, *range(r + 1))
+        buf = xp.empty([view.shape[i] for i in order], dtype=view.dtype)
+        xp.copyto(buf, view.transpose(order))
+        return buf.reshape(groups, -1, rows).transpose(0, 2, 1)
+    order = (*range(r + 1), 2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2)
+    # a reshape copies only when it must (a 1x1 stride-1 convolution needs no copy)
+    return view.transpose(order).reshape(rows, groups, -1).transpose(1, 0, 2)
+
+
+def _group_kernel(w, groups):
+    """The kernel ``(*k, C/g, out)`` as one matrix per group, ``(groups, k*C/g, out/g)``."""
+    taps = math.prod(w.shape[:-2])
+    cg, out = w.shape[-2:]
+    w = w.reshape(taps, cg, groups, out // groups).transpose(2, 0, 1, 3)
+    return w.reshape(groups, taps * cg, out // groups)
+
+
+def conv_forward(x, w, strides, pads, dilation, groups=1):
+    """Cross-correlation of ``x (N, *spatial, C)`` with ``w (*k, C/g, out)``.
+
+    Returns an array ``(N, *out_spatial, out)`` of ``x``'s dtype.
+    """
+    kernel = w.shape[:-2]
+    if winograd.applies(x.shape, w.shape, strides, dilation, groups):
+        return winograd.conv3x3(x, w, pads)
+    xpad = pad_spatial(x, pads)
+    view = windows(xpad, kernel, strides, dilation, groups)
+    n, out_size, cout = x.shape[0], view.shape[1 : len(kernel) + 1], w.shape[-1]
+    out = xp.empty((n, *out_size, cout), dtype=x.dtype)
+    rows = out.reshape(-1, groups, cout // groups)
+    wg = _group_kernel(w, groups)
+    per = math.prod(out_size)
+    step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        cols = _im2col(view[start:stop], groups)
+        xp.matmul(cols, wg, out=rows[start * per : stop * per].transpose(1, 0, 2))
+    return out
+
+
+def conv_kernel_grad(x, dy, kernel, strides, pads, dilation, groups=1):
+    """Gradient of ``sum(dy * conv_forward(x, w))`` with respect to ``w``: ``(*k, C/g, out)``."""
+    if winograd.applies(x.shape, (*kernel, dy.shape[-1]), strides, dilation, groups):
+        return winograd.kernel_grad3x3(x, dy, pads)
+    xpad = pad_spatial(x, pads)
+    view = windows(xpad, kernel, strides, dilation, groups)
+    n, out_size, cout = x.shape[0], dy.shape[1:-1], dy.shape[-1]
+    dy_rows = dy.reshape(-1, groups, cout // groups)
+    per = math.prod(out_size)
+    step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
+    dw = None
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        cols = _im2col(view[start:stop], groups)
+        part = xp.matmul(
+            cols.transpose(0, 2, 1), dy_rows[start * per : stop * per].transpose(1, 0, 2)
+        )
+        dw = part if dw is None else xp.add(dw, part, out=dw)
+    cg = x.shape[-1] // groups
+    dw = dw.reshape(groups, math.prod(kernel), cg, cout // groups).transpose(1, 2, 0, 3)
+    return xp.ascontiguousarray(dw.reshape(*kernel, cg, cout))
+
+
+def conv_input_grad(dy, w, size, strides, pads, dilation, groups=1):
+    """Gradient of ``sum(dy * conv_forward(x, w))`` with respect to ``x`` of spatial ``size``.
+
+    This is also the transposed convolution of ``dy`` (the adjoint of the forward map).
+    Returns ``(N, *size, C)``.
+    """
+    kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
+    flipped_shape = (*dy.shape[:-1], cout // groups * groups)
+    if all(s == 1 for s in strides) and winograd.applies(
+        flipped_shape, (*kernel, cout, cg * groups), strides, dilation, groups
+    ):
+        return _input_grad_by_correlation(dy, w, size, pads, dilation, groups)
+    return _input_grad_col2im(dy, w, size, strides, pads, dilation, groups)
+
+
+def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
+    """One GEMM per kernel offset (and group) gives that offset's contribution to every
+    input position as a contiguous block; col2im adds the blocks into strided slices."""
+    kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
+    n, out_size = dy.shape[0], dy.shape[1:-1]
+    padded = tuple(m + b + a for m, (b, a) in zip(size, pads))
+    dxpad = xp.zeros((n, *padded, cg * groups), dtype=dy.dtype)
+    taps = math.prod(kernel)
+    wt = w.reshape(taps, cg, groups, cout // groups).transpose(0, 2, 3, 1)
+    dy_rows = dy.reshape(-1, groups, cout // groups)
+    per = math.prod(out_size)
+    step = _chunk(n, out_size, taps * cg * groups * dy.itemsize)
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        dcols = xp.empty((taps, (stop - start) * per, groups, cg), dtype=dy.dtype)
+        dy_g = dy_rows[start * per : stop * per].transpose(1, 0, 2)
+        xp.matmul(dy_g[None], wt, out=dcols.transpose(0, 2, 1, 3))
+        block = dxpad[start:stop]
+        for t, offset in enumerate(offsets):
+            index = tuple(
+                slice(o * d, o * d + s * (m - 1) + 1, s)
+                for o, d, s, m in zip(offset, dilation, strides, out_size)
+            )
+            target = block[(slice(None), *index)]
+            xp.add(target, dcols[t].reshape(target.shape), out=target)
+    return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
+
+
+def _input_grad_by_correlation(dy, w, size, pads, dilation, groups):
+    """Stride 1: the input gradient is a correlation of the padded ``dy`` with the kernel
+    flipped in space and with input and output channels swapped within each group."""
+    kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
+    og = cout // groups
+    flipped = w[tuple(slice(None, None, -1) for _ in kernel)]
+    flipped = flipped.reshape(*kernel, cg, groups, og).swapaxes(-3, -1)
+    flipped = xp.ascontiguousarray(flipped).reshape(*kernel, og, groups * cg)
+    reach = [(k - 1) * d for k, d in zip(kernel, dilation)]
+    # with stride 1 the padded input is exactly out + reach long, so padding dy by the
+    # reach on both sides and cropping the input's own padding gives the input's size
+    full = [(r - b, r - a) for r, (b, a) in zip(reach, pads)]
+    return conv_forward(dy, flipped, (1,) * len(kernel), full, dilation, groups)

@@ -1,0 +1,89 @@
+"""Normalization kernels: batch statistics and the fused normalize backward.
+
+``x`` is normalized over ``axes`` with its own mean and (biased) variance, then scaled by
+``gamma`` and shifted by ``beta`` (arrays already shaped to broadcast against ``x``).
+"""
+
+import math
+
+import numpy as xp
+
+
+def axis_sum(a, axes):
+    """Sum over ``axes`` keeping them as size-1 axes.
+
+    When the axes are the leading (or trailing) ones, as for batch (or layer) norm, the
+    sum is a matrix-vector product with a vector of ones: BLAS is many times faster than
+    numpy's reduction when few channels remain, and accumulates more accurately.
+    """
+    nd, k = a.ndim, len(axes)
+    kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))
+    if k == 0:
+        return a
+    if tuple(axes) == tuple(range(k)):
+        rows = math.prod(a.shape[:k])
+        return (xp.ones(rows, dtype=a.dtype) @ a.reshape(rows, -1)).reshape(kept)
+    if tuple(axes) == tuple(range(nd - k, nd)):
+        cols = math.prod(a.shape[nd - k :])
+        return (a.reshape(-1, cols) @ xp.ones(cols, dtype=a.dtype)).reshape(kept)
+    return a.sum(axis=tuple(axes), keepdims=True)
+
+
+def moments(x, axes):
+    """Mean and biased variance over ``axes`` (kept as size-1 axes), in ``x``'s dtype."""
+    inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
+    mean = axis_sum(x, axes) * inv_count
+    centered = x - mean
+    xp.square(centered, out=centered)
+    return mean, axis_sum(centered, axes) * inv_count
+
+
+def normalize(x, mean, inv_std, gamma, beta):
+    """``(x - mean) * inv_std * gamma + beta`` in two passes over ``x``."""
+    scale = inv_std if gamma is None else inv_std * gamma
+    shift = -mean * scale if beta is None else beta - mean * scale
+    out = x * scale
+    out += shift
+    return out
+
+
+def _reduce_to(a, shape):
+    """Sum ``a`` over the axes where the broadcast ``shape`` is 1 (None gives None)."""
+    if shape is None:
+        return None
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and a.shape[i] != 1)
+    return axis_sum(a, axes) if axes else a
+
+
+def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_shape=None):
+    """Gradients of ``sum(g * normalize(x, ...))`` with respect to x, gamma and beta.
+
+    With ``xhat = (x - mean) * inv_std``, ``gg = g * gamma`` and ``<.>`` the mean over
+    ``axes``: ``dx = inv_std * (gg - <gg> - xhat * <gg * xhat>)``, dgamma sums
+    ``g * xhat`` and dbeta sums ``g`` to the broadcast shapes ``gamma_shape`` and
+    ``beta_shape`` (None when that gradient is not wanted). Returns ``(dx, dgamma, dbeta)``.
+    """
+    inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
+    xhat = x - mean
+    xhat *= inv_std
+    if gamma is None or all(gamma.shape[a] == 1 for a in axes):
+        # gamma is constant within each normalized group (batch norm), so <gg> and
+        # <gg * xhat> are gamma times the sums that dbeta and dgamma need anyway
+        sum_g = axis_sum(g, axes)
+        sum_gx = axis_sum(g * xhat, axes)
+        scale = inv_std if gamma is None else inv_std * gamma
+        xhat *= -sum_gx * inv_count
+        xhat += g
+        xhat -= sum_g * inv_count
+        xhat *= scale
+        return xhat, _reduce_to(sum_gx, gamma_shape), _reduce_to(sum_g, beta_shape)
+    gg = g * gamma
+    dgamma = _reduce_to(g * xhat, gamma_shape)
+    dbeta = _reduce_to(g, beta_shape)
+    mean_gg = axis_sum(gg, axes) * inv_count
+    mean_ggx = axis_sum(gg * xhat, axes) * inv_count
+    xhat *= -mean_ggx
+    xhat += gg
+    xhat -= mean_gg
+    xhat *= inv_std
+    return xhat, dgamma, dbeta

@@ -1,0 +1,150 @@
+"""Pooling kernels on channels-last arrays ``(N, *spatial, C)``, any spatial rank.
+
+A pool visits its window offsets one at a time: each offset is a strided slice of the
+padded input with the output's shape, so a max or a sum over the window is
+``prod(pool)`` vectorized passes, and the backward passes add into the same slices.
+Max pooling records, for every output, which offset of its window won (a small integer
+array); the input gradient scatters to those offsets and its adjoint gathers from them.
+"""
+
+import itertools
+
+import numpy as xp
+
+
+def _offsets(pool):
+    return list(itertools.product(*(range(k) for k in pool)))
+
+
+def _window_slice(offset, strides, out_size):
+    """Index of the padded input that offset ``offset`` of every window touches."""
+    return (
+        slice(None),
+        *(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, strides, out_size)),
+    )
+
+
+def pool_output_size(size, pool, strides, pads):
+    return tuple((n + b + a - k) // s + 1 for n, k, s, (b, a) in zip(size, pool, strides, pads))
+
+
+def _pad(x, pads, value):
+    if not any(b or a for b, a in pads):
+        return x
+    return xp.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
+
+
+def _crop(x, pads):
+    return x[(slice(None), *(slice(b, x.shape[i + 1] - a) for i, (b, a) in enumerate(pads)))]
+
+
+def max_pool(x, pool, strides, pads):
+    """Window maxima and, per output, the index of the winning window offset.
+
+    One pass per window offset compares it with the running maximum: where it is strictly
+    greater, it becomes the maximum and its offset the winner, so the first maximum in
+    row-major window order wins and NaNs propagate. Padding is -inf. The winner index is
+    kept with branch-free integer operations (a masked write is many times slower).
+    Returns ``(values, argmax)``.
+    """
+    xpad = _pad(x, pads, -xp.inf)
+    out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
+    slices = [xpad[_window_slice(o, strides, out_size)] for o in _offsets(pool)]
+    dtype = xp.min_scalar_type(len(slices) - 1)
+    values = slices[0].copy()
+    argmax = xp.zeros(values.shape, dtype=dtype)
+    greater = xp.empty(values.shape, dtype=bool)
+    winner = xp.empty(values.shape, dtype=dtype)
+    for t, candidate in enumerate(slices[1:], start=1):
+        xp.greater(candidate, values, out=greater)
+        xp.maximum(values, candidate, out=values)
+        # offsets only increase, so the last one that was greater is the largest index
+        xp.multiply(greater.view(xp.uint8), dtype.type(t), out=winner, casting="unsafe")
+        xp.maximum(argmax, winner, out=argmax)
+    return values, argmax
+
+
+def _tiles_exactly(in_shape, pool, strides, pads, out_size):
+    """Whether the windows cover the padded input once each (no overlap, nothing left)."""
+    return all(
+        s == k and m * k == n + b + a
+        for n, k, s, (b, a), m in zip(in_shape[1:-1], pool, strides, pads, out_size)
+    )
+
+
+def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
+    """Adjoint of gathering at the argmax: each ``g`` entry goes to its window's winner."""
+    padded = (in_shape[0], *(n + b + a for n, (b, a) in zip(in_shape[1:-1], pads)), in_shape[-1])
+    out_size = g.shape[1:-1]
+    exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
+    # windows that tile the input write every cell once: no zero fill, no accumulation
+    out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
+    mask = xp.empty(argmax.shape, dtype=bool)
+    for t, offset in enumerate(_offsets(pool)):
+        target = out[_window_slice(offset, strides, out_size)]
+        xp.equal(argmax, t, out=mask)
+        if exact:
+            xp.multiply(g, mask, out=target)
+        else:
+            xp.add(target, g, out=target, where=mask)
+    return _crop(out, pads)
+
+
+def max_pool_gather(z, argmax, pool, strides, pads):
+    """``z`` (shaped like the pooled input) read at each window's winner."""
+    zpad = _pad(z, pads, 0)
+    out = xp.zeros(argmax.shape, dtype=z.dtype)
+    mask = xp.empty(argmax.shape, dtype=bool)
+    for t, offset in enumerate(_offsets(pool)):
+        xp.equal(argmax, t, out=mask)
+        xp.copyto(out, zpad[_window_slice(offset, strides, argmax.shape[1:-1])], where=mask)
+    return out
+
+
+def argmax_positions(argmax, in_shape, pool, strides, pads):
+    """Flat positions ``(y * W + x) * C + c`` within one sample of each window's winner."""
+    rank = len(pool)
+    coords = xp.unravel_index(argmax.astype(xp.int64), pool)
+    flat = xp.zeros(argmax.shape, dtype=xp.int64)
+    for axis in range(rank):
+        start = xp.arange(argmax.shape[axis + 1], dtype=xp.int64) * strides[axis]
+        start = start.reshape((-1,) + (1,) * (rank - axis))
+        flat = flat * in_shape[axis + 1] + (coords[axis] + start - pads[axis][0])
+    channel = xp.arange(in_shape[-1], dtype=xp.int64)
+    return flat * in_shape[-1] + channel
+
+
+def _counts(size, pool, strides, pads, dtype):
+    """How many real (unpadded) cells each window covers, broadcastable to the output."""
+    out_size = pool_output_size(size, pool, strides, pads)
+    count = xp.ones((1,) * (len(size) + 2), dtype=dtype)
+    for axis, (n, k, s, (b, _), m) in enumerate(zip(size, pool, strides, pads, out_size)):
+        start = xp.arange(m) * s - b
+        cells = xp.minimum(start + k, n) - xp.maximum(start, 0)
+        shape = [1] * (len(size) + 2)
+        shape[axis + 1] = m
+        count = count * cells.astype(dtype).reshape(shape)
+    return count
+
+
+def avg_pool(x, pool, strides, pads):
+    """Window means over the real cells only (padding is excluded from the count)."""
+    xpad = _pad(x, pads, 0)
+    out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
+    offsets = _offsets(pool)
+    out = xpad[_window_slice(offsets[0], strides, out_size)].copy()
+    for offset in offsets[1:]:
+        out += xpad[_window_slice(offset, strides, out_size)]
+    out /= _counts(x.shape[1:-1], pool, strides, pads, x.dtype)
+    return out
+
+
+def avg_pool_adjoint(g, in_shape, pool, strides, pads):
+    """Adjoint of ``avg_pool``: each output's gradient spread evenly over its real cells."""
+    share = g / _counts(in_shape[1:-1], pool, strides, pads, g.dtype)
+    padded = (in_shape[0], *(n + b + a for n, (b, a) in zip(in_shape[1:-1], pads)), in_shape[-1])
+    out = xp.zeros(padded, dtype=g.dtype)
+    for offset in _offsets(pool):
+        target = out[_window_slice(offset, strides, g.shape[1:-1])]
+        target += share
+    return _crop(out, pads)

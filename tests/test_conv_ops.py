@@ -1,0 +1,363 @@
+"""Convolutions: the course example, gradient checks over a grid of geometries, PyTorch
+references, the transposed convolution as the exact adjoint, Winograd, and bad input."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import lapenna as lp
+from lapenna import ops
+from lapenna.backend import winograd
+from lapenna.testing import gradcheck, gradgradcheck
+
+rng = np.random.default_rng(11)
+
+
+def close(got, ref, dtype):
+    """Scale-aware comparison: errors relative to the largest reference entry."""
+    tol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-10
+    got, ref = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    assert got.shape == ref.shape
+    scale = max(np.abs(ref).max(initial=0.0), 1.0)
+    err = np.abs(got - ref).max(initial=0.0)
+    assert err <= tol * scale, f"max error {err:.3g} > {tol:.0e} * {scale:.3g}"
+
+
+# -- the course's worked example -------------------------------------------------------
+COURSE_INPUT = [
+    ["0000000", "0012220", "0201020", "0001120", "0102200", "0212100", "0000000"],
+    ["0000000", "0010220", "0010200", "0211200", "0100000", "0021000", "0000000"],
+    ["0000000", "0012120", "0201010", "0112100", "0102100", "0200220", "0000000"],
+]
+COURSE_W0 = [
+    [[0, 0, 1], [1, -1, -1], [1, 1, 0]],
+    [[0, 1, -1], [0, 1, 0], [0, 0, 0]],
+    [[1, 0, 1], [0, 1, 1], [-1, 1, 0]],
+]
+COURSE_W1 = [
+    [[-1, 1, 0], [1, 1, -1], [0, -1, -1]],
+    [[1, 1, -1], [1, 1, 1], [0, -1, 1]],
+    [[1, 1, -1], [-1, 0, 1], [-1, 1, -1]],
+]
+
+
+def test_course_convolution_example():
+    x = np.array([[[int(ch) for ch in row] for row in c] for c in COURSE_INPUT], np.float32)
+    x = x.transpose(1, 2, 0)[None]  # (1, 7, 7, 3), x[row, col, channel]
+    w = np.stack([np.array(COURSE_W0), np.array(COURSE_W1)], axis=-1)  # (c, kh, kw, out)
+    w = w.transpose(1, 2, 0, 3).astype(np.float32)
+    y = ops.conv2d(x, w, np.array([1.0, 0.0], np.float32), strides=2)
+    assert y.shape == (1, 3, 3, 2) and y.dtype == np.float32
+    np.testing.assert_array_equal(y.numpy()[0, :, :, 0], [[5, 3, 8], [6, 5, 1], [1, 5, 5]])
+    np.testing.assert_array_equal(y.numpy()[0, :, :, 1], [[2, 6, 6], [6, 2, 8], [6, 10, -2]])
+
+
+def test_output_size_rule():
+    y = ops.conv2d(np.zeros((2, 28, 28, 1), np.float32), np.zeros((5, 5, 1, 3), np.float32))
+    assert y.shape == (2, 24, 24, 3)
+    y = ops.conv2d(np.zeros((1, 7, 8, 1)), np.zeros((2, 2, 1, 1)), strides=2, padding="same")
+    assert y.shape == (1, 4, 4, 1)
+
+
+# -- gradient checks over a grid -------------------------------------------------------
+PADDINGS = ("valid", "same", 1, ((1, 0), (0, 2)))
+GRID = list(itertools.product((1, 2, 3), (1, 2), (1, 2), PADDINGS, (1, 2)))
+
+
+@pytest.mark.parametrize(("k", "stride", "dilation", "padding", "groups"), GRID)
+def test_conv2d_gradients_over_grid(k, stride, dilation, padding, groups):
+    # a 5x7 input: odd sizes, and "same" with even kernels and stride 2 in the grid
+    x = rng.standard_normal((1, 5, 7, 2))
+    w = rng.standard_normal((k, k, 2 // groups, 2))
+    b = rng.standard_normal(2)
+
+    def fn(x, w, b):
+        return ops.conv2d(x, w, b, stride, padding, dilation, groups)
+
+    assert gradcheck(fn, [x, w, b])
+
+
+@pytest.mark.parametrize(
+    ("k", "stride", "padding"), list(itertools.product((1, 2, 3), (1, 2, 3), ("valid", "same", 2)))
+)
+def test_conv1d_and_conv3d_gradients(k, stride, padding):
+    x1, w1 = rng.standard_normal((2, 7, 2)), rng.standard_normal((k, 2, 3))
+    assert gradcheck(lambda x, w: ops.conv1d(x, w, strides=stride, padding=padding), [x1, w1])
+    x3, w3 = rng.standard_normal((1, 3, 4, 5, 1)), rng.standard_normal((min(k, 3), k, 2, 1, 2))
+    assert gradcheck(lambda x, w: ops.conv3d(x, w, strides=stride, padding=padding), [x3, w3])
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, "same"), (2, "same"), (2, "valid")])
+def test_conv2d_second_derivatives(stride, padding):
+    x, w = rng.standard_normal((1, 5, 4, 2)), rng.standard_normal((3, 2, 2, 2))
+    assert gradgradcheck(lambda x, w: ops.conv2d(x, w, strides=stride, padding=padding), [x, w])
+    d = rng.standard_normal((1, 3, 2, 2))
+    assert gradgradcheck(
+        lambda d, w: ops.conv2d_transpose(d, w, strides=stride, padding=padding), [d, w]
+    )
+
+
+# -- against PyTorch -------------------------------------------------------------------
+def _torch_conv(torch, x, w, b, strides, pads, dilation, groups):
+    """Channels-last convolution through torch: transpose, pad TF-style, convolve, back."""
+    rank = x.ndim - 2
+    first = (0, rank + 1, *range(1, rank + 1))
+    last = (0, *range(2, rank + 2), 1)
+    flat = [p for pair in reversed(pads) for p in pair]
+    xt = torch.nn.functional.pad(x.permute(first), flat)
+    wt = w.permute(rank + 1, rank, *range(rank))
+    fn = getattr(torch.nn.functional, f"conv{rank}d")
+    return fn(xt, wt, b, stride=strides, dilation=dilation, groups=groups).permute(last)
+
+
+def _compare_with_torch(lp_fn, torch_fn, shapes, dtype):
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    ours = [lp.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, ref = lp_fn(*ours), torch_fn(torch, *theirs)
+    assert out.dtype == np.dtype(dtype)
+    close(out.numpy(), ref.detach().numpy(), dtype)
+    upstream = rng.standard_normal(out.shape).astype(dtype)
+    grads = lp.grad(out, ours, grad_outputs=lp.tensor(upstream))
+    ref.backward(torch.tensor(upstream))
+    for g, t in zip(grads, theirs):
+        assert g.dtype == np.dtype(dtype)
+        close(g.numpy(), t.grad.numpy(), dtype)
+
+
+# (input shape, kernel shape, strides, padding, explicit pads torch gets, dilation, groups)
+TORCH_CONV2D = {
+    "3x3-same": ((2, 9, 8, 3), (3, 3, 3, 4), 1, "same", ((1, 1), (1, 1)), 1, 1),
+    "even-same-stride2": ((2, 9, 8, 3), (2, 2, 3, 4), 2, "same", ((0, 1), (0, 0)), 1, 1),
+    "dilated-valid": ((1, 11, 10, 2), (3, 3, 2, 3), 1, "valid", ((0, 0), (0, 0)), 2, 1),
+    "groups-stride2": ((2, 7, 9, 4), (3, 3, 2, 6), 2, "same", ((1, 1), (1, 1)), 1, 2),
+    "wide-groups-dilated": ((2, 9, 8, 12), (3, 2, 6, 8), 1, "same", ((2, 2), (1, 1)), 2, 2),
+    "explicit": ((1, 6, 5, 2), (3, 2, 2, 2), (2, 1), ((2, 0), (1, 3)), ((2, 0), (1, 3)), 1, 1),
+    "winograd-same": ((2, 10, 9, 16), (3, 3, 16, 16), 1, "same", ((1, 1), (1, 1)), 1, 1),
+    "winograd-odd-valid": ((2, 7, 8, 32), (3, 3, 32, 20), 1, "valid", ((0, 0), (0, 0)), 1, 1),
+    "lenet": ((3, 28, 28, 1), (5, 5, 1, 6), 1, "same", ((2, 2), (2, 2)), 1, 1),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(TORCH_CONV2D))
+def test_conv2d_matches_torch(name, dtype):
+    xs, ws, strides, padding, pads, dilation, groups = TORCH_CONV2D[name]
+    stride2 = (strides,) * 2 if isinstance(strides, int) else strides
+    _compare_with_torch(
+        lambda x, w, b: ops.conv2d(x, w, b, strides, padding, dilation, groups),
+        lambda torch, x, w, b: _torch_conv(torch, x, w, b, stride2, pads, (dilation,) * 2, groups),
+        [xs, ws, ws[-1:]],
+        dtype,
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv1d_conv3d_depthwise_match_torch(dtype):
+    _compare_with_torch(
+        lambda x, w: ops.conv1d(x, w, strides=2, padding="same", dilation_rate=1),
+        lambda torch, x, w: _torch_conv(torch, x, w, None, (2,), ((1, 2),), (1,), 1),
+        [(2, 9, 3), (4, 3, 5)],
+        dtype,
+    )
+    _compare_with_torch(
+        lambda x, w: ops.conv3d(x, w, padding="same", groups=2),
+        lambda torch, x, w: _torch_conv(torch, x, w, None, (1,) * 3, ((1, 1),) * 3, (1,) * 3, 2),
+        [(1, 4, 5, 3, 4), (3, 3, 3, 2, 6)],
+        dtype,
+    )
+
+    def torch_depthwise(torch, x, w):
+        kh, kw, c, m = w.shape
+        return _torch_conv(
+            torch, x, w.reshape(kh, kw, 1, c * m), None, (2, 2), ((0, 1), (1, 1)), (1, 1), c
+        )
+
+    _compare_with_torch(
+        lambda x, w: ops.depthwise_conv2d(x, w, strides=2, padding="same"),
+        torch_depthwise,
+        [(2, 8, 7, 3), (3, 3, 3, 2)],
+        dtype,
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv2d_transpose_matches_torch(dtype):
+    def ours(x, w, b):
+        return ops.conv2d_transpose(x, w, b, strides=2, output_padding=1)
+
+    def theirs(torch, x, w, b):
+        y = torch.nn.functional.conv_transpose2d(
+            x.permute(0, 3, 1, 2), w.permute(3, 2, 0, 1), b, stride=2, output_padding=1
+        )
+        return y.permute(0, 2, 3, 1)
+
+    _compare_with_torch(ours, theirs, [(2, 4, 5, 3), (3, 3, 6, 3), (6,)], dtype)
+
+
+# -- the transposed convolution is the adjoint of the convolution ----------------------
+TRANSPOSE_CASES = [
+    ((1, 4, 5, 3), (3, 3, 2, 3), 2, "same", None, 1),
+    ((2, 3, 3, 2), (3, 3, 4, 2), 2, "valid", None, 1),
+    ((1, 3, 4, 2), (2, 3, 3, 2), (3, 2), "valid", (2, 1), 1),
+    ((1, 4, 4, 1), (4, 4, 2, 1), 2, "same", 1, 1),
+    ((1, 5, 5, 2), (3, 3, 2, 2), 1, "same", None, 2),
+    ((1, 3, 3, 2), (2, 2, 1, 2), 3, "valid", None, 1),  # kernel smaller than the stride
+    ((2, 6, 6, 16), (3, 3, 16, 16), 1, "same", None, 1),  # through Winograd
+]
+
+
+@pytest.mark.parametrize(("xs", "ws", "strides", "padding", "out_pad", "dil"), TRANSPOSE_CASES)
+def test_conv2d_transpose_is_the_vjp_of_conv2d(xs, ws, strides, padding, out_pad, dil):
+    lp.set_floatx("float64")
+    y = lp.tensor(rng.standard_normal(xs))
+    w = lp.tensor(rng.standard_normal(ws))
+    out = ops.conv2d_transpose(
+        y, w, strides=strides, padding=padding, output_padding=out_pad, dilation_rate=dil
+    )
+    z = lp.tensor(np.zeros(out.shape), requires_grad=True)
+    forward = ops.conv2d(z, w, strides=strides, padding=padding, dilation_rate=dil)
+    assert forward.shape == y.shape
+    (vjp,) = lp.grad(forward, z, grad_outputs=y)
+    np.testing.assert_allclose(out.numpy(), vjp.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_transpose_output_sizes():
+    x = np.zeros((1, 5, 6, 2), np.float32)
+    w = np.zeros((3, 3, 4, 2), np.float32)
+    assert ops.conv2d_transpose(x, w, strides=2, padding="same").shape == (1, 10, 12, 4)
+    assert ops.conv2d_transpose(x, w, strides=2).shape == (1, 11, 13, 4)
+    assert ops.conv2d_transpose(x, w, strides=2, output_padding=1).shape == (1, 12, 14, 4)
+    assert ops.conv2d_transpose(x, w, strides=2, padding="same", output_padding=1).shape == (
+        1,
+        10,
+        12,
+        4,
+    )
+    assert ops.conv2d_transpose(x, w, dilation_rate=2).shape == (1, 9, 10, 4)
+    assert ops.conv1d_transpose(np.zeros((1, 5, 2)), np.zeros((3, 4, 2)), strides=3).shape == (
+        1,
+        15,
+        4,
+    )
+    assert ops.conv3d_transpose(
+        np.zeros((1, 2, 2, 2, 1)), np.zeros((2, 2, 2, 3, 1)), strides=2
+    ).shape == (1, 4, 4, 4, 3)
+
+
+# -- Winograd ----------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [(6, 6), (7, 5), (2, 3)])
+@pytest.mark.parametrize("padding", ["same", "valid", ((2, 0), (0, 1))])
+def test_winograd_matches_im2col_and_passes_gradchecks(monkeypatch, size, padding):
+    if padding == "valid" and min(size) < 3:
+        padding = "same"
+    x, w = rng.standard_normal((2, *size, 3)), rng.standard_normal((3, 3, 3, 2))
+    monkeypatch.setattr(winograd, "_MIN_CHANNELS", 1)
+
+    def fn(x, w):
+        return ops.conv2d(x, w, padding=padding)
+
+    assert winograd.applies((2, *size, 3), (3, 3, 3, 2), (1, 1), (1, 1), 1)
+    fast = fn(lp.tensor(x), lp.tensor(w)).numpy()
+    assert gradcheck(fn, [x, w])
+    assert gradgradcheck(fn, [x, w])
+    monkeypatch.setattr(winograd, "_MIN_CHANNELS", 10**9)
+    np.testing.assert_allclose(fast, fn(lp.tensor(x), lp.tensor(w)).numpy(), atol=1e-12)
+
+
+# -- bad input ---------------------------------------------------------------------------
+X = np.zeros((2, 6, 6, 3), np.float32)
+W = np.zeros((3, 3, 3, 4), np.float32)
+BAD_CALLS = {
+    "input rank": (lambda: ops.conv2d(X[0], W), "conv2d expects a 4-D input", ValueError),
+    "kernel rank": (lambda: ops.conv2d(X, W[0]), "conv2d expects a 4-D kernel", ValueError),
+    "channels": (
+        lambda: ops.conv2d(X, np.zeros((3, 3, 2, 4), np.float32)),
+        "the input has 3 channels but the kernel",
+        ValueError,
+    ),
+    "padding string": (
+        lambda: ops.conv2d(X, W, padding="full"),
+        'conv2d: padding must be "valid", "same"',
+        ValueError,
+    ),
+    "negative padding": (
+        lambda: ops.conv2d(X, W, padding=-1),
+        "conv2d: padding must be non-negative",
+        ValueError,
+    ),
+    "zero stride": (lambda: ops.conv2d(X, W, strides=0), "strides must be >= 1", ValueError),
+    "stride tuple": (lambda: ops.conv2d(X, W, strides=(1, 2, 3)), "tuple of 2 ints", ValueError),
+    "too small": (
+        lambda: ops.conv2d(X, np.zeros((7, 7, 3, 1), np.float32)),
+        "conv2d: the input of spatial size (6, 6) is too small",
+        ValueError,
+    ),
+    "groups": (lambda: ops.conv2d(X, W, groups=2), "with groups=2 expects", ValueError),
+    "bias": (
+        lambda: ops.conv2d(X, W, np.zeros(3, np.float32)),
+        "bias must have shape (4,)",
+        ValueError,
+    ),
+    "dtype": (
+        lambda: ops.conv2d(X, lp.tensor(W.astype(np.float64))),
+        "kernel has dtype float64",
+        TypeError,
+    ),
+    "int input": (
+        lambda: ops.conv2d(X.astype(np.int64), W),
+        "floating-point input, got dtype int64",
+        TypeError,
+    ),
+    "depthwise kernel": (
+        lambda: ops.depthwise_conv2d(X, np.zeros((3, 3, 2, 1), np.float32)),
+        "depthwise_conv2d expects a kernel (kh, kw, 3, multiplier)",
+        ValueError,
+    ),
+    "transpose channels": (
+        lambda: ops.conv2d_transpose(X, np.zeros((3, 3, 4, 2), np.float32)),
+        "the input has 3 channels",
+        ValueError,
+    ),
+    "output padding": (
+        lambda: ops.conv2d_transpose(X, W.transpose(0, 1, 3, 2), strides=2, output_padding=2),
+        "output_padding (2, 2) must be smaller than strides (2, 2)",
+        ValueError,
+    ),
+    "conv rank": (
+        lambda: ops.conv(X, np.zeros((3, 3))),
+        "conv expects a 3-D, 4-D or 5-D",
+        ValueError,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_bad_input_raises_clear_errors(name):
+    call, message, error = BAD_CALLS[name]
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)
+
+
+# -- what backward computes and keeps ---------------------------------------------------
+def test_input_gradient_is_skipped_when_not_needed(monkeypatch):
+    from lapenna.autograd.functions import conv as conv_functions
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the input gradient was computed")
+
+    monkeypatch.setattr(conv_functions.B, "conv_input_grad", fail)
+    x = lp.tensor(rng.standard_normal((2, 5, 5, 2)).astype(np.float32))
+    w = lp.tensor(rng.standard_normal((3, 3, 2, 4)).astype(np.float32), requires_grad=True)
+    (gw,) = lp.grad(ops.conv2d(x, w).sum(), w)
+    assert gw.shape == w.shape and gw.dtype == np.float32
+
+
+def test_backward_keeps_only_input_and_kernel():
+    x = lp.tensor(rng.standard_normal((2, 5, 5, 2)), requires_grad=True)
+    w = lp.tensor(rng.standard_normal((3, 3, 2, 4)), requires_grad=True)
+    y = ops.conv2d(x, w, lp.tensor(np.zeros(4)), padding="same")
+    assert [id(t) for t in y.node.saved_tensors] == [id(x), id(w)]
