@@ -174,3 +174,66 @@ def test_keras_h5_weights_load_in_order(tmp_path):
         "dense_1"
     ][1]
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5)
+
+
+def _write_keras2_h5(h5py, path, layer_weights):
+    """Write ``[(layer_name, [(weight_name, array), ...]), ...]`` the way Keras 2 does."""
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [name.encode() for name, _ in layer_weights]
+        for name, weights in layer_weights:
+            g = f.create_group(name)
+            g.attrs["weight_names"] = [f"{name}/{w}:0".encode() for w, _ in weights]
+            for w, array in weights:
+                g.create_dataset(f"{name}/{w}:0", data=array)
+
+
+def test_keras_h5_conv_family_loads_with_keras_layouts(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(3)
+
+    def r(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    def build():
+        inputs = layers.Input((6, 6, 2))
+        x = layers.Conv2D(4, 3, padding="same")(inputs)
+        x = layers.BatchNormalization()(x)
+        x = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(x)
+        x = layers.Conv2DTranspose(3, 2, strides=2)(x)
+        return lp.Model(inputs, layers.Dense(2)(layers.GlobalAveragePooling2D()(x)))
+
+    model = build()
+    weights = [
+        ("conv2d", [("kernel", r(3, 3, 2, 4)), ("bias", r(4))]),
+        (
+            "batch_normalization",
+            [
+                ("gamma", r(4)),
+                ("beta", r(4)),
+                ("moving_mean", r(4)),
+                ("moving_variance", np.abs(r(4)) + 0.5),
+            ],
+        ),
+        ("depthwise_conv2d", [("depthwise_kernel", r(3, 3, 4, 2)), ("bias", r(8))]),
+        ("conv2d_transpose", [("kernel", r(2, 2, 3, 8)), ("bias", r(3))]),
+        ("dense", [("kernel", r(3, 2)), ("bias", r(2))]),
+    ]
+    _write_keras2_h5(h5py, tmp_path / "keras.h5", weights)
+    lp.io.load_keras_weights(model, tmp_path / "keras.h5")
+    reference = build()  # fresh layers, given the arrays directly in Keras order
+    reference.set_weights([a for _, ws in weights for _, a in ws])
+    x = r(2, 6, 6, 2)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), reference.predict(x, verbose=0))
+    # the batch-norm layer in inference mode is the affine map of the stored statistics
+    bn = model.layers[1]
+    gamma, beta, mean, var = (w.numpy() for w in bn.weights)
+    feature = r(1, 6, 6, 4)
+    expected = (feature - mean) / np.sqrt(var + bn.epsilon) * gamma + beta
+    np.testing.assert_allclose(bn(feature).numpy(), expected, rtol=1e-5, atol=1e-5)
+    # a file for a different architecture is refused and changes nothing
+    before = model.get_weights()
+    _write_keras2_h5(h5py, tmp_path / "wrong.h5", weights[:2] + weights[3:])
+    with pytest.raises(lp.io.FormatError):
+        lp.io.load_keras_weights(model, tmp_path / "wrong.h5")
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)

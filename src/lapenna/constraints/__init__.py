@@ -38,8 +38,6 @@ def get(identifier):
         >>> lp.constraints.get("max_norm")
         MaxNorm(max_value=2.0, axis=0)
     """
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
     return _REGISTRY.get(identifier)
 
 
@@ -50,14 +48,7 @@ def serialize(constraint):
         ValueError: for a constraint that is not registered (a plain function or an
             unregistered subclass), which could not be rebuilt from the config.
     """
-    if constraint is None:
-        return None
-    if type(constraint) not in _REGISTRY.classes().values():
-        raise ValueError(
-            f"constraints.serialize expects a registered constraint, got {constraint!r} "
-            "(register a custom class with @lapenna.utils.register('constraints'))"
-        )
-    return _REGISTRY.serialize(constraint)
+    return _REGISTRY.serialize(constraint, strict=True)
 
 
 def deserialize(config, custom_objects=None):

@@ -61,8 +61,6 @@ def get(identifier):
         >>> lp.initializers.get("zeros")
         Zeros()
     """
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
     return _REGISTRY.get(identifier)
 
 
@@ -78,14 +76,7 @@ def serialize(initializer):
         >>> lp.initializers.serialize(lp.initializers.Constant(3))
         {'class_name': 'Constant', 'config': {'value': 3}}
     """
-    if initializer is None:
-        return None
-    if type(initializer) not in _REGISTRY.classes().values():
-        raise ValueError(
-            f"initializers.serialize expects a registered initializer, got {initializer!r} "
-            "(register a custom class with @lapenna.utils.register('initializers'))"
-        )
-    return _REGISTRY.serialize(initializer)
+    return _REGISTRY.serialize(initializer, strict=True)
 
 
 def deserialize(config, custom_objects=None):

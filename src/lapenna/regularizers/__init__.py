@@ -49,8 +49,6 @@ def get(identifier):
         >>> lp.regularizers.get({"class_name": "L1", "config": {"l1": 0.1}})
         L1(l1=0.1)
     """
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
     return _REGISTRY.get(identifier)
 
 
@@ -61,14 +59,7 @@ def serialize(regularizer):
         ValueError: for a regularizer that is not registered (a plain function or an
             unregistered subclass), which could not be rebuilt from the config.
     """
-    if regularizer is None:
-        return None
-    if type(regularizer) not in _REGISTRY.classes().values():
-        raise ValueError(
-            f"regularizers.serialize expects a registered regularizer, got {regularizer!r} "
-            "(register a custom class with @lapenna.utils.register('regularizers'))"
-        )
-    return _REGISTRY.serialize(regularizer)
+    return _REGISTRY.serialize(regularizer, strict=True)
 
 
 def deserialize(config, custom_objects=None):

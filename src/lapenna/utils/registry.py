@@ -86,6 +86,8 @@ class Registry:
             return obj() if instantiate and isinstance(obj, type) else obj
         if isinstance(identifier, dict):
             return self.deserialize(identifier, custom_objects)
+        if isinstance(identifier, type) and instantiate:
+            return identifier()
         if callable(identifier) or hasattr(identifier, "get_config"):
             return identifier
         raise ValueError(
@@ -93,9 +95,20 @@ class Registry:
             "a config dict, an instance or a callable"
         )
 
-    def serialize(self, obj):
+    def serialize(self, obj, strict=False):
+        """``{"class_name", "config"}`` for an object (a name for a function).
+
+        With ``strict``, an object whose class was never registered is refused: a config
+        could not rebuild it.
+        """
         if obj is None:
             return None
+        if strict and not isinstance(obj, type) and type(obj) not in self._canonical:
+            raise ValueError(
+                f"{self.family}.serialize expects a registered {self.family.rstrip('s')}, got "
+                f"{obj!r} (register "
+                f"a custom class with @lapenna.utils.register({self.family!r}))"
+            )
         if isinstance(obj, type) or not hasattr(obj, "get_config"):
             return self.name_of(obj)
         return {"class_name": self.name_of(obj), "config": obj.get_config()}
