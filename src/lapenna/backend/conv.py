@@ -22,7 +22,7 @@ import math
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 
-from lapenna.backend import winograd
+from lapenna.backend import depthwise, winograd
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
 # _MIN_ROWS output positions, below which the GEMMs lose efficiency)
@@ -101,6 +101,11 @@ def _im2col(view, groups):
     return view.transpose(order).reshape(rows, groups, -1).transpose(1, 0, 2)
 
 
+def _depthwise(w, groups):
+    """One input channel per group: tap-by-tap products beat im2col (``depthwise``)."""
+    return groups > 1 and w.shape[-2] == 1
+
+
 def _group_kernel(w, groups):
     """The kernel ``(*k, C/g, out)`` as one matrix per group, ``(groups, k*C/g, out/g)``."""
     taps = math.prod(w.shape[:-2])
@@ -118,6 +123,8 @@ def conv_forward(x, w, strides, pads, dilation, groups=1):
     if winograd.applies(x.shape, w.shape, strides, dilation, groups):
         return winograd.conv3x3(x, w, pads)
     xpad = pad_spatial(x, pads)
+    if _depthwise(w, groups):
+        return depthwise.forward(xpad, w, strides, dilation)
     view = windows(xpad, kernel, strides, dilation, groups)
     n, out_size, cout = x.shape[0], view.shape[1 : len(kernel) + 1], w.shape[-1]
     out = xp.empty((n, *out_size, cout), dtype=x.dtype)
@@ -137,6 +144,8 @@ def conv_kernel_grad(x, dy, kernel, strides, pads, dilation, groups=1):
     if winograd.applies(x.shape, (*kernel, dy.shape[-1]), strides, dilation, groups):
         return winograd.kernel_grad3x3(x, dy, pads)
     xpad = pad_spatial(x, pads)
+    if groups > 1 and x.shape[-1] == groups:
+        return depthwise.kernel_grad(xpad, dy, kernel, strides, dilation)
     view = windows(xpad, kernel, strides, dilation, groups)
     n, out_size, cout = x.shape[0], dy.shape[1:-1], dy.shape[-1]
     dy_rows = dy.reshape(-1, groups, cout // groups)
@@ -176,6 +185,9 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
     kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
     n, out_size = dy.shape[0], dy.shape[1:-1]
     padded = tuple(m + b + a for m, (b, a) in zip(size, pads))
+    if _depthwise(w, groups):
+        dxpad = depthwise.input_grad(dy, w, padded, groups, strides, dilation)
+        return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
     dxpad = xp.zeros((n, *padded, cg * groups), dtype=dy.dtype)
     taps = math.prod(kernel)
     wt = w.reshape(taps, cg, groups, cout // groups).transpose(0, 2, 3, 1)

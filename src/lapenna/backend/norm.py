@@ -8,6 +8,9 @@ import math
 
 import numpy as xp
 
+# from this many values per row, einsum's fused multiply-add beats a product and a GEMV
+_EINSUM_MIN = 16
+
 
 def axis_sum(a, axes):
     """Sum over ``axes`` keeping them as size-1 axes.
@@ -27,6 +30,16 @@ def axis_sum(a, axes):
         cols = math.prod(a.shape[nd - k :])
         return (a.reshape(-1, cols) @ xp.ones(cols, dtype=a.dtype)).reshape(kept)
     return a.sum(axis=tuple(axes), keepdims=True)
+
+
+def axis_dot(a, b, axes):
+    """``axis_sum(a * b, axes)``, without the temporary product when rows are long."""
+    k = len(axes)
+    if tuple(axes) == tuple(range(k)) and math.prod(a.shape[k:]) >= _EINSUM_MIN:
+        rows = math.prod(a.shape[:k])
+        kept = (1,) * k + a.shape[k:]
+        return xp.einsum("mc,mc->c", a.reshape(rows, -1), b.reshape(rows, -1)).reshape(kept)
+    return axis_sum(a * b, axes)
 
 
 def moments(x, axes):
@@ -64,19 +77,20 @@ def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_
     ``beta_shape`` (None when that gradient is not wanted). Returns ``(dx, dgamma, dbeta)``.
     """
     inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
-    xhat = x - mean
-    xhat *= inv_std
     if gamma is None or all(gamma.shape[a] == 1 for a in axes):
         # gamma is constant within each normalized group (batch norm), so <gg> and
-        # <gg * xhat> are gamma times the sums that dbeta and dgamma need anyway
+        # <gg * xhat> are gamma times the sums that dbeta and dgamma need anyway; the
+        # centered input is kept explicit (not x * k + c) so a large mean cancels exactly
+        dx = x - mean
         sum_g = axis_sum(g, axes)
-        sum_gx = axis_sum(g * xhat, axes)
-        scale = inv_std if gamma is None else inv_std * gamma
-        xhat *= -sum_gx * inv_count
-        xhat += g
-        xhat -= sum_g * inv_count
-        xhat *= scale
-        return xhat, _reduce_to(sum_gx, gamma_shape), _reduce_to(sum_g, beta_shape)
+        sum_gx = axis_dot(g, dx, axes) * inv_std
+        dx *= -sum_gx * inv_std * inv_count
+        dx += g
+        dx -= sum_g * inv_count
+        dx *= inv_std if gamma is None else inv_std * gamma
+        return dx, _reduce_to(sum_gx, gamma_shape), _reduce_to(sum_g, beta_shape)
+    xhat = x - mean
+    xhat *= inv_std
     gg = g * gamma
     dgamma = _reduce_to(g * xhat, gamma_shape)
     dbeta = _reduce_to(g, beta_shape)
