@@ -22,7 +22,7 @@ import math
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 
-from lapenna.backend import depthwise, winograd
+from lapenna.backend import depthwise, parallel, winograd
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
 # _MIN_ROWS output positions, below which the GEMMs lose efficiency)
@@ -79,7 +79,7 @@ def _chunk(n, out_size, row_bytes):
     per_sample = math.prod(out_size)
     by_bytes = _CHUNK_BYTES // max(per_sample * row_bytes, 1)
     by_rows = -(-_MIN_ROWS // max(per_sample, 1))
-    return max(1, min(n, max(by_bytes, by_rows)))
+    return parallel.balanced_step(n, max(1, min(n, max(by_bytes, by_rows))))
 
 
 def _im2col(view, groups):
@@ -132,10 +132,12 @@ def conv_forward(x, w, strides, pads, dilation, groups=1):
     wg = _group_kernel(w, groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         cols = _im2col(view[start:stop], groups)
         xp.matmul(cols, wg, out=rows[start * per : stop * per].transpose(1, 0, 2))
+
+    parallel.map_chunks(chunk, n, step)
     return out
 
 
@@ -151,14 +153,17 @@ def conv_kernel_grad(x, dy, kernel, strides, pads, dilation, groups=1):
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
-    dw = None
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         cols = _im2col(view[start:stop], groups)
-        part = xp.matmul(
+        return xp.matmul(
             cols.transpose(0, 2, 1), dy_rows[start * per : stop * per].transpose(1, 0, 2)
         )
-        dw = part if dw is None else xp.add(dw, part, out=dw)
+
+    parts = parallel.map_chunks(chunk, n, step)
+    dw = parts[0]
+    for part in parts[1:]:
+        dw += part
     cg = x.shape[-1] // groups
     dw = dw.reshape(groups, math.prod(kernel), cg, cout // groups).transpose(1, 2, 0, 3)
     return xp.ascontiguousarray(dw.reshape(*kernel, cg, cout))
@@ -195,8 +200,8 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
     per = math.prod(out_size)
     step = _chunk(n, out_size, taps * cg * groups * dy.itemsize)
     offsets = list(itertools.product(*(range(k) for k in kernel)))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         dcols = xp.empty((taps, (stop - start) * per, groups, cg), dtype=dy.dtype)
         dy_g = dy_rows[start * per : stop * per].transpose(1, 0, 2)
         xp.matmul(dy_g[None], wt, out=dcols.transpose(0, 2, 1, 3))
@@ -208,6 +213,8 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
             )
             target = block[(slice(None), *index)]
             xp.add(target, dcols[t].reshape(target.shape), out=target)
+
+    parallel.map_chunks(chunk, n, step)
     return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
 
 

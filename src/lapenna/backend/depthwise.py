@@ -14,6 +14,8 @@ import math
 
 import numpy as xp
 
+from lapenna.backend import parallel
+
 _CHUNK_BYTES = 1 << 20
 
 
@@ -44,17 +46,17 @@ def forward(xpad, w, strides, dilation):
     taps = w.reshape(math.prod(kernel), c, -1)
     out_size = _out_size(xpad.shape[1:-1], kernel, strides, dilation)
     out = xp.empty((xpad.shape[0], *out_size, c, taps.shape[-1]), dtype=xpad.dtype)
-    step = _step(xpad.shape[0], out[0].nbytes)
-    for start in range(0, xpad.shape[0], step):
-        _forward_chunk(
-            xpad[start : start + step], taps, kernel, strides, dilation, out[start : start + step]
-        )
+
+    def chunk(start, stop):
+        _forward_chunk(xpad[start:stop], taps, kernel, strides, dilation, out[start:stop])
+
+    parallel.map_chunks(chunk, xpad.shape[0], _step(xpad.shape[0], out[0].nbytes))
     return out.reshape(*out.shape[:-2], -1)
 
 
 def _step(n, sample_bytes):
     """Samples per chunk, so that a chunk's output stays in cache across the taps."""
-    return max(1, min(n, _CHUNK_BYTES // max(sample_bytes, 1)))
+    return parallel.balanced_step(n, max(1, min(n, _CHUNK_BYTES // max(sample_bytes, 1))))
 
 
 def _forward_chunk(xpad, taps, kernel, strides, dilation, out):
@@ -78,9 +80,9 @@ def input_grad(dy, w, padded, channels, strides, dilation):
     taps = w.reshape(math.prod(kernel), channels, -1)
     g = dy.reshape(*dy.shape[:-1], channels, taps.shape[-1])
     dxpad = xp.zeros((dy.shape[0], *padded, channels), dtype=dy.dtype)
-    step = _step(dy.shape[0], dxpad[0].nbytes)
-    for start in range(0, dy.shape[0], step):
-        block, g_block = dxpad[start : start + step], g[start : start + step]
+
+    def chunk(start, stop):
+        block, g_block = dxpad[start:stop], g[start:stop]
         term = xp.empty(g_block.shape[:-1], dtype=dy.dtype)
         for t, index in _taps(kernel, strides, dilation, dy.shape[1:-1]):
             if taps.shape[-1] == 1:
@@ -89,6 +91,8 @@ def input_grad(dy, w, padded, channels, strides, dilation):
                 xp.einsum("...cj,cj->...c", g_block, taps[t], out=term)
             target = block[index]
             target += term
+
+    parallel.map_chunks(chunk, dy.shape[0], _step(dy.shape[0], dxpad[0].nbytes))
     return dxpad
 
 

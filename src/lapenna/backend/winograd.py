@@ -20,6 +20,8 @@ import math
 
 import numpy as xp
 
+from lapenna.backend import parallel
+
 # tiles are processed for as many samples as keep the transformed input under this size
 _CHUNK_BYTES = 1 << 23
 # below this many channels the 16 GEMMs are too thin to beat one im2col GEMM
@@ -127,7 +129,8 @@ def _output_transform(m, out):
 
 
 def _step(n, per_sample):
-    return max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
+    step = max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
+    return parallel.balanced_step(n, step)
 
 
 def conv3x3(x, w, pads):
@@ -139,10 +142,12 @@ def conv3x3(x, w, pads):
     out = xp.empty((n, 2 * th, 2 * tw, cout), dtype=x.dtype)
     blocks = out.reshape(n, th, 2, tw, 2, cout)
     step = _step(n, 16 * th * tw * max(x.shape[-1], cout) * x.itemsize)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         v = _input_transform(xpad[start:stop], th, tw)
         _output_transform(xp.matmul(v, u), blocks[start:stop])
+
+    parallel.map_chunks(chunk, n, step)
     if any(extra):
         out = xp.ascontiguousarray(out[:, : 2 * th - extra[0], : 2 * tw - extra[1]])
     return out
@@ -156,13 +161,16 @@ def kernel_grad3x3(x, dy, pads):
     if any(extra):
         dy = _padded(dy, [(0, 0), (0, 0)], extra)
     blocks = dy.reshape(n, th, 2, tw, 2, cout)
-    du = xp.zeros((16, c, cout), dtype=x.dtype)
     step = _step(n, 16 * th * tw * max(c, cout) * x.itemsize)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         v = _input_transform(xpad[start:stop], th, tw)
-        dm = _output_adjoint(blocks[start:stop])
-        du += xp.matmul(v.transpose(0, 2, 1), dm)
+        return xp.matmul(v.transpose(0, 2, 1), _output_adjoint(blocks[start:stop]))
+
+    parts = parallel.map_chunks(chunk, n, step)
+    du = parts[0]
+    for part in parts[1:]:
+        du += part
     # dM was built with the signs of A's last row and column dropped; restore them on dU
     du = du.reshape(4, 4, c, cout)
     du[3] *= -1

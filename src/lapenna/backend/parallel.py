@@ -1,0 +1,78 @@
+"""Spread the kernels' chunk loops over the cores.
+
+BLAS multiplies matrices on every core, but numpy's elementwise loops, copies and
+reductions run on one. They release the GIL, though, so Python threads working on
+disjoint chunks of arrays do run in parallel. ``map_chunks`` gives each worker whole
+chunks (copies, transforms and GEMMs) with BLAS single-threaded inside, so the cores are
+shared rather than oversubscribed: the same batch-level parallelism PyTorch uses.
+
+The number of workers follows BLAS's thread count (``lapenna.set_num_threads``). Without
+threadpoolctl (the ``perf`` extra) BLAS cannot be limited, and chunks run one by one.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+_state = {"blas": False, "pool": None, "size": 0}
+_local = threading.local()
+
+
+def _blas():
+    """threadpoolctl's view of the BLAS libraries, or None without threadpoolctl."""
+    if _state["blas"] is False:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - depends on the environment
+            _state["blas"] = None
+        else:
+            _state["blas"] = ThreadpoolController().select(user_api="blas")
+    return _state["blas"]
+
+
+def workers():
+    """How many chunks run at once: BLAS's thread count (1 without threadpoolctl)."""
+    blas = _blas()
+    if blas is None or not blas.lib_controllers or getattr(_local, "busy", False):
+        return 1
+    return max(c.num_threads for c in blas.lib_controllers)
+
+
+def _executor(size):
+    if _state["size"] < size:
+        if _state["pool"] is not None:
+            _state["pool"].shutdown()
+        _state["pool"] = ThreadPoolExecutor(size, thread_name_prefix="lapenna")
+        _state["size"] = size
+    return _state["pool"]
+
+
+def _run(fn, bounds):
+    _local.busy = True
+    try:
+        return fn(*bounds)
+    finally:
+        _local.busy = False
+
+
+def map_chunks(fn, n, step):
+    """``[fn(start, stop) for each chunk of range(n)]``, chunks in parallel when possible.
+
+    ``fn`` must only write to its own chunk of any shared output. Calls from inside a
+    worker run serially (no nested pools).
+    """
+    bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
+    size = min(workers(), len(bounds))
+    if size <= 1:
+        return [fn(*b) for b in bounds]
+    with _blas().limit(limits=1):
+        return list(_executor(size).map(lambda b: _run(fn, b), bounds))
+
+
+def balanced_step(n, step):
+    """Shrink ``step`` so ``range(n)`` splits into a multiple of the worker count."""
+    size = workers()
+    chunks = -(-n // step)
+    if size <= 1 or n < size:
+        return step
+    chunks = -(-chunks // size) * size
+    return max(1, -(-n // chunks))
