@@ -361,3 +361,31 @@ def test_backward_keeps_only_input_and_kernel():
     w = lp.tensor(rng.standard_normal((3, 3, 2, 4)), requires_grad=True)
     y = ops.conv2d(x, w, lp.tensor(np.zeros(4)), padding="same")
     assert [id(t) for t in y.node.saved_tensors] == [id(x), id(w)]
+
+
+# -- the chunk loops give the same result on one core and on several -------------------
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, w: ops.conv2d(x, w, strides=2, padding="same"),
+        lambda x, w: ops.conv2d(x, w[:, :, :, :3], padding="same"),  # Winograd
+        lambda x, w: ops.depthwise_conv2d(x, w.reshape(3, 3, 16, -1)[:, :, :, :1]),
+        lambda x, w: ops.max_pool2d(ops.conv2d(x, w), 2),
+    ],
+)
+def test_parallel_chunks_match_serial(monkeypatch, call):
+    from lapenna.backend import parallel
+
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(winograd, "_MIN_CHANNELS", 1)
+    x = rng.standard_normal((5, 9, 8, 16))
+    w = rng.standard_normal((3, 3, 16, 4))
+    results = []
+    for count in (1, 2, 3):
+        monkeypatch.setattr(parallel, "workers", lambda count=count: count)
+        inputs = [lp.tensor(x, requires_grad=True), lp.tensor(w, requires_grad=True)]
+        out = call(*inputs)
+        results.append([out.numpy(), *(g.numpy() for g in lp.grad(out.sum(), inputs))])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

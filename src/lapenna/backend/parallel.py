@@ -10,11 +10,20 @@ The number of workers follows BLAS's thread count (``lapenna.set_num_threads``).
 threadpoolctl (the ``perf`` extra) BLAS cannot be limited, and chunks run one by one.
 """
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 _state = {"blas": False, "pool": None, "size": 0}
 _local = threading.local()
+
+
+def _forget_pool():
+    """A forked child inherits the pool object but not its threads: start afresh."""
+    _state["pool"], _state["size"] = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _blas():

@@ -11,6 +11,17 @@ import itertools
 
 import numpy as xp
 
+from lapenna.backend import parallel
+
+# samples are processed in chunks of about this many input bytes, in parallel
+_CHUNK_BYTES = 1 << 20
+
+
+def _by_samples(fn, n, sample_bytes):
+    """Run ``fn(start, stop)`` over chunks of the batch, spread over the cores."""
+    step = max(1, min(n, _CHUNK_BYTES // max(sample_bytes, 1)))
+    parallel.map_chunks(fn, n, parallel.balanced_step(n, step))
+
 
 def _offsets(pool):
     return list(itertools.product(*(range(k) for k in pool)))
@@ -49,19 +60,29 @@ def max_pool(x, pool, strides, pads):
     """
     xpad = _pad(x, pads, -xp.inf)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
-    slices = [xpad[_window_slice(o, strides, out_size)] for o in _offsets(pool)]
-    dtype = xp.min_scalar_type(len(slices) - 1)
-    values = slices[0].copy()
-    argmax = xp.zeros(values.shape, dtype=dtype)
+    offsets = _offsets(pool)
+    values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
+    argmax = xp.empty(values.shape, dtype=xp.min_scalar_type(len(offsets) - 1))
+
+    def chunk(start, stop):
+        slices = [xpad[start:stop][_window_slice(o, strides, out_size)] for o in offsets]
+        _max_chunk(slices, values[start:stop], argmax[start:stop])
+
+    _by_samples(chunk, x.shape[0], x[0].nbytes)
+    return values, argmax
+
+
+def _max_chunk(slices, values, argmax):
+    values[...] = slices[0]
+    argmax[...] = 0
     greater = xp.empty(values.shape, dtype=bool)
-    winner = xp.empty(values.shape, dtype=dtype)
+    winner = xp.empty(values.shape, dtype=argmax.dtype)
     for t, candidate in enumerate(slices[1:], start=1):
         xp.greater(candidate, values, out=greater)
         xp.maximum(values, candidate, out=values)
         # offsets only increase, so the last one that was greater is the largest index
-        xp.multiply(greater.view(xp.uint8), dtype.type(t), out=winner, casting="unsafe")
+        xp.multiply(greater.view(xp.uint8), argmax.dtype.type(t), out=winner, casting="unsafe")
         xp.maximum(argmax, winner, out=argmax)
-    return values, argmax
 
 
 def _tiles_exactly(in_shape, pool, strides, pads, out_size):
@@ -79,14 +100,19 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
     # windows that tile the input write every cell once: no zero fill, no accumulation
     out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
-    mask = xp.empty(argmax.shape, dtype=bool)
-    for t, offset in enumerate(_offsets(pool)):
-        target = out[_window_slice(offset, strides, out_size)]
-        xp.equal(argmax, t, out=mask)
-        if exact:
-            xp.multiply(g, mask, out=target)
-        else:
-            xp.add(target, g, out=target, where=mask)
+    offsets = _offsets(pool)
+
+    def chunk(start, stop):
+        mask = xp.empty(argmax[start:stop].shape, dtype=bool)
+        for t, offset in enumerate(offsets):
+            target = out[start:stop][_window_slice(offset, strides, out_size)]
+            xp.equal(argmax[start:stop], t, out=mask)
+            if exact:
+                xp.multiply(g[start:stop], mask, out=target)
+            else:
+                xp.add(target, g[start:stop], out=target, where=mask)
+
+    _by_samples(chunk, g.shape[0], out[0].nbytes)
     return _crop(out, pads)
 
 
