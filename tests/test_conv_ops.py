@@ -253,13 +253,13 @@ def test_conv2d_transpose_output_sizes():
 def test_winograd_matches_im2col_and_passes_gradchecks(monkeypatch, size, padding):
     if padding == "valid" and min(size) < 3:
         padding = "same"
-    x, w = rng.standard_normal((2, *size, 3)), rng.standard_normal((3, 3, 3, 2))
+    x, w = rng.standard_normal((1, *size, 2)), rng.standard_normal((3, 3, 2, 2))
     monkeypatch.setattr(winograd, "_MIN_CHANNELS", 1)
 
     def fn(x, w):
         return ops.conv2d(x, w, padding=padding)
 
-    assert winograd.applies((2, *size, 3), (3, 3, 3, 2), (1, 1), (1, 1), 1)
+    assert winograd.applies((1, *size, 2), (3, 3, 2, 2), (1, 1), (1, 1), 1)
     fast = fn(lp.tensor(x), lp.tensor(w)).numpy()
     assert gradcheck(fn, [x, w])
     assert gradgradcheck(fn, [x, w])
@@ -378,6 +378,7 @@ def test_parallel_chunks_match_serial(monkeypatch, call):
 
     pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(winograd, "_MIN_CHANNELS", 1)
+    monkeypatch.setattr(parallel, "_MIN_PARALLEL_BYTES", 0)
     x = rng.standard_normal((5, 9, 8, 16))
     w = rng.standard_normal((3, 3, 16, 4))
     results = []

@@ -77,9 +77,8 @@ def windows(x, kernel, strides, dilation, groups=1):
 def _chunk(n, out_size, row_bytes):
     """Samples per chunk: a buffer of about _CHUNK_BYTES, but at least _MIN_ROWS rows."""
     per_sample = math.prod(out_size)
-    by_bytes = _CHUNK_BYTES // max(per_sample * row_bytes, 1)
-    by_rows = -(-_MIN_ROWS // max(per_sample, 1))
-    return parallel.balanced_step(n, max(1, min(n, max(by_bytes, by_rows))))
+    minimum = -(-_MIN_ROWS // max(per_sample, 1))
+    return parallel.chunk_size(n, per_sample * row_bytes, _CHUNK_BYTES, minimum)
 
 
 def _im2col(view, groups):
@@ -193,6 +192,10 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
     if _depthwise(w, groups):
         dxpad = depthwise.input_grad(dy, w, padded, groups, strides, dilation)
         return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
+    if groups == 1 and not any(any(p) for p in pads) and tuple(size) == tuple(out_size):
+        # a 1x1 kernel at stride 1 without padding: one GEMM, nothing to scatter
+        dx = dy.reshape(-1, cout) @ w.reshape(cg, cout).T
+        return dx.reshape(n, *size, cg)
     dxpad = xp.zeros((n, *padded, cg * groups), dtype=dy.dtype)
     taps = math.prod(kernel)
     wt = w.reshape(taps, cg, groups, cout // groups).transpose(0, 2, 3, 1)

@@ -56,7 +56,7 @@ def forward(xpad, w, strides, dilation):
 
 def _step(n, sample_bytes):
     """Samples per chunk, so that a chunk's output stays in cache across the taps."""
-    return parallel.balanced_step(n, max(1, min(n, _CHUNK_BYTES // max(sample_bytes, 1))))
+    return parallel.chunk_size(n, sample_bytes, _CHUNK_BYTES)
 
 
 def _forward_chunk(xpad, taps, kernel, strides, dilation, out):

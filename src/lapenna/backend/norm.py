@@ -21,7 +21,7 @@ def _by_samples(fn, x, axes):
     """``fn(start, stop)`` over chunks of axis 0, in parallel. Partial results are summed
     when axis 0 is reduced (batch norm), else joined along it (layer norm)."""
     n = x.shape[0]
-    step = parallel.balanced_step(n, max(1, min(n, _CHUNK_BYTES // max(x[0].nbytes, 1))))
+    step = parallel.chunk_size(n, x[0].nbytes, _CHUNK_BYTES)
     parts = parallel.map_chunks(fn, n, step)
     if parts[0] is None:
         return None

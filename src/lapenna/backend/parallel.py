@@ -10,9 +10,13 @@ The number of workers follows BLAS's thread count (``lapenna.set_num_threads``).
 threadpoolctl (the ``perf`` extra) BLAS cannot be limited, and chunks run one by one.
 """
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+# less work than this runs in one chunk on one core: threads would cost more than they save
+_MIN_PARALLEL_BYTES = 1 << 18
 
 _state = {"blas": False, "pool": None, "size": 0}
 _local = threading.local()
@@ -77,11 +81,12 @@ def map_chunks(fn, n, step):
         return list(_executor(size).map(lambda b: _run(fn, b), bounds))
 
 
-def balanced_step(n, step):
-    """Shrink ``step`` so ``range(n)`` splits into a multiple of the worker count."""
+def chunk_size(n, sample_bytes, chunk_bytes, minimum=1):
+    """Samples per chunk: about ``chunk_bytes`` each (at least ``minimum``), shrunk so the
+    chunks divide evenly among the workers when the work is big enough to share."""
+    step = max(1, min(n, max(chunk_bytes // max(sample_bytes, 1), minimum)))
     size = workers()
-    chunks = -(-n // step)
-    if size <= 1 or n < size:
+    if size <= 1 or n < size or n * sample_bytes < _MIN_PARALLEL_BYTES:
         return step
-    chunks = -(-chunks // size) * size
-    return max(1, -(-n // chunks))
+    chunks = math.ceil(math.ceil(n / step) / size) * size
+    return max(1, math.ceil(n / chunks))

@@ -19,8 +19,7 @@ _CHUNK_BYTES = 1 << 20
 
 def _by_samples(fn, n, sample_bytes):
     """Run ``fn(start, stop)`` over chunks of the batch, spread over the cores."""
-    step = max(1, min(n, _CHUNK_BYTES // max(sample_bytes, 1)))
-    parallel.map_chunks(fn, n, parallel.balanced_step(n, step))
+    parallel.map_chunks(fn, n, parallel.chunk_size(n, sample_bytes, _CHUNK_BYTES))
 
 
 def _offsets(pool):

@@ -129,8 +129,7 @@ def _output_transform(m, out):
 
 
 def _step(n, per_sample):
-    step = max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
-    return parallel.balanced_step(n, step)
+    return parallel.chunk_size(n, per_sample, _CHUNK_BYTES)
 
 
 def conv3x3(x, w, pads):
