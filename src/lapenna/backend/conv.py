@@ -16,13 +16,13 @@ Work is done a few samples at a time so the im2col buffer stays in cache and mem
 flat; 3x3 stride-1 convolutions go through Winograd's algorithm instead (``winograd``).
 """
 
-import itertools
 import math
 
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 
 from lapenna.backend import depthwise, parallel, winograd
+from lapenna.backend.taps import tap_slices
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
 # _MIN_ROWS output positions, below which the GEMMs lose efficiency)
@@ -202,19 +202,14 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, taps * cg * groups * dy.itemsize)
-    offsets = list(itertools.product(*(range(k) for k in kernel)))
 
     def chunk(start, stop):
         dcols = xp.empty((taps, (stop - start) * per, groups, cg), dtype=dy.dtype)
         dy_g = dy_rows[start * per : stop * per].transpose(1, 0, 2)
         xp.matmul(dy_g[None], wt, out=dcols.transpose(0, 2, 1, 3))
         block = dxpad[start:stop]
-        for t, offset in enumerate(offsets):
-            index = tuple(
-                slice(o * d, o * d + s * (m - 1) + 1, s)
-                for o, d, s, m in zip(offset, dilation, strides, out_size)
-            )
-            target = block[(slice(None), *index)]
+        for t, index in tap_slices(kernel, strides, dilation, out_size):
+            target = block[index]
             xp.add(target, dcols[t].reshape(target.shape), out=target)
 
     parallel.map_chunks(chunk, n, step)

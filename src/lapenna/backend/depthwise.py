@@ -9,29 +9,14 @@ same slices (added into, or summed against ``dy``) give both gradients.
 Shapes: ``x (N, *spatial, C)``, ``w (*k, 1, C * m)`` with output channel ``c * m + j``.
 """
 
-import itertools
 import math
 
 import numpy as xp
 
 from lapenna.backend import parallel
+from lapenna.backend.taps import tap_slices
 
 _CHUNK_BYTES = 1 << 20
-
-
-def _taps(kernel, strides, dilation, out_size):
-    """For every kernel tap, the index of the padded input it reads for all outputs."""
-    for t, offset in enumerate(itertools.product(*(range(k) for k in kernel))):
-        yield (
-            t,
-            (
-                slice(None),
-                *(
-                    slice(o * d, o * d + s * (m - 1) + 1, s)
-                    for o, d, s, m in zip(offset, dilation, strides, out_size)
-                ),
-            ),
-        )
 
 
 def _out_size(padded, kernel, strides, dilation):
@@ -65,7 +50,7 @@ def _forward_chunk(xpad, taps, kernel, strides, dilation, out):
     # a trailing axis of length 1 would make numpy's inner loops one element long
     single = taps.shape[-1] == 1
     flat, flat_term = (out[..., 0], term[..., 0]) if single else (out, term)
-    for t, index in _taps(kernel, strides, dilation, out.shape[1:-2]):
+    for t, index in tap_slices(kernel, strides, dilation, out.shape[1:-2]):
         if single:
             xp.multiply(xpad[index], taps[t, :, 0], out=flat_term)
         else:
@@ -84,7 +69,7 @@ def input_grad(dy, w, padded, channels, strides, dilation):
     def chunk(start, stop):
         block, g_block = dxpad[start:stop], g[start:stop]
         term = xp.empty(g_block.shape[:-1], dtype=dy.dtype)
-        for t, index in _taps(kernel, strides, dilation, dy.shape[1:-1]):
+        for t, index in tap_slices(kernel, strides, dilation, dy.shape[1:-1]):
             if taps.shape[-1] == 1:
                 xp.multiply(g_block[..., 0], taps[t, :, 0], out=term)
             else:
@@ -103,6 +88,6 @@ def kernel_grad(xpad, dy, kernel, strides, dilation):
     g = dy.reshape(*dy.shape[:-1], channels, -1)
     dw = xp.empty((math.prod(kernel), channels, g.shape[-1]), dtype=dy.dtype)
     letters = "npqr"[: len(out_size) + 1]
-    for t, index in _taps(kernel, strides, dilation, out_size):
+    for t, index in tap_slices(kernel, strides, dilation, out_size):
         dw[t] = xp.einsum(f"{letters}c,{letters}cj->cj", xpad[index], g)
     return dw.reshape(*kernel, 1, -1)

@@ -7,11 +7,12 @@ Max pooling records, for every output, which offset of its window won (a small i
 array); the input gradient scatters to those offsets and its adjoint gathers from them.
 """
 
-import itertools
+import math
 
 import numpy as xp
 
 from lapenna.backend import parallel
+from lapenna.backend.taps import tap_slices
 
 # samples are processed in chunks of about this many input bytes, in parallel
 _CHUNK_BYTES = 1 << 20
@@ -20,18 +21,6 @@ _CHUNK_BYTES = 1 << 20
 def _by_samples(fn, n, sample_bytes):
     """Run ``fn(start, stop)`` over chunks of the batch, spread over the cores."""
     parallel.map_chunks(fn, n, parallel.chunk_size(n, sample_bytes, _CHUNK_BYTES))
-
-
-def _offsets(pool):
-    return list(itertools.product(*(range(k) for k in pool)))
-
-
-def _window_slice(offset, strides, out_size):
-    """Index of the padded input that offset ``offset`` of every window touches."""
-    return (
-        slice(None),
-        *(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, strides, out_size)),
-    )
 
 
 def pool_output_size(size, pool, strides, pads):
@@ -59,12 +48,13 @@ def max_pool(x, pool, strides, pads):
     """
     xpad = _pad(x, pads, -xp.inf)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
-    offsets = _offsets(pool)
+    ones = (1,) * len(pool)
     values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
-    argmax = xp.empty(values.shape, dtype=xp.min_scalar_type(len(offsets) - 1))
+    argmax = xp.empty(values.shape, dtype=xp.min_scalar_type(math.prod(pool) - 1))
 
     def chunk(start, stop):
-        slices = [xpad[start:stop][_window_slice(o, strides, out_size)] for o in offsets]
+        block = xpad[start:stop]
+        slices = [block[index] for _, index in tap_slices(pool, strides, ones, out_size)]
         _max_chunk(slices, values[start:stop], argmax[start:stop])
 
     _by_samples(chunk, x.shape[0], x[0].nbytes)
@@ -99,12 +89,11 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
     # windows that tile the input write every cell once: no zero fill, no accumulation
     out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
-    offsets = _offsets(pool)
 
     def chunk(start, stop):
         mask = xp.empty(argmax[start:stop].shape, dtype=bool)
-        for t, offset in enumerate(offsets):
-            target = out[start:stop][_window_slice(offset, strides, out_size)]
+        for t, index in tap_slices(pool, strides, (1,) * len(pool), out_size):
+            target = out[start:stop][index]
             xp.equal(argmax[start:stop], t, out=mask)
             if exact:
                 xp.multiply(g[start:stop], mask, out=target)
@@ -120,9 +109,9 @@ def max_pool_gather(z, argmax, pool, strides, pads):
     zpad = _pad(z, pads, 0)
     out = xp.zeros(argmax.shape, dtype=z.dtype)
     mask = xp.empty(argmax.shape, dtype=bool)
-    for t, offset in enumerate(_offsets(pool)):
+    for t, index in tap_slices(pool, strides, (1,) * len(pool), argmax.shape[1:-1]):
         xp.equal(argmax, t, out=mask)
-        xp.copyto(out, zpad[_window_slice(offset, strides, argmax.shape[1:-1])], where=mask)
+        xp.copyto(out, zpad[index], where=mask)
     return out
 
 
@@ -156,10 +145,10 @@ def avg_pool(x, pool, strides, pads):
     """Window means over the real cells only (padding is excluded from the count)."""
     xpad = _pad(x, pads, 0)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
-    offsets = _offsets(pool)
-    out = xpad[_window_slice(offsets[0], strides, out_size)].copy()
-    for offset in offsets[1:]:
-        out += xpad[_window_slice(offset, strides, out_size)]
+    taps = [xpad[index] for _, index in tap_slices(pool, strides, (1,) * len(pool), out_size)]
+    out = taps[0].copy()
+    for tap in taps[1:]:
+        out += tap
     out /= _counts(x.shape[1:-1], pool, strides, pads, x.dtype)
     return out
 
@@ -169,7 +158,7 @@ def avg_pool_adjoint(g, in_shape, pool, strides, pads):
     share = g / _counts(in_shape[1:-1], pool, strides, pads, g.dtype)
     padded = (in_shape[0], *(n + b + a for n, (b, a) in zip(in_shape[1:-1], pads)), in_shape[-1])
     out = xp.zeros(padded, dtype=g.dtype)
-    for offset in _offsets(pool):
-        target = out[_window_slice(offset, strides, g.shape[1:-1])]
+    for _, index in tap_slices(pool, strides, (1,) * len(pool), g.shape[1:-1]):
+        target = out[index]
         target += share
     return _crop(out, pads)
