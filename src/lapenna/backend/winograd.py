@@ -55,6 +55,8 @@ def _padded(x, pads, extra):
     top, left = max(-pads[0][0], 0), max(-pads[1][0], 0)
     x = x[:, top : x.shape[1] - max(-pads[0][1], 0), left : x.shape[2] - max(-pads[1][1], 0)]
     grow = [(max(b, 0), max(a, 0) + e) for (b, a), e in zip(pads, extra)]
+    if not any(b or a for b, a in grow):
+        return x
     out = xp.zeros(
         (x.shape[0], x.shape[1] + sum(grow[0]), x.shape[2] + sum(grow[1]), x.shape[3]), x.dtype
     )
@@ -135,7 +137,6 @@ def _step(n, per_sample):
 def conv3x3(x, w, pads):
     """Cross-correlation of ``x (N, H, W, C)`` with a 3x3 kernel ``w (3, 3, C, out)``."""
     (th, tw), extra = _tiles(x.shape, pads)
-    xpad = _padded(x, pads, extra)
     u = _kernel_transform(w)
     n, cout = x.shape[0], w.shape[-1]
     out = xp.empty((n, 2 * th, 2 * tw, cout), dtype=x.dtype)
@@ -143,7 +144,8 @@ def conv3x3(x, w, pads):
     step = _step(n, 16 * th * tw * max(x.shape[-1], cout) * x.itemsize)
 
     def chunk(start, stop):
-        v = _input_transform(xpad[start:stop], th, tw)
+        # padding chunk by chunk keeps the padded copy in cache (and off the serial path)
+        v = _input_transform(_padded(x[start:stop], pads, extra), th, tw)
         _output_transform(xp.matmul(v, u), blocks[start:stop])
 
     parallel.map_chunks(chunk, n, step)
@@ -155,16 +157,16 @@ def conv3x3(x, w, pads):
 def kernel_grad3x3(x, dy, pads):
     """Gradient of ``sum(dy * conv3x3(x, w))`` with respect to ``w``: ``(3, 3, C, out)``."""
     (th, tw), extra = _tiles(x.shape, pads)
-    xpad = _padded(x, pads, extra)
     n, c, cout = x.shape[0], x.shape[-1], dy.shape[-1]
-    if any(extra):
-        dy = _padded(dy, [(0, 0), (0, 0)], extra)
-    blocks = dy.reshape(n, th, 2, tw, 2, cout)
     step = _step(n, 16 * th * tw * max(c, cout) * x.itemsize)
 
     def chunk(start, stop):
-        v = _input_transform(xpad[start:stop], th, tw)
-        return xp.matmul(v.transpose(0, 2, 1), _output_adjoint(blocks[start:stop]))
+        v = _input_transform(_padded(x[start:stop], pads, extra), th, tw)
+        d = dy[start:stop]
+        if any(extra):
+            d = _padded(d, [(0, 0), (0, 0)], extra)
+        blocks = d.reshape(stop - start, th, 2, tw, 2, cout)
+        return xp.matmul(v.transpose(0, 2, 1), _output_adjoint(blocks))
 
     parts = parallel.map_chunks(chunk, n, step)
     du = parts[0]
