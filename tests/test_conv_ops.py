@@ -390,3 +390,22 @@ def test_parallel_chunks_match_serial(monkeypatch, call):
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, w: ops.conv2d(x, w, padding="same"),  # Winograd
+        lambda x, w: ops.conv2d(x, w, strides=2),
+        lambda x, w: ops.depthwise_conv2d(x, w[:, :, :, :1]),
+        lambda x, w: ops.conv2d_transpose(x, w, strides=2),
+        lambda x, w: ops.max_pool2d(x, 2) * ops.sum(w),
+    ],
+)
+def test_an_empty_batch_gives_empty_outputs_and_zero_kernel_gradients(call):
+    x = lp.tensor(np.zeros((0, 8, 8, 16), np.float32), requires_grad=True)
+    w = lp.tensor(np.ones((3, 3, 16, 16), np.float32), requires_grad=True)
+    out = call(x, w)
+    assert out.shape[0] == 0
+    gx, gw = lp.grad(out.sum(), [x, w])
+    assert gx.shape == x.shape and gw.shape == w.shape and not gw.numpy().any()

@@ -159,11 +159,10 @@ def conv_kernel_grad(x, dy, kernel, strides, pads, dilation, groups=1):
             cols.transpose(0, 2, 1), dy_rows[start * per : stop * per].transpose(1, 0, 2)
         )
 
-    parts = parallel.map_chunks(chunk, n, step)
-    dw = parts[0]
-    for part in parts[1:]:
-        dw += part
     cg = x.shape[-1] // groups
+    dw = xp.zeros((groups, math.prod(kernel) * cg, cout // groups), dtype=x.dtype)
+    for part in parallel.map_chunks(chunk, n, step):
+        dw += part
     dw = dw.reshape(groups, math.prod(kernel), cg, cout // groups).transpose(1, 2, 0, 3)
     return xp.ascontiguousarray(dw.reshape(*kernel, cg, cout))
 

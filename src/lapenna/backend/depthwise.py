@@ -35,8 +35,8 @@ def forward(xpad, w, strides, dilation):
     def chunk(start, stop):
         _forward_chunk(xpad[start:stop], taps, kernel, strides, dilation, out[start:stop])
 
-    parallel.map_chunks(chunk, xpad.shape[0], _step(xpad.shape[0], out[0].nbytes))
-    return out.reshape(*out.shape[:-2], -1)
+    parallel.map_chunks(chunk, xpad.shape[0], _step(xpad.shape[0], parallel.sample_bytes(out)))
+    return out.reshape(*out.shape[:-2], c * taps.shape[-1])
 
 
 def _step(n, sample_bytes):
@@ -77,7 +77,7 @@ def input_grad(dy, w, padded, channels, strides, dilation):
             target = block[index]
             target += term
 
-    parallel.map_chunks(chunk, dy.shape[0], _step(dy.shape[0], dxpad[0].nbytes))
+    parallel.map_chunks(chunk, dy.shape[0], _step(dy.shape[0], parallel.sample_bytes(dxpad)))
     return dxpad
 
 
@@ -85,7 +85,7 @@ def kernel_grad(xpad, dy, kernel, strides, dilation):
     """Adjoint in the kernel: ``(*k, 1, C * m)``."""
     channels = xpad.shape[-1]
     out_size = dy.shape[1:-1]
-    g = dy.reshape(*dy.shape[:-1], channels, -1)
+    g = dy.reshape(*dy.shape[:-1], channels, dy.shape[-1] // channels)
     dw = xp.empty((math.prod(kernel), channels, g.shape[-1]), dtype=dy.dtype)
     letters = "npqr"[: len(out_size) + 1]
     for t, index in tap_slices(kernel, strides, dilation, out_size):

@@ -21,8 +21,8 @@ def _by_samples(fn, x, axes):
     """``fn(start, stop)`` over chunks of axis 0, in parallel. Partial results are summed
     when axis 0 is reduced (batch norm), else joined along it (layer norm)."""
     n = x.shape[0]
-    step = parallel.chunk_size(n, x[0].nbytes, _CHUNK_BYTES)
-    parts = parallel.map_chunks(fn, n, step)
+    step = parallel.chunk_size(n, parallel.sample_bytes(x), _CHUNK_BYTES)
+    parts = parallel.map_chunks(fn, n, step) if n else [fn(0, 0)]
     if parts[0] is None:
         return None
     if 0 not in axes:

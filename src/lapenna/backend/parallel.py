@@ -81,6 +81,11 @@ def map_chunks(fn, n, step):
         return list(_executor(size).map(lambda b: _run(fn, b), bounds))
 
 
+def sample_bytes(a):
+    """Bytes of one sample (one entry along axis 0) of ``a``, even when the batch is empty."""
+    return math.prod(a.shape[1:]) * a.itemsize
+
+
 def chunk_size(n, sample_bytes, chunk_bytes, minimum=1):
     """Samples per chunk: about ``chunk_bytes`` each (at least ``minimum``), shrunk so the
     chunks divide evenly among the workers when the work is big enough to share."""

@@ -57,7 +57,7 @@ def max_pool(x, pool, strides, pads):
         slices = [block[index] for _, index in tap_slices(pool, strides, ones, out_size)]
         _max_chunk(slices, values[start:stop], argmax[start:stop])
 
-    _by_samples(chunk, x.shape[0], x[0].nbytes)
+    _by_samples(chunk, x.shape[0], parallel.sample_bytes(x))
     return values, argmax
 
 
@@ -100,7 +100,7 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
             else:
                 xp.add(target, g[start:stop], out=target, where=mask)
 
-    _by_samples(chunk, g.shape[0], out[0].nbytes)
+    _by_samples(chunk, g.shape[0], parallel.sample_bytes(out))
     return _crop(out, pads)
 
 

@@ -168,9 +168,8 @@ def kernel_grad3x3(x, dy, pads):
         blocks = d.reshape(stop - start, th, 2, tw, 2, cout)
         return xp.matmul(v.transpose(0, 2, 1), _output_adjoint(blocks))
 
-    parts = parallel.map_chunks(chunk, n, step)
-    du = parts[0]
-    for part in parts[1:]:
+    du = xp.zeros((16, c, cout), dtype=x.dtype)
+    for part in parallel.map_chunks(chunk, n, step):
         du += part
     # dM was built with the signs of A's last row and column dropped; restore them on dU
     du = du.reshape(4, 4, c, cout)
