@@ -108,24 +108,31 @@ def max_pool_gather(z, argmax, pool, strides, pads):
     """``z`` (shaped like the pooled input) read at each window's winner."""
     zpad = _pad(z, pads, 0)
     out = xp.zeros(argmax.shape, dtype=z.dtype)
+    term = xp.empty(argmax.shape, dtype=z.dtype)
     mask = xp.empty(argmax.shape, dtype=bool)
     for t, index in tap_slices(pool, strides, (1,) * len(pool), argmax.shape[1:-1]):
         xp.equal(argmax, t, out=mask)
-        xp.copyto(out, zpad[index], where=mask)
+        # multiply by the mask and add: branch-free, unlike a masked copy
+        xp.multiply(zpad[index], mask, out=term)
+        out += term
     return out
 
 
 def argmax_positions(argmax, in_shape, pool, strides, pads):
-    """Flat positions ``(y * W + x) * C + c`` within one sample of each window's winner."""
+    """Flat positions ``(y * W + x) * C + c`` within one sample of each window's winner.
+
+    A position is where the window starts plus where the winning tap sits in it; the
+    latter comes from a table indexed by the tap number.
+    """
     rank = len(pool)
-    coords = xp.unravel_index(argmax.astype(xp.int64), pool)
-    flat = xp.zeros(argmax.shape, dtype=xp.int64)
+    steps = [math.prod(in_shape[axis + 2 :]) for axis in range(rank)]
+    taps = xp.indices(pool, dtype=xp.int64).reshape(rank, -1)
+    table = sum(taps[axis] * steps[axis] for axis in range(rank))
+    start = xp.arange(in_shape[-1], dtype=xp.int64)
     for axis in range(rank):
-        start = xp.arange(argmax.shape[axis + 1], dtype=xp.int64) * strides[axis]
-        start = start.reshape((-1,) + (1,) * (rank - axis))
-        flat = flat * in_shape[axis + 1] + (coords[axis] + start - pads[axis][0])
-    channel = xp.arange(in_shape[-1], dtype=xp.int64)
-    return flat * in_shape[-1] + channel
+        first = xp.arange(argmax.shape[axis + 1], dtype=xp.int64) * strides[axis] - pads[axis][0]
+        start = start + (first * steps[axis]).reshape((-1,) + (1,) * (rank - axis))
+    return table[argmax] + start
 
 
 def _counts(size, pool, strides, pads, dtype):
