@@ -16,6 +16,17 @@ pytest.importorskip("sklearn")
 IRIS_HIDDEN_UNITS = (64, 128, 128, 128, 64, 64, 64)
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Run on one BLAS thread: these matrices are so small (a batch of 40 by 128) that
+    waking a second OpenBLAS thread costs more than the product, 3 to 10 times the time on a
+    busy two-core machine. The previous setting is restored."""
+    previous = lp.get_num_threads()
+    lp.set_num_threads(1)
+    yield
+    lp.set_num_threads(previous)
+
+
 def iris_data():
     """Iris, 120 training samples (90 fit + 30 validation), standardized, one-hot."""
     (x, y), _ = lp.datasets.iris.load_data(test_split=0.2, seed=0)

@@ -13,7 +13,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import lapenna as lp
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Run on one BLAS thread: the smoke configurations multiply matrices so small that
+    waking a second OpenBLAS thread costs more than the product, 3 to 10 times the time on a
+    busy two-core machine. The previous setting is restored."""
+    previous = lp.get_num_threads()
+    lp.set_num_threads(1)
+    yield
+    lp.set_num_threads(previous)
 
 
 def load(name):
