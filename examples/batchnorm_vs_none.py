@@ -11,7 +11,7 @@ Both networks here are identical except for the BatchNormalization layers (the c
 before them have no bias: beta plays that role); they start from the same seed and see the
 same batches. The figure compares their training and validation loss and accuracy.
 
-Run: ``python examples/batchnorm_vs_none.py`` (a couple of minutes on two cores).
+Run: ``python examples/batchnorm_vs_none.py`` (about a minute on two cores).
 """
 
 import argparse

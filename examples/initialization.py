@@ -17,7 +17,7 @@ activations (forward) and of the gradient of a loss with respect to them (backwa
 upstream gradient at the top): with small weights the gradient shrinks by the same factor
 as the activations at each layer it travels down.
 
-Run: ``python examples/initialization.py`` (about a minute on two cores; ``--width 512``
+Run: ``python examples/initialization.py`` (under a minute on two cores; ``--width 512``
 for a quick look).
 """
 

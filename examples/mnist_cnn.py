@@ -10,7 +10,7 @@ confusion matrix and a grid of test digits with their predictions (wrong ones in
 ``lapenna.applications.LeNet5`` builds the paper's variant (tanh, average pooling);
 this one uses ReLU and max pooling, which train faster.
 
-Run: ``python examples/mnist_cnn.py`` (about a minute on two cores, test accuracy about
+Run: ``python examples/mnist_cnn.py`` (one to two minutes on two cores, test accuracy about
 0.97).
 """
 

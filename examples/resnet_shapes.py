@@ -12,7 +12,7 @@ after epochs 30, 60 and 90 of a long ImageNet run), a ``PiecewiseConstantDecay``
 The data is generated (``lapenna.datasets.shapes``): circles, squares and triangles of
 random sizes and colours on noisy backgrounds, no download.
 
-Run: ``python examples/resnet_shapes.py`` (a few minutes on two cores, test accuracy above
+Run: ``python examples/resnet_shapes.py`` (about two minutes on two cores, test accuracy above
 0.95).
 """
 

@@ -12,9 +12,12 @@ The course's recipe, step by step:
 3. The head is trained; the script checks that no weight of the frozen base changed, not
    even the moving averages of batch normalization.
 4. The base is unfrozen and the whole network fine-tuned with a 10x smaller learning rate,
-   so that the pretrained features are adjusted, not destroyed.
+   so that the pretrained features are adjusted, not destroyed. The base was called with
+   ``training=False`` inside the new model, so its batch normalization keeps using the
+   moving statistics even now (Keras's advice: a few hundred samples would spoil them).
 
-Run: ``python examples/transfer_learning.py`` (a few minutes on two cores).
+Run: ``python examples/transfer_learning.py`` (about two minutes on two cores; test
+accuracy about 0.8 with the frozen base, above 0.85 after fine-tuning).
 """
 
 import argparse
