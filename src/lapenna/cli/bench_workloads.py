@@ -1,7 +1,8 @@
-"""The four reference workloads, built the same way in lapenna and in PyTorch.
+"""The four reference workloads of ``lapenna bench``, built alike in lapenna and PyTorch.
 
-Each builder returns a lapenna model and a torch module with the same architecture
-(channels-last in lapenna, channels-first in torch), and the input shape of one sample.
+Each lapenna builder has a torch twin of the same architecture (channels-last in lapenna,
+channels-first in torch); :data:`WORKLOADS` gives the builder, one sample's shape and the
+batch size.
 """
 
 import lapenna as lp

@@ -1,26 +1,17 @@
-"""Time the heavy neural-network kernels against torch.nn.functional on the same inputs.
+"""``lapenna bench --kernels``: the heavy kernels against torch.nn.functional, one by one.
 
 Each case runs forward plus backward (gradients for every input that would need one in
 a network: the first layer's input does not) in lapenna and in PyTorch (NCHW, its
 default, and NHWC channels_last), with the same number of threads. Timings are the
 minimum over repeats, because the machine may be shared. The ratio is PyTorch's best
 time over lapenna's: above 1 lapenna is faster.
-
-    python benchmarks/kernels.py [--repeat 7] [--threads N] [--only conv] [--clock cpu]
 """
 
-import argparse
-import os
-import sys
 import time
-from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-import lapenna as lp  # noqa: E402
-from lapenna import ops  # noqa: E402
+import lapenna as lp
+from lapenna import ops
+from lapenna.backend import xp
 
 # name: (x shape NHWC, kernel (kh, kw, in, out), strides, padding, input needs grad)
 CONVS = {
@@ -44,13 +35,14 @@ NORMS = {
 }
 
 
-def best_time(fn, repeat, clock=time.perf_counter):
+def best_time(fn, repeat):
+    """The fastest of ``repeat`` calls after a warm-up, in milliseconds."""
     fn()
     times = []
     for _ in range(repeat):
-        start = clock()
+        start = time.perf_counter()
         fn()
-        times.append(clock() - start)
+        times.append(time.perf_counter() - start)
     return min(times) * 1e3
 
 
@@ -60,7 +52,7 @@ def lapenna_step(fn, arrays, needs):
 
     def step():
         out = fn(*tensors)
-        lp.grad(out, wanted, grad_outputs=lp.tensor(np.ones(out.shape, out.dtype)))
+        lp.grad(out, wanted, grad_outputs=lp.tensor(xp.ones(out.shape, out.dtype)))
 
     return step
 
@@ -86,12 +78,11 @@ def torch_step(torch, fn, arrays, needs, layouts):
     return step
 
 
-def cases(torch):
-    tf = torch.nn.functional
+def _conv_cases(tf):
     for name, (xs, ws, s, padding, x_grad) in CONVS.items():
         pad = (ws[0] - 1) // 2 if padding == "same" and s == 1 else 0
-        rng = np.random.default_rng(0)
-        arrays = [rng.standard_normal(xs, np.float32), rng.standard_normal(ws, np.float32) * 0.1]
+        rng = xp.random.default_rng(0)
+        arrays = [rng.standard_normal(xs, xp.float32), rng.standard_normal(ws, xp.float32) * 0.1]
         needs = [x_grad, True]
         torch_pad = pad if not (padding == "same" and s > 1) else None
 
@@ -103,27 +94,28 @@ def cases(torch):
                 pad = 0
             return tf.conv2d(x, w, stride=s, padding=pad)
 
-        yield (
-            name,
-            lapenna_step(
-                lambda x, w, s=s, p=padding: ops.conv2d(x, w, strides=s, padding=p), arrays, needs
-            ),
-            arrays,
-            needs,
-            torch_conv,
-            ["x", "oihw"],
-        )
+        def ours(x, w, s=s, p=padding):
+            return ops.conv2d(x, w, strides=s, padding=p)
+
+        step = lapenna_step(ours, arrays, needs)
+        yield name, step, arrays, needs, torch_conv, ["x", "oihw"]
+
+
+def cases(torch):
+    """(name, lapenna step, arrays, needs-grad flags, torch function, torch layouts)."""
+    tf = torch.nn.functional
+    yield from _conv_cases(tf)
     for name, shape in POOLS.items():
-        arrays = [np.random.default_rng(1).standard_normal(shape, np.float32)]
+        arrays = [xp.random.default_rng(1).standard_normal(shape, xp.float32)]
         step = lapenna_step(lambda x: ops.max_pool2d(x, 2), arrays, [True])
         yield name, step, arrays, [True], lambda x: tf.max_pool2d(x, 2), ["x"]
     for name, shape in NORMS.items():
-        rng = np.random.default_rng(2)
+        rng = xp.random.default_rng(2)
         c = shape[-1]
         arrays = [
-            rng.standard_normal(shape, np.float32),
-            np.ones(c, np.float32),
-            np.zeros(c, np.float32),
+            rng.standard_normal(shape, xp.float32),
+            xp.ones(c, xp.float32),
+            xp.zeros(c, xp.float32),
         ]
         step = lapenna_step(
             lambda x, g, b: ops.batch_norm(x, g, b, training=True)[0], arrays, [True] * 3
@@ -135,41 +127,18 @@ def cases(torch):
         yield name, step, arrays, [True] * 3, torch_bn, ["x", "vec", "vec"]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--only", default="", help="run the cases whose name contains this")
-    parser.add_argument(
-        "--clock",
-        choices=("wall", "cpu"),
-        default="wall",
-        help="cpu: process CPU time, robust on a busy machine but meaningful with --threads 1",
-    )
-    args = parser.parse_args()
-    clock = time.perf_counter if args.clock == "wall" else time.process_time
-    import torch
-
-    threads = lp.set_num_threads(args.threads)
-    torch.set_num_threads(threads)
-    print(
-        f"threads: {threads}   clock: {args.clock}   numpy {np.__version__}   "
-        f"torch {torch.__version__}"
-    )
+def run_kernels(torch, repeat, only=()):
+    """Print one row per kernel whose name contains one of ``only`` (every kernel if empty)."""
+    print(f"numpy {xp.__version__}   torch {torch.__version__}")
     print(f"{'case':40s} {'lapenna':>9s} {'torch':>9s} {'torch':>9s} {'ratio':>6s}")
     print(f"{'(forward + backward, ms)':40s} {'':>9s} {'NCHW':>9s} {'NHWC':>9s} {'':>6s}")
     for name, step, arrays, needs, torch_fn, layouts in cases(torch):
-        if args.only not in name:
+        if only and not any(part in name for part in only):
             continue
-        ours = best_time(step, args.repeat, clock)
+        ours = best_time(step, repeat)
         refs = []
         for layout in ("nchw", "nhwc"):
             kinds = [layout if k == "x" else k for k in layouts]
-            refs.append(
-                best_time(torch_step(torch, torch_fn, arrays, needs, kinds), args.repeat, clock)
-            )
-        print(f"{name:40s} {ours:9.2f} {refs[0]:9.2f} {refs[1]:9.2f} {min(refs) / ours:6.2f}")
-
-
-if __name__ == "__main__":
-    main()
+            refs.append(best_time(torch_step(torch, torch_fn, arrays, needs, kinds), repeat))
+        row = f"{name:40s} {ours:9.2f} {refs[0]:9.2f} {refs[1]:9.2f} {min(refs) / ours:6.2f}"
+        print(row, flush=True)

@@ -1,0 +1,181 @@
+"""``lapenna bench``: training and inference throughput of lapenna and PyTorch, side by side.
+
+Both run on the same machine, in the same process, with the same number of BLAS/intra-op
+threads, on the same batch. Printed: samples/s for each, the ratio lapenna/PyTorch, the
+machine's numpy sgemm GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward
+MACs from the model summary; a training step counts three times the forward work).
+With ``--kernels``, single convolutions, poolings and normalizations are timed instead
+(see :mod:`lapenna.cli.bench_kernels`).
+"""
+
+import time
+
+import lapenna as lp
+from lapenna.backend import xp
+from lapenna.cli import common
+from lapenna.cli.bench_kernels import run_kernels
+from lapenna.cli.bench_workloads import WORKLOADS, torch_models
+from lapenna.cli.errors import CommandError, UsageError
+
+
+def add_parser(subparsers, parents):
+    parser = subparsers.add_parser(
+        "bench",
+        parents=parents,
+        help="throughput of reference workloads against PyTorch",
+        description=__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    parser.add_argument(
+        "--seconds", type=common.positive_float, default=3.0, help="time per measurement"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help=f"some of {', '.join(WORKLOADS)} (with --kernels: words of the kernel names)",
+    )
+    parser.add_argument(
+        "--lapenna-only", action="store_true", help="skip PyTorch even when it is installed"
+    )
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="time single convolution, pooling and normalization kernels instead",
+    )
+    parser.add_argument(
+        "--repeat", type=common.positive_int, default=7, help="repeats per kernel (default 7)"
+    )
+    parser.add_argument(
+        "--threads", type=common.positive_int, help="BLAS threads (default: all cores)"
+    )
+    parser.set_defaults(run=run)
+
+
+def sgemm_gflops(n=1024, repeats=10):
+    """The machine's float32 matrix-product rate through numpy, in GFLOP/s."""
+    a = xp.random.default_rng(0).standard_normal((n, n)).astype(xp.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _best_rate(fn, batch, seconds, min_repeats=3):
+    """Samples per second from the fastest of several repeats (after one warm-up)."""
+    fn()
+    times, start = [], time.perf_counter()
+    while len(times) < min_repeats or time.perf_counter() - start < seconds:
+        times.append(_timed(fn))
+    return batch / min(times)
+
+
+def _inputs(shape, batch):
+    rng = xp.random.default_rng(0)
+    x = rng.standard_normal((batch, *shape)).astype(xp.float32)
+    return x, rng.integers(0, 10, batch)
+
+
+def bench_lapenna(name, seconds):
+    """(training samples/s, inference samples/s, forward MACs per sample) of one workload."""
+    build, shape, batch = WORKLOADS[name]
+    lp.set_seed(0)
+    model = build()
+    x, y = _inputs(shape, batch)
+    loss_fn = lp.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizer = lp.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    xt = lp.tensor(x)
+
+    def train_step():
+        with lp.GradientTape() as tape:
+            loss = loss_fn(y, model(xt, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+
+    def infer():
+        with lp.no_grad():
+            model(xt, training=False)
+
+    macs = lp.models.summarize(model).macs
+    return _best_rate(train_step, batch, seconds), _best_rate(infer, batch, seconds), macs
+
+
+def bench_torch(torch, name, seconds):
+    """(training samples/s, inference samples/s) of the same workload in PyTorch."""
+    _, shape, batch = WORKLOADS[name]
+    torch.manual_seed(0)
+    model = torch_models(torch)[name]()
+    x, y = _inputs(shape, batch)
+    if x.ndim == 4:
+        x = x.transpose(0, 3, 1, 2).copy()
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def train_step():
+        model.train()
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    return _best_rate(train_step, batch, seconds), _best_rate(infer, batch, seconds)
+
+
+def _import_torch(threads):
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed (pip install 'lapenna[bench]'): lapenna numbers only")
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
+def run(args):
+    threads = lp.set_num_threads(args.threads) if args.threads else lp.get_num_threads()
+    if args.kernels:
+        if args.lapenna_only:
+            raise UsageError("--kernels compares with PyTorch; it cannot be --lapenna-only")
+        torch = _import_torch(threads)
+        if torch is None:
+            raise CommandError("--kernels needs PyTorch: pip install 'lapenna[bench]'")
+        print(f"threads: {threads}   ", end="")
+        run_kernels(torch, args.repeat, args.only or ())
+        return 0
+    unknown = sorted(set(args.only or ()) - set(WORKLOADS))
+    if unknown:
+        raise UsageError(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
+    torch = None if args.lapenna_only else _import_torch(threads)
+    print(f"threads: {threads}   numpy sgemm: {sgemm_gflops():.0f} GFLOP/s")
+    header = (
+        f"{'workload':<16}{'train lp/s':>12}{'train pt/s':>12}{'ratio':>8}"
+        f"{'infer lp/s':>12}{'infer pt/s':>12}{'ratio':>8}{'lp train GFLOP/s':>18}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in args.only or WORKLOADS:
+        lp_train, lp_infer, macs = bench_lapenna(name, args.seconds)
+        gflops = 3 * 2 * macs * lp_train / 1e9
+        if torch is None:
+            torch_columns = f"{'-':>12}{'-':>8}", f"{'-':>12}{'-':>8}"
+        else:
+            pt_train, pt_infer = bench_torch(torch, name, args.seconds)
+            torch_columns = (
+                f"{pt_train:>12.0f}{lp_train / pt_train:>8.2f}",
+                f"{pt_infer:>12.0f}{lp_infer / pt_infer:>8.2f}",
+            )
+        print(
+            f"{name:<16}{lp_train:>12.0f}{torch_columns[0]}{lp_infer:>12.0f}{torch_columns[1]}"
+            f"{gflops:>18.1f}",
+            flush=True,
+        )
+    return 0
