@@ -280,3 +280,19 @@ def test_fit_and_evaluate_accept_datasets():
     assert np.isfinite(model.evaluate(weighted, verbose=0)[0])
     with pytest.raises(ValueError, match="y must not be given"):
         model.fit(train, y, verbose=0)
+
+
+def test_a_call_with_training_false_keeps_inference_mode_in_the_graph():
+    inputs = layers.Input((4,))
+    base = lp.Sequential([layers.Input((4,)), layers.BatchNormalization(name="bn")])
+    model = lp.Model(inputs, layers.Dense(1)(base(inputs, training=False)))
+    bn = base.layers[0]
+    before = bn.get_weights()
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32) * 3 + 1
+    model.fit(x, np.zeros((16, 1), dtype=np.float32), epochs=1, verbose=0)
+    for a, b in zip(before[2:], bn.get_weights()[2:]):  # moving statistics untouched
+        np.testing.assert_array_equal(a, b)
+    clone = lp.models.model_from_json(model.to_json())
+    node = [n for n in clone._graph.nodes if isinstance(n.layer, lp.Sequential)][0]
+    assert node.kwargs == {"training": False}

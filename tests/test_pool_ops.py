@@ -185,3 +185,15 @@ def test_bad_input_raises_clear_errors(name):
     with pytest.raises(ValueError) as info:
         call()
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("pool", "stride", "padding"), [(2, 2, "valid"), (3, 2, "same"), (2, 1, "same")]
+)
+def test_argmax_indices_point_at_the_maxima(pool, stride, padding):
+    x = rng.permutation(2 * 5 * 7 * 3).reshape(2, 5, 7, 3).astype(np.float32)
+    values, indices = ops.max_pool2d_with_argmax(x, pool, stride, padding)
+    picked = np.take_along_axis(x.reshape(2, -1), indices.numpy().reshape(2, -1), axis=1)
+    np.testing.assert_array_equal(picked, values.numpy().reshape(2, -1))
+    channel = indices.numpy() % 3
+    np.testing.assert_array_equal(channel, np.broadcast_to(np.arange(3), channel.shape))

@@ -9,6 +9,7 @@
 """
 
 from lapenna import activations  # noqa: I001 - one room per line keeps merges simple
+from lapenna import applications
 from lapenna import backend
 from lapenna import callbacks
 from lapenna import constraints
@@ -68,6 +69,7 @@ __all__ = [
     "set_rng_state",
     "get_num_threads",
     "set_num_threads",
+    "applications",
     "backend",
     "callbacks",
     "io",

@@ -16,13 +16,13 @@ Work is done a few samples at a time so the im2col buffer stays in cache and mem
 flat; 3x3 stride-1 convolutions go through Winograd's algorithm instead (``winograd``).
 """
 
-import itertools
 import math
 
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 
-from lapenna.backend import winograd
+from lapenna.backend import depthwise, parallel, winograd
+from lapenna.backend.taps import tap_slices
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
 # _MIN_ROWS output positions, below which the GEMMs lose efficiency)
@@ -77,9 +77,8 @@ def windows(x, kernel, strides, dilation, groups=1):
 def _chunk(n, out_size, row_bytes):
     """Samples per chunk: a buffer of about _CHUNK_BYTES, but at least _MIN_ROWS rows."""
     per_sample = math.prod(out_size)
-    by_bytes = _CHUNK_BYTES // max(per_sample * row_bytes, 1)
-    by_rows = -(-_MIN_ROWS // max(per_sample, 1))
-    return max(1, min(n, max(by_bytes, by_rows)))
+    minimum = -(-_MIN_ROWS // max(per_sample, 1))
+    return parallel.chunk_size(n, per_sample * row_bytes, _CHUNK_BYTES, minimum)
 
 
 def _im2col(view, groups):
@@ -101,6 +100,11 @@ def _im2col(view, groups):
     return view.transpose(order).reshape(rows, groups, -1).transpose(1, 0, 2)
 
 
+def _depthwise(w, groups):
+    """One input channel per group: tap-by-tap products beat im2col (``depthwise``)."""
+    return groups > 1 and w.shape[-2] == 1
+
+
 def _group_kernel(w, groups):
     """The kernel ``(*k, C/g, out)`` as one matrix per group, ``(groups, k*C/g, out/g)``."""
     taps = math.prod(w.shape[:-2])
@@ -118,6 +122,8 @@ def conv_forward(x, w, strides, pads, dilation, groups=1):
     if winograd.applies(x.shape, w.shape, strides, dilation, groups):
         return winograd.conv3x3(x, w, pads)
     xpad = pad_spatial(x, pads)
+    if _depthwise(w, groups):
+        return depthwise.forward(xpad, w, strides, dilation)
     view = windows(xpad, kernel, strides, dilation, groups)
     n, out_size, cout = x.shape[0], view.shape[1 : len(kernel) + 1], w.shape[-1]
     out = xp.empty((n, *out_size, cout), dtype=x.dtype)
@@ -125,10 +131,12 @@ def conv_forward(x, w, strides, pads, dilation, groups=1):
     wg = _group_kernel(w, groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         cols = _im2col(view[start:stop], groups)
         xp.matmul(cols, wg, out=rows[start * per : stop * per].transpose(1, 0, 2))
+
+    parallel.map_chunks(chunk, n, step)
     return out
 
 
@@ -137,20 +145,24 @@ def conv_kernel_grad(x, dy, kernel, strides, pads, dilation, groups=1):
     if winograd.applies(x.shape, (*kernel, dy.shape[-1]), strides, dilation, groups):
         return winograd.kernel_grad3x3(x, dy, pads)
     xpad = pad_spatial(x, pads)
+    if groups > 1 and x.shape[-1] == groups:
+        return depthwise.kernel_grad(xpad, dy, kernel, strides, dilation)
     view = windows(xpad, kernel, strides, dilation, groups)
     n, out_size, cout = x.shape[0], dy.shape[1:-1], dy.shape[-1]
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
-    dw = None
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         cols = _im2col(view[start:stop], groups)
-        part = xp.matmul(
+        return xp.matmul(
             cols.transpose(0, 2, 1), dy_rows[start * per : stop * per].transpose(1, 0, 2)
         )
-        dw = part if dw is None else xp.add(dw, part, out=dw)
+
     cg = x.shape[-1] // groups
+    dw = xp.zeros((groups, math.prod(kernel) * cg, cout // groups), dtype=x.dtype)
+    for part in parallel.map_chunks(chunk, n, step):
+        dw += part
     dw = dw.reshape(groups, math.prod(kernel), cg, cout // groups).transpose(1, 2, 0, 3)
     return xp.ascontiguousarray(dw.reshape(*kernel, cg, cout))
 
@@ -176,26 +188,30 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
     kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
     n, out_size = dy.shape[0], dy.shape[1:-1]
     padded = tuple(m + b + a for m, (b, a) in zip(size, pads))
+    if _depthwise(w, groups):
+        dxpad = depthwise.input_grad(dy, w, padded, groups, strides, dilation)
+        return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
+    if groups == 1 and not any(any(p) for p in pads) and tuple(size) == tuple(out_size):
+        # a 1x1 kernel at stride 1 without padding: one GEMM, nothing to scatter
+        dx = dy.reshape(-1, cout) @ w.reshape(cg, cout).T
+        return dx.reshape(n, *size, cg)
     dxpad = xp.zeros((n, *padded, cg * groups), dtype=dy.dtype)
     taps = math.prod(kernel)
     wt = w.reshape(taps, cg, groups, cout // groups).transpose(0, 2, 3, 1)
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, taps * cg * groups * dy.itemsize)
-    offsets = list(itertools.product(*(range(k) for k in kernel)))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def chunk(start, stop):
         dcols = xp.empty((taps, (stop - start) * per, groups, cg), dtype=dy.dtype)
         dy_g = dy_rows[start * per : stop * per].transpose(1, 0, 2)
         xp.matmul(dy_g[None], wt, out=dcols.transpose(0, 2, 1, 3))
         block = dxpad[start:stop]
-        for t, offset in enumerate(offsets):
-            index = tuple(
-                slice(o * d, o * d + s * (m - 1) + 1, s)
-                for o, d, s, m in zip(offset, dilation, strides, out_size)
-            )
-            target = block[(slice(None), *index)]
+        for t, index in tap_slices(kernel, strides, dilation, out_size):
+            target = block[index]
             xp.add(target, dcols[t].reshape(target.shape), out=target)
+
+    parallel.map_chunks(chunk, n, step)
     return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
 
 

@@ -8,6 +8,36 @@ import math
 
 import numpy as xp
 
+from lapenna.backend import parallel
+
+# from this many values per row, einsum's fused multiply-add beats a product and a GEMV
+_EINSUM_MIN = 16
+# elementwise passes run over chunks of samples of about this many bytes, in parallel,
+# so the several passes over a chunk find it in cache
+_CHUNK_BYTES = 1 << 20
+
+
+def _by_samples(fn, x, axes):
+    """``fn(start, stop)`` over chunks of axis 0, in parallel. Partial results are summed
+    when axis 0 is reduced (batch norm), else joined along it (layer norm)."""
+    n = x.shape[0]
+    step = parallel.chunk_size(n, parallel.sample_bytes(x), _CHUNK_BYTES)
+    parts = parallel.map_chunks(fn, n, step) if n else [fn(0, 0)]
+    if parts[0] is None:
+        return None
+    if 0 not in axes:
+        return [xp.concatenate(p, axis=0) for p in zip(*parts)]
+    total = [a.copy() for a in parts[0]]
+    for part in parts[1:]:
+        for t, a in zip(total, part):
+            t += a
+    return total
+
+
+def _rows(a, start, stop):
+    """Rows of a statistic or parameter for a chunk of samples (broadcast ones stay)."""
+    return a if a is None or a.shape[0] == 1 else a[start:stop]
+
 
 def axis_sum(a, axes):
     """Sum over ``axes`` keeping them as size-1 axes.
@@ -29,21 +59,41 @@ def axis_sum(a, axes):
     return a.sum(axis=tuple(axes), keepdims=True)
 
 
+def axis_dot(a, b, axes):
+    """``axis_sum(a * b, axes)``, without the temporary product when rows are long."""
+    k = len(axes)
+    if tuple(axes) == tuple(range(k)) and math.prod(a.shape[k:]) >= _EINSUM_MIN:
+        rows = math.prod(a.shape[:k])
+        kept = (1,) * k + a.shape[k:]
+        return xp.einsum("mc,mc->c", a.reshape(rows, -1), b.reshape(rows, -1)).reshape(kept)
+    return axis_sum(a * b, axes)
+
+
 def moments(x, axes):
     """Mean and biased variance over ``axes`` (kept as size-1 axes), in ``x``'s dtype."""
     inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
     mean = axis_sum(x, axes) * inv_count
-    centered = x - mean
-    xp.square(centered, out=centered)
-    return mean, axis_sum(centered, axes) * inv_count
+
+    def chunk(start, stop):
+        centered = x[start:stop] - _rows(mean, start, stop)
+        xp.square(centered, out=centered)
+        return (axis_sum(centered, axes),)
+
+    (var,) = _by_samples(chunk, x, axes)
+    return mean, var * inv_count
 
 
 def normalize(x, mean, inv_std, gamma, beta):
     """``(x - mean) * inv_std * gamma + beta`` in two passes over ``x``."""
     scale = inv_std if gamma is None else inv_std * gamma
     shift = -mean * scale if beta is None else beta - mean * scale
-    out = x * scale
-    out += shift
+    out = xp.empty(xp.broadcast_shapes(x.shape, scale.shape, shift.shape), dtype=x.dtype)
+
+    def chunk(start, stop):
+        xp.multiply(x[start:stop], _rows(scale, start, stop), out=out[start:stop])
+        out[start:stop] += _rows(shift, start, stop)
+
+    _by_samples(chunk, x, ())
     return out
 
 
@@ -64,19 +114,33 @@ def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_
     ``beta_shape`` (None when that gradient is not wanted). Returns ``(dx, dgamma, dbeta)``.
     """
     inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
-    xhat = x - mean
-    xhat *= inv_std
     if gamma is None or all(gamma.shape[a] == 1 for a in axes):
         # gamma is constant within each normalized group (batch norm), so <gg> and
-        # <gg * xhat> are gamma times the sums that dbeta and dgamma need anyway
-        sum_g = axis_sum(g, axes)
-        sum_gx = axis_sum(g * xhat, axes)
+        # <gg * xhat> are gamma times the sums that dbeta and dgamma need anyway; the
+        # centered input is kept explicit (not x * k + c) so a large mean cancels exactly
+        dx = xp.empty(x.shape, dtype=x.dtype)
+
+        def sums(start, stop):
+            centered = xp.subtract(x[start:stop], _rows(mean, start, stop), out=dx[start:stop])
+            return axis_sum(g[start:stop], axes), axis_dot(g[start:stop], centered, axes)
+
+        sum_g, sum_gc = _by_samples(sums, x, axes)
+        sum_gx = sum_gc * inv_std
+        slope = -sum_gx * inv_std * inv_count
+        offset = sum_g * inv_count
         scale = inv_std if gamma is None else inv_std * gamma
-        xhat *= -sum_gx * inv_count
-        xhat += g
-        xhat -= sum_g * inv_count
-        xhat *= scale
-        return xhat, _reduce_to(sum_gx, gamma_shape), _reduce_to(sum_g, beta_shape)
+
+        def combine(start, stop):
+            part = dx[start:stop]
+            part *= _rows(slope, start, stop)
+            part += g[start:stop]
+            part -= _rows(offset, start, stop)
+            part *= _rows(scale, start, stop)
+
+        _by_samples(combine, x, axes)
+        return dx, _reduce_to(sum_gx, gamma_shape), _reduce_to(sum_g, beta_shape)
+    xhat = x - mean
+    xhat *= inv_std
     gg = g * gamma
     dgamma = _reduce_to(g * xhat, gamma_shape)
     dbeta = _reduce_to(g, beta_shape)

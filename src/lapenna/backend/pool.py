@@ -7,21 +7,20 @@ Max pooling records, for every output, which offset of its window won (a small i
 array); the input gradient scatters to those offsets and its adjoint gathers from them.
 """
 
-import itertools
+import math
 
 import numpy as xp
 
+from lapenna.backend import parallel
+from lapenna.backend.taps import tap_slices
 
-def _offsets(pool):
-    return list(itertools.product(*(range(k) for k in pool)))
+# samples are processed in chunks of about this many input bytes, in parallel
+_CHUNK_BYTES = 1 << 20
 
 
-def _window_slice(offset, strides, out_size):
-    """Index of the padded input that offset ``offset`` of every window touches."""
-    return (
-        slice(None),
-        *(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, strides, out_size)),
-    )
+def _by_samples(fn, n, sample_bytes):
+    """Run ``fn(start, stop)`` over chunks of the batch, spread over the cores."""
+    parallel.map_chunks(fn, n, parallel.chunk_size(n, sample_bytes, _CHUNK_BYTES))
 
 
 def pool_output_size(size, pool, strides, pads):
@@ -49,19 +48,30 @@ def max_pool(x, pool, strides, pads):
     """
     xpad = _pad(x, pads, -xp.inf)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
-    slices = [xpad[_window_slice(o, strides, out_size)] for o in _offsets(pool)]
-    dtype = xp.min_scalar_type(len(slices) - 1)
-    values = slices[0].copy()
-    argmax = xp.zeros(values.shape, dtype=dtype)
+    ones = (1,) * len(pool)
+    values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
+    argmax = xp.empty(values.shape, dtype=xp.min_scalar_type(math.prod(pool) - 1))
+
+    def chunk(start, stop):
+        block = xpad[start:stop]
+        slices = [block[index] for _, index in tap_slices(pool, strides, ones, out_size)]
+        _max_chunk(slices, values[start:stop], argmax[start:stop])
+
+    _by_samples(chunk, x.shape[0], parallel.sample_bytes(x))
+    return values, argmax
+
+
+def _max_chunk(slices, values, argmax):
+    values[...] = slices[0]
+    argmax[...] = 0
     greater = xp.empty(values.shape, dtype=bool)
-    winner = xp.empty(values.shape, dtype=dtype)
+    winner = xp.empty(values.shape, dtype=argmax.dtype)
     for t, candidate in enumerate(slices[1:], start=1):
         xp.greater(candidate, values, out=greater)
         xp.maximum(values, candidate, out=values)
         # offsets only increase, so the last one that was greater is the largest index
-        xp.multiply(greater.view(xp.uint8), dtype.type(t), out=winner, casting="unsafe")
+        xp.multiply(greater.view(xp.uint8), argmax.dtype.type(t), out=winner, casting="unsafe")
         xp.maximum(argmax, winner, out=argmax)
-    return values, argmax
 
 
 def _tiles_exactly(in_shape, pool, strides, pads, out_size):
@@ -79,14 +89,18 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
     # windows that tile the input write every cell once: no zero fill, no accumulation
     out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
-    mask = xp.empty(argmax.shape, dtype=bool)
-    for t, offset in enumerate(_offsets(pool)):
-        target = out[_window_slice(offset, strides, out_size)]
-        xp.equal(argmax, t, out=mask)
-        if exact:
-            xp.multiply(g, mask, out=target)
-        else:
-            xp.add(target, g, out=target, where=mask)
+
+    def chunk(start, stop):
+        mask = xp.empty(argmax[start:stop].shape, dtype=bool)
+        for t, index in tap_slices(pool, strides, (1,) * len(pool), out_size):
+            target = out[start:stop][index]
+            xp.equal(argmax[start:stop], t, out=mask)
+            if exact:
+                xp.multiply(g[start:stop], mask, out=target)
+            else:
+                xp.add(target, g[start:stop], out=target, where=mask)
+
+    _by_samples(chunk, g.shape[0], parallel.sample_bytes(out))
     return _crop(out, pads)
 
 
@@ -94,24 +108,31 @@ def max_pool_gather(z, argmax, pool, strides, pads):
     """``z`` (shaped like the pooled input) read at each window's winner."""
     zpad = _pad(z, pads, 0)
     out = xp.zeros(argmax.shape, dtype=z.dtype)
+    term = xp.empty(argmax.shape, dtype=z.dtype)
     mask = xp.empty(argmax.shape, dtype=bool)
-    for t, offset in enumerate(_offsets(pool)):
+    for t, index in tap_slices(pool, strides, (1,) * len(pool), argmax.shape[1:-1]):
         xp.equal(argmax, t, out=mask)
-        xp.copyto(out, zpad[_window_slice(offset, strides, argmax.shape[1:-1])], where=mask)
+        # multiply by the mask and add: branch-free, unlike a masked copy
+        xp.multiply(zpad[index], mask, out=term)
+        out += term
     return out
 
 
 def argmax_positions(argmax, in_shape, pool, strides, pads):
-    """Flat positions ``(y * W + x) * C + c`` within one sample of each window's winner."""
+    """Flat positions ``(y * W + x) * C + c`` within one sample of each window's winner.
+
+    A position is where the window starts plus where the winning tap sits in it; the
+    latter comes from a table indexed by the tap number.
+    """
     rank = len(pool)
-    coords = xp.unravel_index(argmax.astype(xp.int64), pool)
-    flat = xp.zeros(argmax.shape, dtype=xp.int64)
+    steps = [math.prod(in_shape[axis + 2 :]) for axis in range(rank)]
+    taps = xp.indices(pool, dtype=xp.int64).reshape(rank, -1)
+    table = sum(taps[axis] * steps[axis] for axis in range(rank))
+    start = xp.arange(in_shape[-1], dtype=xp.int64)
     for axis in range(rank):
-        start = xp.arange(argmax.shape[axis + 1], dtype=xp.int64) * strides[axis]
-        start = start.reshape((-1,) + (1,) * (rank - axis))
-        flat = flat * in_shape[axis + 1] + (coords[axis] + start - pads[axis][0])
-    channel = xp.arange(in_shape[-1], dtype=xp.int64)
-    return flat * in_shape[-1] + channel
+        first = xp.arange(argmax.shape[axis + 1], dtype=xp.int64) * strides[axis] - pads[axis][0]
+        start = start + (first * steps[axis]).reshape((-1,) + (1,) * (rank - axis))
+    return table[argmax] + start
 
 
 def _counts(size, pool, strides, pads, dtype):
@@ -131,10 +152,10 @@ def avg_pool(x, pool, strides, pads):
     """Window means over the real cells only (padding is excluded from the count)."""
     xpad = _pad(x, pads, 0)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
-    offsets = _offsets(pool)
-    out = xpad[_window_slice(offsets[0], strides, out_size)].copy()
-    for offset in offsets[1:]:
-        out += xpad[_window_slice(offset, strides, out_size)]
+    taps = [xpad[index] for _, index in tap_slices(pool, strides, (1,) * len(pool), out_size)]
+    out = taps[0].copy()
+    for tap in taps[1:]:
+        out += tap
     out /= _counts(x.shape[1:-1], pool, strides, pads, x.dtype)
     return out
 
@@ -144,7 +165,7 @@ def avg_pool_adjoint(g, in_shape, pool, strides, pads):
     share = g / _counts(in_shape[1:-1], pool, strides, pads, g.dtype)
     padded = (in_shape[0], *(n + b + a for n, (b, a) in zip(in_shape[1:-1], pads)), in_shape[-1])
     out = xp.zeros(padded, dtype=g.dtype)
-    for offset in _offsets(pool):
-        target = out[_window_slice(offset, strides, g.shape[1:-1])]
+    for _, index in tap_slices(pool, strides, (1,) * len(pool), g.shape[1:-1]):
+        target = out[index]
         target += share
     return _crop(out, pads)

@@ -20,6 +20,8 @@ import math
 
 import numpy as xp
 
+from lapenna.backend import parallel
+
 # tiles are processed for as many samples as keep the transformed input under this size
 _CHUNK_BYTES = 1 << 23
 # below this many channels the 16 GEMMs are too thin to beat one im2col GEMM
@@ -53,6 +55,8 @@ def _padded(x, pads, extra):
     top, left = max(-pads[0][0], 0), max(-pads[1][0], 0)
     x = x[:, top : x.shape[1] - max(-pads[0][1], 0), left : x.shape[2] - max(-pads[1][1], 0)]
     grow = [(max(b, 0), max(a, 0) + e) for (b, a), e in zip(pads, extra)]
+    if not any(b or a for b, a in grow):
+        return x
     out = xp.zeros(
         (x.shape[0], x.shape[1] + sum(grow[0]), x.shape[2] + sum(grow[1]), x.shape[3]), x.dtype
     )
@@ -127,22 +131,24 @@ def _output_transform(m, out):
 
 
 def _step(n, per_sample):
-    return max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
+    return parallel.chunk_size(n, per_sample, _CHUNK_BYTES)
 
 
 def conv3x3(x, w, pads):
     """Cross-correlation of ``x (N, H, W, C)`` with a 3x3 kernel ``w (3, 3, C, out)``."""
     (th, tw), extra = _tiles(x.shape, pads)
-    xpad = _padded(x, pads, extra)
     u = _kernel_transform(w)
     n, cout = x.shape[0], w.shape[-1]
     out = xp.empty((n, 2 * th, 2 * tw, cout), dtype=x.dtype)
     blocks = out.reshape(n, th, 2, tw, 2, cout)
     step = _step(n, 16 * th * tw * max(x.shape[-1], cout) * x.itemsize)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        v = _input_transform(xpad[start:stop], th, tw)
+
+    def chunk(start, stop):
+        # padding chunk by chunk keeps the padded copy in cache (and off the serial path)
+        v = _input_transform(_padded(x[start:stop], pads, extra), th, tw)
         _output_transform(xp.matmul(v, u), blocks[start:stop])
+
+    parallel.map_chunks(chunk, n, step)
     if any(extra):
         out = xp.ascontiguousarray(out[:, : 2 * th - extra[0], : 2 * tw - extra[1]])
     return out
@@ -151,18 +157,20 @@ def conv3x3(x, w, pads):
 def kernel_grad3x3(x, dy, pads):
     """Gradient of ``sum(dy * conv3x3(x, w))`` with respect to ``w``: ``(3, 3, C, out)``."""
     (th, tw), extra = _tiles(x.shape, pads)
-    xpad = _padded(x, pads, extra)
     n, c, cout = x.shape[0], x.shape[-1], dy.shape[-1]
-    if any(extra):
-        dy = _padded(dy, [(0, 0), (0, 0)], extra)
-    blocks = dy.reshape(n, th, 2, tw, 2, cout)
-    du = xp.zeros((16, c, cout), dtype=x.dtype)
     step = _step(n, 16 * th * tw * max(c, cout) * x.itemsize)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        v = _input_transform(xpad[start:stop], th, tw)
-        dm = _output_adjoint(blocks[start:stop])
-        du += xp.matmul(v.transpose(0, 2, 1), dm)
+
+    def chunk(start, stop):
+        v = _input_transform(_padded(x[start:stop], pads, extra), th, tw)
+        d = dy[start:stop]
+        if any(extra):
+            d = _padded(d, [(0, 0), (0, 0)], extra)
+        blocks = d.reshape(stop - start, th, 2, tw, 2, cout)
+        return xp.matmul(v.transpose(0, 2, 1), _output_adjoint(blocks))
+
+    du = xp.zeros((16, c, cout), dtype=x.dtype)
+    for part in parallel.map_chunks(chunk, n, step):
+        du += part
     # dM was built with the signs of A's last row and column dropped; restore them on dU
     du = du.reshape(4, 4, c, cout)
     du[3] *= -1

@@ -86,8 +86,9 @@ def unsupported_layers(description):
         if hasattr(layer, "export_graph"):
             problems.extend(unsupported_layers(layer.export_graph()))
             continue
-        if node["args"] or node["kwargs"]:
-            why = f"called with extra arguments {sorted(node['kwargs']) or node['args']}"
+        extra = {k: v for k, v in node["kwargs"].items() if k != "training"}
+        if node["args"] or extra:
+            why = f"called with extra arguments {sorted(extra) or node['args']}"
         elif cls not in CONVERTERS:
             why = "no ONNX converter for this layer class"
         else:

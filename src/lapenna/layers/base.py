@@ -266,6 +266,8 @@ class Layer:
 
     def __call__(self, inputs, *args, training=None, **kwargs):
         if symbolic.any_symbolic(inputs):
+            if training is not None:  # ``base(x, training=False)`` fixes the mode in the graph
+                kwargs["training"] = training
             return symbolic.record_call(self, inputs, args, kwargs)
         inputs = _to_tensors(inputs, self.dtype)
         shapes = _shapes(inputs)

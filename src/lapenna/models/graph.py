@@ -74,7 +74,10 @@ class Graph:
             values[id(symbolic)] = value
         for node in self.nodes:
             args = map_structure(lambda t: values[id(t)], node.inputs)
-            out = node.layer(args, *node.args, training=training, **node.kwargs)
+            kwargs = dict(node.kwargs)
+            # a call recorded with training=False/True keeps that mode (Keras semantics)
+            mode = kwargs.pop("training", training)
+            out = node.layer(args, *node.args, training=mode, **kwargs)
             for symbolic, value in zip(flatten(node.outputs), flatten(out)):
                 values[id(symbolic)] = value
         return map_structure(lambda t: values[id(t)], self.outputs)

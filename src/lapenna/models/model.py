@@ -205,7 +205,7 @@ def graph_config(model):
                 "class_name": registry.name_of(layer),
                 "name": layer.name,
                 "config": layer.get_config(),
-                "inbound_nodes": [map_structure(_tensor_ref, n.inputs) for n in nodes],
+                "inbound_nodes": [_node_entry(n) for n in nodes],
             }
         )
     return {
@@ -215,6 +215,14 @@ def graph_config(model):
         "input_layers": map_structure(_tensor_ref, graph.inputs),
         "output_layers": map_structure(_tensor_ref, graph.outputs),
     }
+
+
+def _node_entry(node):
+    """A node's input references; with call arguments (``training=False``) as a dict."""
+    refs = map_structure(_tensor_ref, node.inputs)
+    if node.kwargs:
+        return {"args": refs, "kwargs": dict(node.kwargs)}
+    return refs
 
 
 def _is_ref(item):
@@ -271,12 +279,17 @@ def graph_from_config(cls, config, custom_objects=None):
             break
         waiting = []
         for name, node_index, refs in pending:
+            call_kwargs, inputs_refs = {}, refs
+            if isinstance(refs, dict) and "args" in refs and set(refs) <= {"args", "kwargs"}:
+                call_kwargs, inputs_refs = dict(refs.get("kwargs") or {}), refs["args"]
+                if set(call_kwargs) - {"training"}:
+                    raise ValueError(f"model config calls {name!r} with unknown arguments")
             try:
-                args = _map_refs(lookup, refs)
+                args = _map_refs(lookup, inputs_refs)
             except KeyError:
                 waiting.append((name, node_index, refs))
                 continue
-            outputs_of[(name, node_index)] = created[name](args)
+            outputs_of[(name, node_index)] = created[name](args, **call_kwargs)
         if len(waiting) == len(pending):
             raise ValueError(f"model config has nodes that can never be computed: {waiting}")
         pending = waiting

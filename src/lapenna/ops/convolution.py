@@ -95,9 +95,10 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, grou
         >>> conv(x, lp.tensor(lp.backend.xp.ones((3, 3, 1, 2))), padding="same").shape
         (1, 5, 5, 2)
     """
-    rank = as_tensor(kernel).ndim - 2
+    shape = as_tensor(kernel).shape
+    rank = len(shape) - 2
     if rank not in (1, 2, 3):
-        raise ValueError(f"conv expects a 3-D, 4-D or 5-D kernel, got shape {kernel.shape}")
+        raise ValueError(f"conv expects a 3-D, 4-D or 5-D kernel, got shape {shape}")
     return _conv("conv", rank, x, kernel, bias, strides, padding, dilation_rate, groups)
 
 

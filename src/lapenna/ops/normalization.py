@@ -20,8 +20,13 @@ def _check_epsilon(epsilon, op):
         raise ValueError(f"{op}: epsilon must be a positive number, got {epsilon!r}")
 
 
-def _normalize(x, axes, gamma, beta, shape, epsilon):
+def _normalize(x, axes, gamma, beta, shape, epsilon, op):
     """The fused primitive with statistics over ``axes``; gamma/beta reshaped to ``shape``."""
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(
+            f"{op}: statistics over axes {axes} of an input of shape {x.shape} are undefined "
+            "(an axis is empty)"
+        )
     mean, var = B.moments(x.data, axes)
     affine = [p.reshape(shape) for p in (gamma, beta) if p is not None]
     y = F.Normalize.apply(
@@ -80,7 +85,7 @@ def batch_norm(
     shape = tuple(channels if i == axis else 1 for i in range(x.ndim))
     if training:
         axes = tuple(i for i in range(x.ndim) if i != axis)
-        y, batch_mean, batch_var = _normalize(x, axes, gamma, beta, shape, epsilon)
+        y, batch_mean, batch_var = _normalize(x, axes, gamma, beta, shape, epsilon, op)
         return y, Tensor(batch_mean.reshape(channels)), Tensor(batch_var.reshape(channels))
     if mean is None or variance is None:
         raise ValueError(
@@ -123,7 +128,7 @@ def layer_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
     gamma = check_param(gamma, x, param_shape, "gamma", op)
     beta = check_param(beta, x, param_shape, "beta", op)
     shape = tuple(n if i in axes else 1 for i, n in enumerate(x.shape))
-    return _normalize(x, axes, gamma, beta, shape, epsilon)[0]
+    return _normalize(x, axes, gamma, beta, shape, epsilon, op)[0]
 
 
 def dropout(x, rate, training=True, noise_shape=None, generator=None):

@@ -1,0 +1,51 @@
+"""The model zoo: classic architectures as functional models, and transfer-learning helpers.
+
+Every builder takes Keras's arguments (``input_shape``, ``classes``, ``include_top``,
+``pooling``, ``weights``, ``classifier_activation``, ``name``) and returns a ``Model`` with
+readable layer names. The ImageNet classifiers follow torchvision's definitions, so their
+parameter counts equal torchvision's. ``weights`` is None or a local file: nothing is ever
+downloaded.
+"""
+
+from lapenna.applications.alexnet import AlexNet
+from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
+from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
+from lapenna.applications.features import feature_extractor
+from lapenna.applications.googlenet import GoogLeNet
+from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
+from lapenna.applications.lenet import LeNet5
+from lapenna.applications.mobilenet import MobileNetV2
+from lapenna.applications.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
+from lapenna.applications.super_resolution import FSRCNN, SRCNN
+from lapenna.applications.unet import UNet
+from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
+
+__all__ = [
+    "LeNet5",
+    "AlexNet",
+    "VGG",
+    "VGG11",
+    "VGG13",
+    "VGG16",
+    "VGG19",
+    "ResNet",
+    "ResNet18",
+    "ResNet34",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "GoogLeNet",
+    "MobileNetV2",
+    "DenseNet",
+    "DenseNet121",
+    "DenseNet169",
+    "DenseNet201",
+    "UNet",
+    "SRCNN",
+    "FSRCNN",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "preprocess_input",
+    "decode_predictions",
+    "feature_extractor",
+]

@@ -1,0 +1,104 @@
+"""The DCGAN generator and discriminator for 28x28 MNIST digits.
+
+Radford, Metz and Chintala, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks", ICLR 2016: strided (transposed) convolutions instead of
+pooling, batch normalization in the generator, ReLU-like activations and a tanh output.
+The layout is the common one for MNIST (latent 100, 7x7x256, 5x5 kernels).
+"""
+
+from lapenna import layers
+from lapenna.applications._common import check_input_shape, check_positive, check_weights, finish
+
+
+def DCGANGenerator(  # noqa: N802 - Keras's spelling of model builders
+    latent_dim=100, base_filters=64, negative_slope=0.2, weights=None, name="generator"
+):
+    """Build the MNIST DCGAN generator (Radford et al., ICLR 2016): noise to 28x28x1.
+
+    ``dense`` to 7x7x(4 * ``base_filters``), batch norm and LeakyReLU, ``reshape``, then
+    transposed 5x5 convolutions ``deconv1`` (2 * ``base_filters``, stride 1), ``deconv2``
+    (``base_filters``, stride 2), each with batch norm and LeakyReLU, and ``deconv3`` (one
+    channel, stride 2, tanh): images in [-1, 1]. Every layer before a batch norm is
+    bias-free.
+
+    Args:
+        latent_dim: the length of the noise vector.
+        base_filters: 64 gives the usual 256-128-64 layout.
+        negative_slope: of the LeakyReLUs.
+        weights: None or the path of a local weights file.
+        name: the model's name.
+
+    Returns:
+        a functional ``Model`` from ``(batch, latent_dim)`` to ``(batch, 28, 28, 1)``.
+
+    Example:
+        >>> from lapenna.applications import DCGANGenerator
+        >>> DCGANGenerator().output_shape
+        (None, 28, 28, 1)
+    """
+    check_positive("DCGANGenerator", "latent_dim", latent_dim)
+    check_positive("DCGANGenerator", "base_filters", base_filters)
+    check_weights("DCGANGenerator", weights)
+    inputs = layers.Input((latent_dim,), name="latent")
+    x = layers.Dense(7 * 7 * 4 * base_filters, use_bias=False, name="dense")(inputs)
+    x = layers.BatchNormalization(name="dense_bn")(x)
+    x = layers.LeakyReLU(negative_slope, name="dense_leaky_relu")(x)
+    x = layers.Reshape((7, 7, 4 * base_filters), name="reshape")(x)
+    for index, (filters, strides) in enumerate(((2 * base_filters, 1), (base_filters, 2)), 1):
+        x = layers.Conv2DTranspose(
+            filters, 5, strides=strides, padding="same", use_bias=False, name=f"deconv{index}"
+        )(x)
+        x = layers.BatchNormalization(name=f"deconv{index}_bn")(x)
+        x = layers.LeakyReLU(negative_slope, name=f"deconv{index}_leaky_relu")(x)
+    x = layers.Conv2DTranspose(
+        1, 5, strides=2, padding="same", use_bias=False, activation="tanh", name="deconv3"
+    )(x)
+    return finish("DCGANGenerator", inputs, x, name, weights)
+
+
+def DCGANDiscriminator(  # noqa: N802 - Keras's spelling of model builders
+    input_shape=(28, 28, 1),
+    base_filters=64,
+    dropout=0.3,
+    negative_slope=0.2,
+    weights=None,
+    name="discriminator",
+):
+    """Build the MNIST DCGAN discriminator (Radford et al., ICLR 2016): image to one logit.
+
+    ``conv1`` (``base_filters``, 5x5, stride 2) and ``conv2`` (2 * ``base_filters``), each
+    with LeakyReLU and dropout, ``flatten``, and ``logit``: a Dense layer with one output
+    and no activation (pair with ``BinaryCrossentropy(from_logits=True)``).
+
+    Args:
+        input_shape: one image's ``(height, width, channels)``.
+        base_filters: 64 gives the usual 64-128 layout.
+        dropout: the dropout rate after each convolution.
+        negative_slope: of the LeakyReLUs.
+        weights: None or the path of a local weights file.
+        name: the model's name.
+
+    Returns:
+        a functional ``Model`` from ``(batch, 28, 28, 1)`` to ``(batch, 1)``.
+
+    Example:
+        >>> from lapenna.applications import DCGANDiscriminator
+        >>> DCGANDiscriminator().output_shape
+        (None, 1)
+    """
+    check_positive("DCGANDiscriminator", "base_filters", base_filters)
+    check_weights("DCGANDiscriminator", weights)
+    shape = check_input_shape("DCGANDiscriminator", input_shape, (28, 28, 1), min_size=1)
+    if None in shape:
+        raise ValueError(
+            f"DCGANDiscriminator needs a fixed height and width (it flattens), got {shape}"
+        )
+    inputs = layers.Input(shape, name="image")
+    x = inputs
+    for index, filters in enumerate((base_filters, 2 * base_filters), start=1):
+        x = layers.Conv2D(filters, 5, strides=2, padding="same", name=f"conv{index}")(x)
+        x = layers.LeakyReLU(negative_slope, name=f"conv{index}_leaky_relu")(x)
+        x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(1, name="logit")(x)
+    return finish("DCGANDiscriminator", inputs, x, name, weights)
