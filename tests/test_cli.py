@@ -231,6 +231,13 @@ def test_bench_prints_the_table(capsys):
     assert len(row) == 1 and float(row[0].split()[1]) > 0
 
 
+def test_bench_kernels_against_torch(capsys):
+    pytest.importorskip("torch")
+    assert run("bench", "--kernels", "--only", "lenet conv1", "--repeat", 1) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("lenet")]
+    assert len(rows) == 1 and float(rows[0].split()[-1]) > 0  # the ratio to PyTorch
+
+
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [

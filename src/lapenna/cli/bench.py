@@ -23,10 +23,20 @@ def add_parser(subparsers, parents):
         "bench",
         parents=parents,
         help="throughput of reference workloads against PyTorch",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
+        description=(
+            "Train and run four reference models in lapenna and in PyTorch, in this process, "
+            "with the same threads and batches. Prints samples/s of each, the ratio "
+            "lapenna/PyTorch, numpy's sgemm GFLOP/s and the GFLOP/s of lapenna's training "
+            "step. With --kernels, single convolutions, poolings and normalizations are "
+            "timed against torch.nn.functional instead."
+        ),
     )
     parser.add_argument(
-        "--seconds", type=common.positive_float, default=3.0, help="time per measurement"
+        "--seconds",
+        metavar="S",
+        type=common.positive_float,
+        default=3.0,
+        help="time per measurement (default 3)",
     )
     parser.add_argument(
         "--only",
@@ -43,10 +53,14 @@ def add_parser(subparsers, parents):
         help="time single convolution, pooling and normalization kernels instead",
     )
     parser.add_argument(
-        "--repeat", type=common.positive_int, default=7, help="repeats per kernel (default 7)"
+        "--repeat",
+        metavar="N",
+        type=common.positive_int,
+        default=7,
+        help="repeats per kernel (default 7)",
     )
     parser.add_argument(
-        "--threads", type=common.positive_int, help="BLAS threads (default: all cores)"
+        "--threads", metavar="N", type=common.positive_int, help="BLAS threads (default: all cores)"
     )
     parser.set_defaults(run=run)
 

@@ -16,11 +16,15 @@ def add_evaluate_parser(subparsers, parents):
         description="Print the loss and accuracy of a .lpn model on a dataset's test split.",
     )
     evaluate.add_argument("model", metavar="MODEL", help="a .lpn model file")
-    evaluate.add_argument("--dataset", required=True, help="a dataset name or image folder")
-    evaluate.add_argument("--batch-size", type=common.positive_int, default=256, help="default 256")
+    evaluate.add_argument(
+        "--dataset", required=True, metavar="NAME|FOLDER", help="a dataset name or image folder"
+    )
+    evaluate.add_argument(
+        "--batch-size", metavar="N", type=common.positive_int, default=256, help="default 256"
+    )
     evaluate.add_argument("--download", action="store_true", help="fetch missing files")
     evaluate.add_argument(
-        "--limit", type=common.positive_int, help="quick trials: only N test images"
+        "--limit", metavar="N", type=common.positive_int, help="quick trials: only N test images"
     )
     evaluate.set_defaults(run=run_evaluate)
 
@@ -36,12 +40,17 @@ def add_summary_parser(subparsers, parents):
         ),
     )
     summary.add_argument("model", metavar="MODEL", help=f"a .lpn file or {', '.join(zoo.ZOO)}")
-    summary.add_argument("--input-shape", help="H,W,C for a zoo model (default its own)")
     summary.add_argument(
-        "--classes", type=common.positive_int, help="classes of a zoo model (default its own)"
+        "--input-shape", metavar="H,W,C", help="H,W,C for a zoo model (default its own)"
     )
     summary.add_argument(
-        "--batch-size", type=common.positive_int, help="also estimate training memory"
+        "--classes",
+        metavar="N",
+        type=common.positive_int,
+        help="classes of a zoo model (default its own)",
+    )
+    summary.add_argument(
+        "--batch-size", metavar="N", type=common.positive_int, help="also estimate training memory"
     )
     summary.set_defaults(run=run_summary)
 

@@ -22,7 +22,11 @@ def add_parser(subparsers, parents):
     parser.add_argument("model", metavar="MODEL", help="a .lpn model file")
     parser.add_argument("images", metavar="IMAGE_OR_FOLDER", help="an image, or a folder")
     parser.add_argument(
-        "--top-k", type=common.positive_int, default=3, help="classes to show (default 3)"
+        "--top-k",
+        metavar="K",
+        type=common.positive_int,
+        default=3,
+        help="classes to show (default 3)",
     )
     parser.set_defaults(run=run)
 
