@@ -145,10 +145,11 @@ def _compile(model, options, steps):
 def _announce(model, options, images, train, validation):
     lr = options["lr"] or OPTIMIZERS[options["optimizer"]][2]
     held_out = f", {len(validation[0]):,} validation" if validation else ""
+    epochs = f"{options['epochs']} epoch" + ("s" if options["epochs"] != 1 else "")
     print(
         f"{model.name}: {model.count_params():,} parameters | {images.name}: "
         f"{len(train[0]):,} train{held_out}, {len(images.x_test):,} test images of "
-        f"{'x'.join(map(str, images.image_shape))} | {options['epochs']} epochs of batch "
+        f"{'x'.join(map(str, images.image_shape))} | {epochs} of batch "
         f"{options['batch_size']}, {options['optimizer']} lr {lr:g} ({options['schedule']})"
         + (", augmented" if options["augment"] else "")
     )
