@@ -73,6 +73,16 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path, save_freq, kil
     assert not (tmp_path / "backup" / "backup.lpn").exists()  # deleted after success
 
 
+def test_a_finished_run_removes_the_temporary_file_a_killed_save_left(tmp_path):
+    backup = lp.callbacks.BackupAndRestore(tmp_path)
+    stale = tmp_path / ".backup.lpn.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    other = tmp_path / "notes.txt"
+    other.write_text("kept")
+    backup.on_train_end({})
+    assert not stale.exists() and other.exists()
+
+
 def test_bad_save_freq():
     with pytest.raises(ValueError, match="save_freq"):
         lp.callbacks.BackupAndRestore("x", save_freq=0)

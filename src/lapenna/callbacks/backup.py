@@ -72,8 +72,13 @@ class BackupAndRestore(Callback):
             self._save(epoch + 1, 0, None)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and self.path.exists():
+        if not self.delete_checkpoint:
+            return
+        if self.path.exists():
             os.remove(self.path)
+        # a run killed while saving leaves the writer's temporary file: remove it too
+        for stale in self.backup_dir.glob(f".{self.path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
     def _save(self, epoch, step, position):
         if not weights_are_finite(self.model.get_weights()):

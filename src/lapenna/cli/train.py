@@ -189,6 +189,8 @@ def _fit(model, options, folder, train, validation, resumed):
             *_tensorboard(folder),
         ],
     )
+    if resumed:  # the epoch that was interrupted after its row was written is written again
+        run_folder.read_history(folder.history)
     if folder.backup_dir.is_dir() and not any(folder.backup_dir.iterdir()):
         folder.backup_dir.rmdir()
 
