@@ -6,6 +6,8 @@ Raw kernels that are pure array manipulation live beside them: ``conv`` (im2col,
 col2im) and ``winograd``, ``pool``, ``norm`` and ``resample``.
 """
 
+# first: it must run before numpy is imported (see its docstring)
+from lapenna.backend import process  # noqa: F401, I001
 from lapenna.backend.conv import (
     conv_forward,
     conv_input_grad,
@@ -23,6 +25,7 @@ from lapenna.backend.core import (
     xp,
 )
 from lapenna.backend.norm import axis_sum, moments, normalize, normalize_backward
+from lapenna.backend.parallel import matmul, single_blas
 from lapenna.backend.pool import (
     argmax_positions,
     avg_pool,
@@ -57,6 +60,8 @@ __all__ = [
     "get_rng_state",
     "set_rng_state",
     "get_num_threads",
+    "matmul",
+    "single_blas",
     "set_num_threads",
     "conv_forward",
     "conv_input_grad",

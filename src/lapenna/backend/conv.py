@@ -193,7 +193,7 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
         return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
     if groups == 1 and not any(any(p) for p in pads) and tuple(size) == tuple(out_size):
         # a 1x1 kernel at stride 1 without padding: one GEMM, nothing to scatter
-        dx = dy.reshape(-1, cout) @ w.reshape(cg, cout).T
+        dx = parallel.matmul(dy.reshape(-1, cout), w.reshape(cg, cout).T)
         return dx.reshape(n, *size, cg)
     dxpad = xp.zeros((n, *padded, cg * groups), dtype=dy.dtype)
     taps = math.prod(kernel)

@@ -52,10 +52,12 @@ def axis_sum(a, axes):
         return a
     if tuple(axes) == tuple(range(k)):
         rows = math.prod(a.shape[:k])
-        return (xp.ones(rows, dtype=a.dtype) @ a.reshape(rows, -1)).reshape(kept)
+        ones = xp.ones((1, rows), dtype=a.dtype)
+        return parallel.matmul(ones, a.reshape(rows, -1)).reshape(kept)
     if tuple(axes) == tuple(range(nd - k, nd)):
         cols = math.prod(a.shape[nd - k :])
-        return (a.reshape(-1, cols) @ xp.ones(cols, dtype=a.dtype)).reshape(kept)
+        ones = xp.ones((cols, 1), dtype=a.dtype)
+        return parallel.matmul(a.reshape(-1, cols), ones).reshape(kept)
     return a.sum(axis=tuple(axes), keepdims=True)
 
 

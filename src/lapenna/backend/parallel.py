@@ -6,20 +6,36 @@ disjoint chunks of arrays do run in parallel. ``map_chunks`` gives each worker w
 chunks (copies, transforms and GEMMs) with BLAS single-threaded inside, so the cores are
 shared rather than oversubscribed: the same batch-level parallelism PyTorch uses.
 
-The number of workers follows BLAS's thread count (``lapenna.set_num_threads``). Without
-threadpoolctl (the ``perf`` extra) BLAS cannot be limited, and chunks run one by one.
+Every BLAS call lapenna makes runs with BLAS limited to one thread (``single_blas``), and
+large products are split among the workers by ``matmul``. This matters beyond tidiness:
+after a multi-threaded call OpenBLAS's own threads keep spinning for a while, and a
+spinning thread on a 2-core machine halves the speed of the next chunk loop. Code outside
+lapenna keeps the BLAS thread count it had.
+
+The number of workers starts as BLAS's thread count and is set with
+``lapenna.set_num_threads``. Without threadpoolctl (the ``perf`` extra) BLAS cannot be
+limited, and chunks run one by one.
 """
 
+import itertools
 import math
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+
+import numpy as xp
+
+from lapenna.backend import process
 
 # less work than this runs in one chunk on one core: threads would cost more than they save
 _MIN_PARALLEL_BYTES = 1 << 18
+# products of fewer multiply-adds than this run whole on one core (OpenBLAS itself does
+# not thread below about 65536 * 4)
+_MIN_PARALLEL_MACS = 1 << 18
 
-_state = {"blas": False, "pool": None, "size": 0}
+_state = {"blas": False, "pool": None, "size": 0, "workers": None, "depth": 0, "saved": None}
 _local = threading.local()
+_lock = threading.Lock()
 
 
 def _forget_pool():
@@ -31,54 +47,219 @@ os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _blas():
-    """threadpoolctl's view of the BLAS libraries, or None without threadpoolctl."""
+    """threadpoolctl's controllers of the BLAS libraries, or None without threadpoolctl."""
     if _state["blas"] is False:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - depends on the environment
             _state["blas"] = None
         else:
-            _state["blas"] = ThreadpoolController().select(user_api="blas")
+            found = ThreadpoolController().select(user_api="blas").lib_controllers
+            _state["blas"] = list(found) or None
     return _state["blas"]
 
 
-def workers():
-    """How many chunks run at once: BLAS's thread count (1 without threadpoolctl)."""
+def blas_threads():
+    """BLAS's own thread count as code outside lapenna sees it."""
     blas = _blas()
-    if blas is None or not blas.lib_controllers or getattr(_local, "busy", False):
+    if blas is None:
         return 1
-    return max(c.num_threads for c in blas.lib_controllers)
+    with _lock:
+        if _state["depth"]:
+            return _state["saved"]
+    return max(c.get_num_threads() or 1 for c in blas)
 
 
-def _executor(size):
-    if _state["size"] < size:
-        if _state["pool"] is not None:
-            _state["pool"].shutdown()
-        _state["pool"] = ThreadPoolExecutor(size, thread_name_prefix="lapenna")
-        _state["size"] = size
-    return _state["pool"]
+def set_blas_threads(n):
+    """Set BLAS's thread count for code outside lapenna (inside it stays one)."""
+    blas = _blas()
+    if blas is None:
+        return
+    with _lock:
+        if _state["depth"]:
+            _state["saved"] = n
+            return
+        for c in blas:
+            c.set_num_threads(n)
 
 
-def _run(fn, bounds):
-    _local.busy = True
-    try:
-        return fn(*bounds)
-    finally:
-        _local.busy = False
+def set_workers(n):
+    """How many chunks run at once from now on."""
+    _state["workers"] = n
+
+
+def workers():
+    """How many chunks run at once: ``set_num_threads``'s value, at first BLAS's own
+    thread count (1 without threadpoolctl, or inside a worker)."""
+    if _blas() is None or getattr(_local, "busy", False):
+        return 1
+    if _state["workers"] is None:
+        _state["workers"] = blas_threads()
+    return _state["workers"]
+
+
+class single_blas:
+    """Context in which BLAS runs on one thread; nests, and restores the count on exit.
+
+    Setting the count through the libraries' own functions costs about a microsecond,
+    so it is cheap enough to wrap every kernel call.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self):
+        blas = _blas()
+        if blas is None:
+            return self
+        with _lock:
+            if _state["depth"] == 0:
+                _state["saved"] = max(c.get_num_threads() or 1 for c in blas)
+                if _state["saved"] != 1:
+                    for c in blas:
+                        c.set_num_threads(1)
+            _state["depth"] += 1
+        return self
+
+    def __exit__(self, *exc):
+        blas = _blas()
+        if blas is None:
+            return False
+        with _lock:
+            _state["depth"] -= 1
+            if _state["depth"] == 0 and _state["saved"] != 1:
+                for c in blas:
+                    c.set_num_threads(_state["saved"])
+        return False
+
+
+class _Job:
+    """One ``map_chunks`` call: chunks are taken in order by whoever is free."""
+
+    def __init__(self, fn, bounds):
+        self.fn, self.bounds = fn, bounds
+        self.results = [None] * len(bounds)
+        self.errors = []
+        self.taken = itertools.count()  # next() on a count is atomic under the GIL
+        self.finished = queue.SimpleQueue()
+
+    def work(self):
+        _local.busy = True
+        try:
+            while not self.errors:
+                i = next(self.taken)
+                if i >= len(self.bounds):
+                    return
+                try:
+                    self.results[i] = self.fn(*self.bounds[i])
+                except BaseException as err:  # re-raised in the calling thread
+                    self.errors.append(err)
+        finally:
+            _local.busy = False
+
+
+def _helper(inbox):
+    while True:
+        job = inbox.get()
+        if job is None:
+            return
+        job.work()
+        job.finished.put(None)
+
+
+def _helpers(count):
+    """``count`` idle helper threads, each waiting on its own inbox (started once)."""
+    if _state["size"] < count:
+        inboxes = list(_state["pool"] or [])
+        for i in range(len(inboxes), count):
+            inbox = queue.SimpleQueue()
+            name = f"lapenna-worker-{i}"
+            threading.Thread(target=_helper, args=(inbox,), name=name, daemon=True).start()
+            inboxes.append(inbox)
+        _state["pool"], _state["size"] = inboxes, count
+    return _state["pool"][:count]
 
 
 def map_chunks(fn, n, step):
     """``[fn(start, stop) for each chunk of range(n)]``, chunks in parallel when possible.
 
-    ``fn`` must only write to its own chunk of any shared output. Calls from inside a
-    worker run serially (no nested pools).
+    ``fn`` must only write to its own chunk of any shared output. The calling thread
+    takes chunks too, beside ``workers() - 1`` helper threads; calls from inside a chunk
+    run serially (no nested pools). BLAS is single-threaded throughout.
     """
     bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
     size = min(workers(), len(bounds))
-    if size <= 1:
-        return [fn(*b) for b in bounds]
-    with _blas().limit(limits=1):
-        return list(_executor(size).map(lambda b: _run(fn, b), bounds))
+    with single_blas():
+        if size <= 1:
+            return [fn(*b) for b in bounds]
+        job = _Job(fn, bounds)
+        helpers = _helpers(size - 1)
+        for inbox in helpers:
+            inbox.put(job)
+        job.work()
+        for _ in helpers:
+            job.finished.get()
+    if job.errors:
+        raise job.errors[0]
+    return job.results
+
+
+def matmul(a, b):
+    """``a @ b`` (numpy's rules, operands of rank >= 2), large products split among the
+    workers, each with single-threaded BLAS.
+
+    A 2-D product is split along the longer of its output's sides, or along the summed
+    axis when both are short (a matrix-vector product); a stack of products whose batch
+    axes match is split along the batch.
+    """
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = math.prod(xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    size = workers()
+    if process.SHORT_BLAS_SPIN and _state["depth"] == 0:
+        return xp.matmul(a, b)  # BLAS's threads hand over fast: let them thread it
+    with single_blas():
+        if size <= 1 or batch * m * n * k < _MIN_PARALLEL_MACS or a.dtype != b.dtype:
+            return xp.matmul(a, b)
+        if a.ndim == 2 and b.ndim == 2:
+            return _matmul_2d(a, b, size)
+        if a.shape[:-2] == b.shape[:-2]:
+            out = xp.empty((*a.shape[:-1], n), dtype=xp.result_type(a, b))
+            lead_a, lead_b = a.reshape(-1, m, k), b.reshape(-1, k, n)
+            lead_out = out.reshape(-1, m, n)
+
+            def chunk(start, stop):
+                xp.matmul(lead_a[start:stop], lead_b[start:stop], out=lead_out[start:stop])
+
+            map_chunks(chunk, batch, math.ceil(batch / size))
+            return out
+        return xp.matmul(a, b)
+
+
+def _matmul_2d(a, b, size):
+    (m, k), n = a.shape, b.shape[1]
+    if max(m, n) >= 32 * size:
+        out = xp.empty((m, n), dtype=xp.result_type(a, b))
+        if m >= n:
+
+            def chunk(start, stop):
+                xp.matmul(a[start:stop], b, out=out[start:stop])
+
+            map_chunks(chunk, m, math.ceil(m / size))
+        else:
+
+            def chunk(start, stop):
+                xp.matmul(a, b[:, start:stop], out=out[:, start:stop])
+
+            map_chunks(chunk, n, math.ceil(n / size))
+        return out
+
+    def partial(start, stop):
+        return xp.matmul(a[:, start:stop], b[start:stop])
+
+    parts = map_chunks(partial, k, math.ceil(k / size))
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total
 
 
 def sample_bytes(a):

@@ -2,7 +2,7 @@
 
 from lapenna.autograd.function import Function
 from lapenna.autograd.tensor import as_tensor
-from lapenna.backend import xp
+from lapenna.backend import matmul as _gemm
 
 
 class MatMul(Function):
@@ -19,7 +19,7 @@ class MatMul(Function):
                 f"{x.shape[-1]} (axis {x.ndim - 1}) != {y.shape[-2]} (axis {y.ndim - 2})"
             )
         self.save_for_backward(*self.parents)
-        return xp.matmul(x, y)
+        return _gemm(x, y)
 
     def backward(self, grad):
         x, y = self.saved_tensors
