@@ -47,6 +47,10 @@ OP_CASES = {
             [r(1, 5, 4, 1), r(2, 3, 1, 2)],
         ),
         Case(lambda x, w: ops.conv2d(x, w, strides=2, groups=2), [r(1, 5, 5, 4), r(3, 3, 2, 4)]),
+        Case(
+            lambda x, w, b: ops.conv2d(x, w, b, padding="same", activation="relu"),
+            [r(2, 5, 4, 2), r(3, 3, 2, 3), r(3)],
+        ),
     ],
     "conv3d": [
         Case(

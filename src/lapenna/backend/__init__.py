@@ -24,6 +24,7 @@ from lapenna.backend.core import (
     to_dtype,
     xp,
 )
+from lapenna.backend.elementwise import relu, relu_grad
 from lapenna.backend.norm import axis_sum, moments, normalize, normalize_backward
 from lapenna.backend.parallel import matmul, single_blas
 from lapenna.backend.pool import (
@@ -61,6 +62,8 @@ __all__ = [
     "set_rng_state",
     "get_num_threads",
     "matmul",
+    "relu",
+    "relu_grad",
     "single_blas",
     "set_num_threads",
     "conv_forward",

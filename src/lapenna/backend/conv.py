@@ -21,12 +21,12 @@ import math
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 
-from lapenna.backend import depthwise, parallel, winograd
+from lapenna.backend import depthwise, elementwise, parallel, winograd
 from lapenna.backend.taps import tap_slices
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
 # _MIN_ROWS output positions, below which the GEMMs lose efficiency)
-_CHUNK_BYTES = 1 << 24
+_CHUNK_BYTES = 1 << 22
 _MIN_ROWS = 4096
 # at most this many channels per group, im2col puts the kernel taps outermost
 _FEW_CHANNELS = 4
@@ -113,17 +113,18 @@ def _group_kernel(w, groups):
     return w.reshape(groups, taps * cg, out // groups)
 
 
-def conv_forward(x, w, strides, pads, dilation, groups=1):
-    """Cross-correlation of ``x (N, *spatial, C)`` with ``w (*k, C/g, out)``.
+def conv_forward(x, w, strides, pads, dilation, groups=1, bias=None, relu=False):
+    """Cross-correlation of ``x (N, *spatial, C)`` with ``w (*k, C/g, out)``, plus
+    ``bias (out,)`` and then a ReLU when asked, applied to each chunk while it is in cache.
 
     Returns an array ``(N, *out_spatial, out)`` of ``x``'s dtype.
     """
     kernel = w.shape[:-2]
     if winograd.applies(x.shape, w.shape, strides, dilation, groups):
-        return winograd.conv3x3(x, w, pads)
+        return elementwise.epilogue_(winograd.conv3x3(x, w, pads), bias, relu)
     xpad = pad_spatial(x, pads)
     if _depthwise(w, groups):
-        return depthwise.forward(xpad, w, strides, dilation)
+        return elementwise.epilogue_(depthwise.forward(xpad, w, strides, dilation), bias, relu)
     view = windows(xpad, kernel, strides, dilation, groups)
     n, out_size, cout = x.shape[0], view.shape[1 : len(kernel) + 1], w.shape[-1]
     out = xp.empty((n, *out_size, cout), dtype=x.dtype)
@@ -135,6 +136,7 @@ def conv_forward(x, w, strides, pads, dilation, groups=1):
     def chunk(start, stop):
         cols = _im2col(view[start:stop], groups)
         xp.matmul(cols, wg, out=rows[start * per : stop * per].transpose(1, 0, 2))
+        elementwise.bias_relu_(out[start:stop], bias, relu)
 
     parallel.map_chunks(chunk, n, step)
     return out
@@ -195,7 +197,8 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
         # a 1x1 kernel at stride 1 without padding: one GEMM, nothing to scatter
         dx = parallel.matmul(dy.reshape(-1, cout), w.reshape(cg, cout).T)
         return dx.reshape(n, *size, cg)
-    dxpad = xp.zeros((n, *padded, cg * groups), dtype=dy.dtype)
+    # zeroed chunk by chunk in the workers, just before the chunk's blocks are added in
+    dxpad = xp.empty((n, *padded, cg * groups), dtype=dy.dtype)
     taps = math.prod(kernel)
     wt = w.reshape(taps, cg, groups, cout // groups).transpose(0, 2, 3, 1)
     dy_rows = dy.reshape(-1, groups, cout // groups)
@@ -207,6 +210,7 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
         dy_g = dy_rows[start * per : stop * per].transpose(1, 0, 2)
         xp.matmul(dy_g[None], wt, out=dcols.transpose(0, 2, 1, 3))
         block = dxpad[start:stop]
+        block[...] = 0
         for t, index in tap_slices(kernel, strides, dilation, out_size):
             target = block[index]
             xp.add(target, dcols[t].reshape(target.shape), out=target)

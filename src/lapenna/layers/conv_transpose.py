@@ -39,6 +39,8 @@ class BaseConvTranspose(BaseConv):
         output_padding`` (``"same"``), as Keras computes them.
     """
 
+    _fuses_relu = False
+
     def __init__(
         self, rank, filters, kernel_size, strides=1, padding="valid", output_padding=None, **kwargs
     ):

@@ -59,6 +59,9 @@ class BaseConv(Layer):
         (kernel - 1) * dilation + 1``.
     """
 
+    #: whether ``_convolve`` takes ``relu=True`` (subclasses with their own op do not)
+    _fuses_relu = True
+
     _padding_modes = ("valid", "same")
 
     def __init__(
@@ -121,7 +124,7 @@ class BaseConv(Layer):
             self.dilation_rate[axis],
         )
 
-    def _convolve(self, inputs):
+    def _convolve(self, inputs, relu=False):
         padding = self.padding
         if padding == "causal":
             # output step t sees inputs up to t only: all the padding goes in front
@@ -134,6 +137,7 @@ class BaseConv(Layer):
             padding=padding,
             dilation_rate=self.dilation_rate,
             groups=self.groups,
+            activation="relu" if relu else None,
         )
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -176,7 +180,11 @@ class BaseConv(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
 
     def call(self, inputs):
-        outputs = self.activation(self._convolve(inputs))
+        if self.activation is activations.relu and self._fuses_relu:
+            # the ReLU runs inside the convolution, on each chunk while it is in cache
+            outputs = self._convolve(inputs, relu=True)
+        else:
+            outputs = self.activation(self._convolve(inputs))
         if self.activity_regularizer is not None:
             self._activity_losses.append(self.activity_regularizer(outputs))
         return outputs

@@ -57,6 +57,8 @@ class DepthwiseConv2D(BaseConv):
         80
     """
 
+    _fuses_relu = False
+
     def __init__(
         self,
         kernel_size,
@@ -162,6 +164,8 @@ class SeparableConv2D(BaseConv):
         >>> layer.count_params()  # 3 * 3 * 8 + 8 * 16 + 16
         216
     """
+
+    _fuses_relu = False
 
     def __init__(
         self,

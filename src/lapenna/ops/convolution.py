@@ -34,7 +34,9 @@ def _check_kernel(x, kernel, rank, op, channels_axis):
     return kernel
 
 
-def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups):
+def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups, activation=None):
+    if activation not in (None, "relu"):
+        raise ValueError(f"{op}: activation must be None or 'relu', got {activation!r}")
     x = check_input(x, rank, op)
     kernel = _check_kernel(x, kernel, rank, op, -2)
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
@@ -65,10 +67,13 @@ def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups):
         dilation=dilation,
         groups=groups,
         has_bias=bias is not None,
+        relu=activation == "relu",
     )
 
 
-def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv(
+    x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, activation=None
+):
     """A 1-, 2- or 3-D convolution, the rank taken from the kernel.
 
     Args:
@@ -81,6 +86,9 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, grou
             pair per axis.
         dilation_rate: an int or one int per axis (gaps between kernel taps).
         groups: split channels into groups convolved separately (filters divisible too).
+        activation: None, or "relu" for ``relu(conv(...) + bias)`` computed in one pass:
+            the bias and the ReLU are applied to each chunk of the output while it is in
+            cache, and backward masks the gradient with the output's sign.
 
     Returns:
         ``(batch, *out_spatial, filters)``.
@@ -99,15 +107,19 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, grou
     rank = len(shape) - 2
     if rank not in (1, 2, 3):
         raise ValueError(f"conv expects a 3-D, 4-D or 5-D kernel, got shape {shape}")
-    return _conv("conv", rank, x, kernel, bias, strides, padding, dilation_rate, groups)
+    return _conv("conv", rank, x, kernel, bias, strides, padding, dilation_rate, groups, activation)
 
 
-def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv1d(
+    x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, activation=None
+):
     """1-D convolution of ``(batch, width, channels)``; see :func:`conv`."""
-    return _conv("conv1d", 1, x, kernel, bias, strides, padding, dilation_rate, groups)
+    return _conv("conv1d", 1, x, kernel, bias, strides, padding, dilation_rate, groups, activation)
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv2d(
+    x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, activation=None
+):
     """2-D convolution of ``(batch, height, width, channels)`` with a kernel
     ``(kh, kw, channels // groups, filters)``; see :func:`conv`.
 
@@ -117,12 +129,14 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
         >>> conv2d(x, lp.tensor(lp.backend.xp.ones((5, 5, 1, 6)))).shape
         (2, 24, 24, 6)
     """
-    return _conv("conv2d", 2, x, kernel, bias, strides, padding, dilation_rate, groups)
+    return _conv("conv2d", 2, x, kernel, bias, strides, padding, dilation_rate, groups, activation)
 
 
-def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv3d(
+    x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, activation=None
+):
     """3-D convolution of ``(batch, depth, height, width, channels)``; see :func:`conv`."""
-    return _conv("conv3d", 3, x, kernel, bias, strides, padding, dilation_rate, groups)
+    return _conv("conv3d", 3, x, kernel, bias, strides, padding, dilation_rate, groups, activation)
 
 
 def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):

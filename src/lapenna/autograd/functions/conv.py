@@ -16,6 +16,7 @@ import math
 
 from lapenna import backend as B
 from lapenna.autograd.function import Function
+from lapenna.autograd.functions.elementwise import ReluGrad
 from lapenna.autograd.functions.linalg import MatMul
 from lapenna.autograd.tensor import Tensor
 
@@ -39,19 +40,31 @@ def _bias_grad(grad):
 
 class Conv(Function):
     """Cross-correlation of channels-last ``x (N, *spatial, C)`` with ``w (*k, C/g, out)``,
-    plus an optional bias ``(out,)`` added in place (``has_bias``)."""
+    plus an optional bias ``(out,)`` (``has_bias``) and then an optional ReLU (``relu``),
+    both applied to each chunk of the output while it is in cache. With the ReLU the
+    output is kept too: its sign masks the incoming gradient."""
 
     has_bias = False
+    relu = False
 
     def forward(self, x, w, *bias):
-        self.save_for_backward(*self.parents[:2])
-        y = B.conv_forward(x, w, self.strides, self.pads, self.dilation, self.groups)
-        if self.has_bias:
-            y += bias[0]
+        y = B.conv_forward(
+            x,
+            w,
+            self.strides,
+            self.pads,
+            self.dilation,
+            self.groups,
+            bias=bias[0] if self.has_bias else None,
+            relu=self.relu,
+        )
+        self.save_for_backward(*self.parents[:2], *((y,) if self.relu else ()))
         return y
 
     def backward(self, grad):
-        x, w = self.saved_tensors
+        x, w, *relu_out = self.saved_tensors
+        if relu_out:
+            grad = ReluGrad.apply(grad, positive=relu_out[0])
         gx = gw = None
         if self.needs_grad[0]:
             gx = ConvTranspose.apply(grad, w, size=x.shape[1:-1], **_geometry(self))

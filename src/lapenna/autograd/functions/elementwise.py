@@ -1,6 +1,7 @@
 """Elementwise primitives. Each backward returns the gradient at full (broadcast) shape;
 the engine sums it back to the input's shape."""
 
+from lapenna import backend as B
 from lapenna.autograd.function import Function
 from lapenna.autograd.tensor import Tensor
 from lapenna.backend import xp
@@ -192,13 +193,27 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    """max(x, 0); backward keeps only the output (its sign is the mask)."""
+
     def forward(self, x):
-        self.save_for_backward(x > 0)
-        return xp.maximum(x, x.dtype.type(0))
+        y = B.relu(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        (mask,) = self.saved_tensors
-        return grad * Tensor(mask.astype(grad.dtype))
+        (y,) = self.saved_tensors
+        return ReluGrad.apply(grad, positive=y)
+
+
+class ReluGrad(Function):
+    """``g`` where the array ``positive`` is above 0, else 0: the ReLU's backward. It is
+    linear in ``g``, so its own gradient is the same mask."""
+
+    def forward(self, g):
+        return B.relu_grad(g, self.positive)
+
+    def backward(self, grad):
+        return ReluGrad.apply(grad, positive=self.positive)
 
 
 class Cast(Function):
