@@ -6,11 +6,13 @@ disjoint chunks of arrays do run in parallel. ``map_chunks`` gives each worker w
 chunks (copies, transforms and GEMMs) with BLAS single-threaded inside, so the cores are
 shared rather than oversubscribed: the same batch-level parallelism PyTorch uses.
 
-Every BLAS call lapenna makes runs with BLAS limited to one thread (``single_blas``), and
-large products are split among the workers by ``matmul``. This matters beyond tidiness:
-after a multi-threaded call OpenBLAS's own threads keep spinning for a while, and a
-spinning thread on a 2-core machine halves the speed of the next chunk loop. Code outside
-lapenna keeps the BLAS thread count it had.
+Inside a chunk loop BLAS is limited to one thread (``single_blas``, which nests and
+restores the count after). A product outside the loops (``matmul``, e.g. a Dense layer) is
+threaded by BLAS itself when OpenBLAS's idle spin is short (``process.SHORT_BLAS_SPIN``);
+otherwise it too runs single-threaded, split among the workers. The reason: after a
+multi-threaded call OpenBLAS's threads keep spinning, by default for about a tenth of a
+second, and a spinning thread on a 2-core machine halves the speed of the next chunk loop.
+Code outside lapenna keeps the BLAS thread count it had.
 
 The number of workers starts as BLAS's thread count and is set with
 ``lapenna.set_num_threads``. Without threadpoolctl (the ``perf`` extra) BLAS cannot be
@@ -204,12 +206,13 @@ def map_chunks(fn, n, step):
 
 
 def matmul(a, b):
-    """``a @ b`` (numpy's rules, operands of rank >= 2), large products split among the
-    workers, each with single-threaded BLAS.
+    """``a @ b`` (numpy's rules, operands of rank >= 2) on every core.
 
-    A 2-D product is split along the longer of its output's sides, or along the summed
-    axis when both are short (a matrix-vector product); a stack of products whose batch
-    axes match is split along the batch.
+    Outside a chunk loop, when OpenBLAS's idle spin is short, BLAS threads the product
+    itself (its threads hand work over fastest). Otherwise large products are split among
+    the workers, each with single-threaded BLAS: a 2-D product along the longer of its
+    output's sides, or along the summed axis when both are short (a matrix-vector
+    product); a stack of products whose batch axes match along the batch.
     """
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch = math.prod(xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
