@@ -134,3 +134,51 @@ def test_the_process_can_be_left_untouched():
 
 def test_a_users_own_timeout_is_kept():
     assert _fresh("import lapenna; " + REPORT, OPENBLAS_THREAD_TIMEOUT="25") == ["False", "25"]
+
+
+def test_callers_on_several_threads_share_the_workers(two_workers):
+    """A data pipeline's threads may run kernels while the main thread does: each call
+    gets its own results, nothing deadlocks, and BLAS is restored at the end."""
+    import threading
+
+    lp.set_num_threads(2)
+    outside = _blas_count()
+    a = rng.standard_normal((200, 60))
+    b = rng.standard_normal((60, 90))
+    expected = a @ b
+    failures = []
+
+    def work():
+        for _ in range(30):
+            out = parallel.matmul(a, b)
+            chunks = parallel.map_chunks(lambda s, e: e - s, 50, 7)
+            if not np.allclose(out, expected, rtol=1e-12) or sum(chunks) != 50:
+                failures.append("wrong result")
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    work()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads) and not failures
+    assert _blas_count() == outside
+
+
+def test_single_blas_takes_effect_from_any_thread():
+    """threadpoolctl ignores a thread other than the first one that set OpenBLAS's count;
+    lapenna's region must limit BLAS from a pipeline thread too, and restore it."""
+    import threading
+
+    lp.set_num_threads(2)  # this thread sets the count first
+    seen = []
+
+    def other():
+        with parallel.single_blas():
+            seen.append(_blas_count())
+        seen.append(_blas_count())
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert seen == [1, 2]

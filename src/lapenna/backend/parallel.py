@@ -61,6 +61,22 @@ def _blas():
     return _state["blas"]
 
 
+def _set_blas(blas, n):
+    """Set the thread count of every BLAS library, from whichever thread calls.
+
+    threadpoolctl lets only the first thread that set OpenBLAS's (process-wide) count set
+    it again and silently ignores the others; lapenna's workers and a data pipeline's
+    threads all enter ``single_blas``, so the library's own setter is called directly.
+    """
+    for c in blas:
+        getattr(c, "_real_set_num_threads", c.set_num_threads)(n)
+
+
+def _per_thread(blas):
+    """Whether the count is a per-thread setting (an OpenMP build), not a process one."""
+    return any(getattr(c, "threading_layer", None) == "openmp" for c in blas)
+
+
 def blas_threads():
     """BLAS's own thread count as code outside lapenna sees it."""
     blas = _blas()
@@ -81,8 +97,7 @@ def set_blas_threads(n):
         if _state["depth"]:
             _state["saved"] = n
             return
-        for c in blas:
-            c.set_num_threads(n)
+        _set_blas(blas, n)
 
 
 def set_workers(n):
@@ -117,8 +132,7 @@ class single_blas:
             if _state["depth"] == 0:
                 _state["saved"] = max(c.get_num_threads() or 1 for c in blas)
                 if _state["saved"] != 1:
-                    for c in blas:
-                        c.set_num_threads(1)
+                    _set_blas(blas, 1)
             _state["depth"] += 1
         return self
 
@@ -129,8 +143,7 @@ class single_blas:
         with _lock:
             _state["depth"] -= 1
             if _state["depth"] == 0 and _state["saved"] != 1:
-                for c in blas:
-                    c.set_num_threads(_state["saved"])
+                _set_blas(blas, _state["saved"])
         return False
 
 
@@ -160,6 +173,9 @@ class _Job:
 
 
 def _helper(inbox):
+    blas = _blas()
+    if blas is not None and _per_thread(blas):
+        _set_blas(blas, 1)  # an OpenMP build's limit holds for the thread that set it
     while True:
         job = inbox.get()
         if job is None:
