@@ -132,6 +132,31 @@ def test_max_pool_propagates_nan():
     assert np.isnan(y[1, 1]) and np.isfinite(y).sum() == 3
 
 
+@pytest.mark.parametrize(
+    "pool, x_shape, kwargs",
+    [
+        (ops.max_pool2d, (3, 7, 6, 4), {"pool_size": 2}),
+        (ops.max_pool2d, (2, 7, 5, 3), {"pool_size": 3, "strides": 2, "padding": "same"}),
+        (ops.max_pool2d, (2, 5, 5, 2), {"pool_size": 1}),
+        (ops.max_pool1d, (2, 9, 3), {"pool_size": 3, "strides": 1}),
+        (ops.max_pool3d, (1, 4, 5, 4, 2), {"pool_size": 2, "padding": "same"}),
+    ],
+)
+def test_max_pool_without_gradients_gives_the_same_values(pool, x_shape, kwargs):
+    """Under no_grad (or for an input that needs no gradient) no winner is recorded; the
+    values, NaNs included, are those of the training path."""
+    x = rng.standard_normal(x_shape)
+    x.flat[5] = np.nan
+    trained = pool(lp.tensor(x, requires_grad=True), **kwargs)
+    assert trained.node.saved_tensors  # the winners are kept for backward
+    with lp.no_grad():
+        inferred = pool(lp.tensor(x, requires_grad=True), **kwargs)
+    plain = pool(lp.tensor(x), **kwargs)
+    np.testing.assert_array_equal(inferred.numpy(), trained.numpy())
+    np.testing.assert_array_equal(plain.numpy(), trained.numpy())
+    assert np.isnan(plain.numpy()).any()
+
+
 def test_unpool_of_overlapping_windows_adds_repeated_positions():
     x = lp.tensor(np.array([0, 0, 9, 0, 0], np.float32).reshape(1, 1, 5, 1), requires_grad=True)
     values, idx = ops.max_pool2d_with_argmax(x, (1, 3), 1)

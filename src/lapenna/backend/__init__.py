@@ -33,6 +33,7 @@ from lapenna.backend.pool import (
     avg_pool_adjoint,
     max_pool,
     max_pool_gather,
+    max_pool_values,
     max_pool_scatter,
     pool_output_size,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "conv_output_size",
     "pad_spatial",
     "max_pool",
+    "max_pool_values",
     "max_pool_scatter",
     "max_pool_gather",
     "argmax_positions",

@@ -61,6 +61,26 @@ def max_pool(x, pool, strides, pads):
     return values, argmax
 
 
+def max_pool_values(x, pool, strides, pads):
+    """Window maxima only (inference: no winner is recorded), NaNs propagating."""
+    xpad = _pad(x, pads, -xp.inf)
+    out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
+    values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
+
+    def chunk(start, stop):
+        block, out = xpad[start:stop], values[start:stop]
+        taps = [block[index] for _, index in tap_slices(pool, strides, (1,) * len(pool), out_size)]
+        if len(taps) == 1:
+            out[...] = taps[0]
+            return
+        xp.maximum(taps[0], taps[1], out=out)
+        for tap in taps[2:]:
+            xp.maximum(out, tap, out=out)
+
+    _by_samples(chunk, x.shape[0], parallel.sample_bytes(x))
+    return values
+
+
 def _max_chunk(slices, values, argmax):
     values[...] = slices[0]
     argmax[...] = 0

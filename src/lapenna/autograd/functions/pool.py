@@ -6,6 +6,7 @@ Geometry parameters: ``pool``, ``strides`` and ``pads`` (explicit ``(before, aft
 """
 
 from lapenna import backend as B
+from lapenna.autograd import grad_mode
 from lapenna.autograd.function import Function
 
 
@@ -17,8 +18,11 @@ class MaxPool(Function):
     """Window maxima; the gradient goes to the first maximum of each window."""
 
     def forward(self, x):
-        values, argmax = B.max_pool(x, self.pool, self.strides, self.pads)
         self.in_shape = x.shape
+        if not (grad_mode.is_enabled() and self.parents[0].requires_grad):
+            # no backward will come: skip recording the winners
+            return B.max_pool_values(x, self.pool, self.strides, self.pads)
+        values, argmax = B.max_pool(x, self.pool, self.strides, self.pads)
         self.save_for_backward(argmax)
         return values
 
