@@ -182,3 +182,7 @@ def test_single_blas_takes_effect_from_any_thread():
     t.start()
     t.join()
     assert seen == [1, 2]
+
+
+def test_a_malformed_timeout_is_left_to_openblas():
+    assert _fresh("import lapenna; " + REPORT, OPENBLAS_THREAD_TIMEOUT="soon") == ["False", "soon"]

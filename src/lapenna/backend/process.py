@@ -31,8 +31,9 @@ ENABLED = os.environ.get("LAPENNA_TUNE_PROCESS", "1") != "0"
 
 def _short_blas_spin():
     """Shorten OpenBLAS's idle spin if numpy is not loaded yet; report whether it is short."""
-    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
-        return "numpy" not in sys.modules and int(os.environ["OPENBLAS_THREAD_TIMEOUT"]) <= 22
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:  # the user's own value is kept
+        value = os.environ["OPENBLAS_THREAD_TIMEOUT"].strip()
+        return "numpy" not in sys.modules and value.isdigit() and int(value) <= 22
     if not ENABLED or "numpy" in sys.modules:
         return False
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = BLAS_TIMEOUT
