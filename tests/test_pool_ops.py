@@ -222,3 +222,21 @@ def test_argmax_indices_point_at_the_maxima(pool, stride, padding):
     np.testing.assert_array_equal(picked, values.numpy().reshape(2, -1))
     channel = indices.numpy() % 3
     np.testing.assert_array_equal(channel, np.broadcast_to(np.arange(3), channel.shape))
+
+
+@pytest.mark.parametrize("channels", [1, 6, 20])
+def test_max_pool_copy_first_path_keeps_ties_and_nans(monkeypatch, channels):
+    """Few channels copy each window offset before comparing; the winners (first maximum
+    on ties) and the NaNs are those of the direct path."""
+    from lapenna.backend import pool
+
+    x = rng.integers(0, 3, (3, 7, 6, channels)).astype(np.float32)  # many ties
+    x[0, 1, 1, 0] = np.nan
+    geometry = {"pool": (3, 2), "strides": (2, 2), "pads": ((1, 1), (0, 0))}
+    results = []
+    for few in (10**6, 0):
+        monkeypatch.setattr(pool, "_FEW_CHANNELS", few)
+        results.append(pool.max_pool(x, **geometry))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert np.isnan(results[0][0]).any()

@@ -16,6 +16,8 @@ from lapenna.backend.taps import tap_slices
 
 # samples are processed in chunks of about this many input bytes, in parallel
 _CHUNK_BYTES = 1 << 20
+# below this many channels max pooling copies each window offset before comparing
+_FEW_CHANNELS = 16
 
 
 def _by_samples(fn, n, sample_bytes):
@@ -86,7 +88,13 @@ def _max_chunk(slices, values, argmax):
     argmax[...] = 0
     greater = xp.empty(values.shape, dtype=bool)
     winner = xp.empty(values.shape, dtype=argmax.dtype)
+    # with few channels numpy's inner loops over a strided tap are a few elements long:
+    # one copy into a contiguous buffer, then two fast passes, beats two strided passes
+    buffer = xp.empty_like(values) if values.shape[-1] < _FEW_CHANNELS else None
     for t, candidate in enumerate(slices[1:], start=1):
+        if buffer is not None:
+            xp.copyto(buffer, candidate)
+            candidate = buffer
         xp.greater(candidate, values, out=greater)
         xp.maximum(values, candidate, out=values)
         # offsets only increase, so the last one that was greater is the largest index
