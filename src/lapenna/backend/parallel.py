@@ -230,11 +230,14 @@ def matmul(a, b):
     output's sides, or along the summed axis when both are short (a matrix-vector
     product); a stack of products whose batch axes match along the batch.
     """
-    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    batch = math.prod(xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
-    size = workers()
     if process.SHORT_BLAS_SPIN and _state["depth"] == 0:
         return xp.matmul(a, b)  # BLAS's threads hand over fast: let them thread it
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    if a.ndim == 2 and b.ndim == 2:
+        batch = 1
+    else:
+        batch = math.prod(xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    size = workers()
     with single_blas():
         if size <= 1 or batch * m * n * k < _MIN_PARALLEL_MACS or a.dtype != b.dtype:
             return xp.matmul(a, b)
