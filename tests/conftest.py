@@ -16,3 +16,17 @@ def _reset_state():
     lp.utils.reset_names()
     yield
     lp.set_floatx("float32")
+
+
+@pytest.fixture
+def two_workers(monkeypatch):
+    """lapenna's kernels on two workers (one inside a chunk) whatever the machine, with
+    products split even where BLAS could thread them and even tiny ones."""
+    from lapenna.backend import parallel, process
+
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(
+        parallel, "workers", lambda: 1 if parallel._local.__dict__.get("busy") else 2
+    )
+    monkeypatch.setattr(process, "SHORT_BLAS_SPIN", False)
+    monkeypatch.setattr(parallel, "_MIN_PARALLEL_MACS", 0)

@@ -20,16 +20,6 @@ def _blas_count():
     return infos[0]["num_threads"]
 
 
-@pytest.fixture
-def two_workers(monkeypatch):
-    """Two workers, split products even where BLAS could thread them, tiny work shared."""
-    monkeypatch.setattr(
-        parallel, "workers", lambda: 1 if parallel._local.__dict__.get("busy") else 2
-    )
-    monkeypatch.setattr(process, "SHORT_BLAS_SPIN", False)
-    monkeypatch.setattr(parallel, "_MIN_PARALLEL_MACS", 0)
-
-
 @pytest.mark.parametrize(
     "shape_a, shape_b",
     [

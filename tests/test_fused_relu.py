@@ -13,15 +13,11 @@ rng = np.random.default_rng(7)
 
 
 @pytest.fixture
-def chunked(monkeypatch):
+def chunked(monkeypatch, two_workers):
     """Every elementwise pass chunked, over two workers, whatever the size."""
-    pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(elementwise, "_MIN_CHUNKED_BYTES", 0)
     monkeypatch.setattr(elementwise, "_CHUNK_ELEMENTS", 7)
     monkeypatch.setattr(parallel, "_MIN_PARALLEL_BYTES", 0)
-    monkeypatch.setattr(
-        parallel, "workers", lambda: 1 if parallel._local.__dict__.get("busy") else 2
-    )
 
 
 def _both(conv, x, w, b):

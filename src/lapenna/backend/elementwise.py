@@ -47,7 +47,7 @@ def relu(x):
 def relu_grad(g, y):
     """``g`` where ``y > 0``, else 0: the ReLU's backward, given its output ``y``."""
     if g.shape != y.shape or not _flat(g, y):
-        return (g * (y > 0)).astype(g.dtype, copy=False)
+        return g * (y > 0)
     out = xp.empty_like(g)
     _chunked(lambda a, b, o: xp.multiply(a, b > 0, out=o), g, y, out)
     return out

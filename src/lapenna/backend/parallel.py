@@ -35,14 +35,14 @@ _MIN_PARALLEL_BYTES = 1 << 18
 # not thread below about 65536 * 4)
 _MIN_PARALLEL_MACS = 1 << 18
 
-_state = {"blas": False, "pool": None, "size": 0, "workers": None, "depth": 0, "saved": None}
+_state = {"blas": False, "inboxes": [], "workers": None, "depth": 0, "saved": None}
 _local = threading.local()
 _lock = threading.Lock()
 
 
 def _forget_pool():
     """A forked child inherits the pool object but not its threads: start afresh."""
-    _state["pool"], _state["size"] = None, 0
+    _state["inboxes"] = []
 
 
 os.register_at_fork(after_in_child=_forget_pool)
@@ -72,6 +72,11 @@ def _set_blas(blas, n):
         getattr(c, "_real_set_num_threads", c.set_num_threads)(n)
 
 
+def _current(blas):
+    """The libraries' thread count right now."""
+    return max(c.get_num_threads() or 1 for c in blas)
+
+
 def _per_thread(blas):
     """Whether the count is a per-thread setting (an OpenMP build), not a process one."""
     return any(getattr(c, "threading_layer", None) == "openmp" for c in blas)
@@ -85,7 +90,7 @@ def blas_threads():
     with _lock:
         if _state["depth"]:
             return _state["saved"]
-    return max(c.get_num_threads() or 1 for c in blas)
+    return _current(blas)
 
 
 def set_blas_threads(n):
@@ -130,7 +135,7 @@ class single_blas:
             return self
         with _lock:
             if _state["depth"] == 0:
-                _state["saved"] = max(c.get_num_threads() or 1 for c in blas)
+                _state["saved"] = _current(blas)
                 if _state["saved"] != 1:
                     _set_blas(blas, 1)
             _state["depth"] += 1
@@ -186,15 +191,14 @@ def _helper(inbox):
 
 def _helpers(count):
     """``count`` idle helper threads, each waiting on its own inbox (started once)."""
-    if _state["size"] < count:
-        inboxes = list(_state["pool"] or [])
+    with _lock:  # callers on several threads start each helper once
+        inboxes = _state["inboxes"]
         for i in range(len(inboxes), count):
             inbox = queue.SimpleQueue()
             name = f"lapenna-worker-{i}"
             threading.Thread(target=_helper, args=(inbox,), name=name, daemon=True).start()
             inboxes.append(inbox)
-        _state["pool"], _state["size"] = inboxes, count
-    return _state["pool"][:count]
+        return inboxes[:count]
 
 
 def map_chunks(fn, n, step):
