@@ -9,7 +9,7 @@ import pytest
 
 import lapenna as lp
 from lapenna import ops
-from lapenna.backend import winograd
+from lapenna.backend import banded, winograd
 from lapenna.testing import gradcheck, gradgradcheck
 
 rng = np.random.default_rng(11)
@@ -107,6 +107,78 @@ def test_winograd_matches_im2col_and_passes_gradchecks(monkeypatch, size, paddin
     assert gradgradcheck(fn, [x, w])
     monkeypatch.setattr(winograd, "_MIN_CHANNELS", 10**9)
     np.testing.assert_allclose(fast, fn(lp.tensor(x), lp.tensor(w)).numpy(), atol=1e-12)
+
+
+# -- banded kernels (few output channels) ----------------------------------------------
+@pytest.mark.parametrize(("k", "stride", "dilation"), [(5, 1, 1), (3, 2, 1), (4, 1, 2), (2, 3, 1)])
+def test_banded_expand_and_fold_are_adjoint(k, stride, dilation):
+    w = rng.standard_normal((2, k, 3, 4))
+    b = 3
+    band = banded.expand(w, b, stride, dilation)
+    assert band.shape == (2, banded.span(b, k, stride, dilation), 3, b * 4)
+    other = rng.standard_normal(band.shape)
+    np.testing.assert_allclose(
+        np.sum(band * other), np.sum(w * banded.fold(other, b, k, stride, dilation)), rtol=1e-12
+    )
+    # each of the b output columns of the band holds the whole kernel once
+    assert np.isclose(band.sum(), b * w.sum())
+
+
+# (input shape, kernel shape, strides, padding, dilation): all take the banded path
+BANDED = {
+    "lenet-conv1": ((2, 12, 14, 1), (5, 5, 1, 6), 1, "same", 1),
+    "lenet-conv2": ((2, 9, 14, 6), (5, 5, 6, 16), 1, "valid", 1),
+    "stride-2": ((2, 9, 17, 2), (7, 7, 2, 5), 2, "same", 1),
+    "rect-stride-pad": ((1, 8, 13, 3), (2, 5, 3, 4), (2, 1), ((1, 0), (2, 1)), 1),
+    "dilated": ((1, 7, 16, 2), (3, 5, 2, 3), 1, "same", (1, 2)),
+    "one-output": ((2, 6, 9, 4), (3, 5, 4, 1), 1, "same", 1),
+    "1d": ((2, 20, 3), (5, 3, 8), 1, "same", 1),
+    "3d": ((1, 3, 4, 8, 3), (2, 3, 3, 3, 6), 1, "same", 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BANDED))
+def test_banded_matches_im2col_and_passes_gradchecks(monkeypatch, name):
+    xs, ws, strides, padding, dilation = BANDED[name]
+    conv = {3: ops.conv1d, 4: ops.conv2d, 5: ops.conv3d}[len(xs)]
+    x, w, bias = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[-1:])
+
+    def fn(x, w, bias):
+        return conv(x, w, bias, strides, padding, dilation, activation="relu")
+
+    out = fn(*(lp.tensor(a) for a in (x, w, bias)))
+    rank = len(xs) - 2
+
+    def per_axis(v):
+        return (v,) * rank if isinstance(v, int) else tuple(v)
+
+    geometry = (ws[:-2], ws[-2], ws[-1], out.shape[1:-1], per_axis(strides), per_axis(dilation), 1)
+    assert banded.width(*geometry) is not None and banded.grad_width(*geometry) is not None
+    inputs = [lp.tensor(a, requires_grad=True) for a in (x, w, bias)]
+    upstream = lp.tensor(rng.standard_normal(out.shape))
+    fast = [fn(*inputs).numpy(), *(g.numpy() for g in lp.grad(fn(*inputs), inputs, upstream))]
+    assert gradcheck(fn, [x, w, bias])
+    assert gradgradcheck(lambda x, w: conv(x, w, None, strides, padding, dilation), [x, w])
+    monkeypatch.setattr(banded, "_MIN_COLUMNS", 0)  # every convolution is a plain one now
+    assert banded.width(*geometry) is None and banded.grad_width(*geometry) is None
+    plain = [fn(*inputs).numpy(), *(g.numpy() for g in lp.grad(fn(*inputs), inputs, upstream))]
+    for a, b in zip(fast, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_banded_width_rules():
+    lenet = ((5, 5), 1, 6, (28, 28), (1, 1), (1, 1), 1)
+    assert banded.width(*lenet) == 7  # 42 columns instead of 6
+    assert banded.width((5, 5), 6, 16, (10, 10), (1, 1), (1, 1), 1) == 2
+    assert banded.grad_width((5, 5), 6, 16, (10, 10), (1, 1), (1, 1), 1) == 5
+    # wide enough already, grouped, 1-wide kernels, too much extra work, too short runs
+    assert banded.width((5, 5), 6, 32, (10, 10), (1, 1), (1, 1), 1) is None
+    assert banded.width((5, 5), 3, 16, (10, 10), (1, 1), (1, 1), 2) is None
+    assert banded.width((5, 1), 6, 16, (10, 10), (1, 1), (1, 1), 1) is None
+    assert banded.width((3, 3), 8, 8, (16, 16), (1, 1), (1, 2), 1) is None
+    assert banded.width((3, 3), 1, 8, (28, 28), (1, 1), (1, 1), 1) is None
+    # an output width with no usable divisor keeps the plain product
+    assert banded.width((5, 5), 6, 16, (13, 13), (1, 1), (1, 1), 1) is None
 
 
 # -- bad input ---------------------------------------------------------------------------

@@ -13,7 +13,9 @@ kernels, one per linear map of the convolution:
 - ``conv_kernel_grad(x, dy)``: the adjoint in the kernel: im2col again, then one GEMM.
 
 Work is done a few samples at a time so the im2col buffer stays in cache and memory stays
-flat; 3x3 stride-1 convolutions go through Winograd's algorithm instead (``winograd``).
+flat; 3x3 stride-1 convolutions go through Winograd's algorithm instead (``winograd``),
+and convolutions with few output channels multiply by a banded kernel that computes a few
+neighbouring outputs per row of the product (``banded``).
 """
 
 import math
@@ -21,7 +23,7 @@ import math
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 
-from lapenna.backend import depthwise, elementwise, parallel, winograd
+from lapenna.backend import banded, depthwise, elementwise, parallel, winograd
 from lapenna.backend.taps import tap_slices
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
@@ -81,16 +83,17 @@ def _chunk(n, out_size, row_bytes):
     return parallel.chunk_size(n, per_sample * row_bytes, _CHUNK_BYTES, minimum)
 
 
-def _im2col(view, groups):
+def _im2col(view, groups, rows_major=False):
     """Copy a chunk of windows into one matrix per group, ``(groups, rows, k*C/g)``.
 
     With few channels per group the copy runs faster with the kernel taps outermost
     (contiguous runs along the output row instead of runs of a few channels); the GEMMs
-    then read the matrices transposed, which BLAS does for free.
+    then read the matrices transposed, which BLAS does for free. ``rows_major`` keeps
+    one window per row regardless (a banded kernel's windows are long contiguous runs).
     """
     r = (view.ndim - 3) // 2
     rows = math.prod(view.shape[: r + 1])
-    if view.shape[-1] <= _FEW_CHANNELS:
+    if view.shape[-1] <= _FEW_CHANNELS and not rows_major:
         order = (2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2, *range(r + 1))
         buf = xp.empty([view.shape[i] for i in order], dtype=view.dtype)
         xp.copyto(buf, view.transpose(order))
@@ -119,22 +122,36 @@ def conv_forward(x, w, strides, pads, dilation, groups=1, bias=None, relu=False)
 
     Returns an array ``(N, *out_spatial, out)`` of ``x``'s dtype.
     """
-    kernel = w.shape[:-2]
+    kernel, cout = w.shape[:-2], w.shape[-1]
     if winograd.applies(x.shape, w.shape, strides, dilation, groups):
         return elementwise.epilogue_(winograd.conv3x3(x, w, pads), bias, relu)
     xpad = pad_spatial(x, pads)
     if _depthwise(w, groups):
         return elementwise.epilogue_(depthwise.forward(xpad, w, strides, dilation), bias, relu)
+    size = conv_output_size(xpad.shape[1:-1], kernel, strides, [(0, 0)] * len(kernel), dilation)
+    b = banded.width(kernel, x.shape[-1], cout, size, strides, dilation, groups)
+    if b is None:
+        return _forward_im2col(xpad, w, strides, dilation, groups, bias, relu)
+    band_kernel, band_strides, band_dilation = banded.geometry(kernel, strides, dilation, b)
+    band = banded.expand(w, b, strides[-1], dilation[-1])
+    bias = None if bias is None else xp.tile(bias, b)
+    y = _forward_im2col(xpad, band, band_strides, band_dilation, 1, bias, relu, rows_major=True)
+    return y.reshape(*y.shape[:-2], size[-1], cout)
+
+
+def _forward_im2col(xpad, w, strides, dilation, groups, bias, relu, rows_major=False):
+    """``conv_forward`` of an already padded input by im2col and one GEMM per group."""
+    kernel = w.shape[:-2]
     view = windows(xpad, kernel, strides, dilation, groups)
-    n, out_size, cout = x.shape[0], view.shape[1 : len(kernel) + 1], w.shape[-1]
-    out = xp.empty((n, *out_size, cout), dtype=x.dtype)
+    n, out_size, cout = xpad.shape[0], view.shape[1 : len(kernel) + 1], w.shape[-1]
+    out = xp.empty((n, *out_size, cout), dtype=xpad.dtype)
     rows = out.reshape(-1, groups, cout // groups)
     wg = _group_kernel(w, groups)
     per = math.prod(out_size)
-    step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
+    step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * xpad.itemsize)
 
     def chunk(start, stop):
-        cols = _im2col(view[start:stop], groups)
+        cols = _im2col(view[start:stop], groups, rows_major)
         xp.matmul(cols, wg, out=rows[start * per : stop * per].transpose(1, 0, 2))
         elementwise.bias_relu_(out[start:stop], bias, relu)
 
@@ -149,20 +166,32 @@ def conv_kernel_grad(x, dy, kernel, strides, pads, dilation, groups=1):
     xpad = pad_spatial(x, pads)
     if groups > 1 and x.shape[-1] == groups:
         return depthwise.kernel_grad(xpad, dy, kernel, strides, dilation)
+    cout = dy.shape[-1]
+    b = banded.width(kernel, x.shape[-1], cout, dy.shape[1:-1], strides, dilation, groups)
+    if b is None:
+        return _kernel_grad_im2col(xpad, dy, kernel, strides, dilation, groups)
+    band_kernel, band_strides, band_dilation = banded.geometry(kernel, strides, dilation, b)
+    dy = dy.reshape(*dy.shape[:-2], dy.shape[-2] // b, b * cout)
+    band = _kernel_grad_im2col(xpad, dy, band_kernel, band_strides, band_dilation, 1, True)
+    return banded.fold(band, b, kernel[-1], strides[-1], dilation[-1])
+
+
+def _kernel_grad_im2col(xpad, dy, kernel, strides, dilation, groups, rows_major=False):
+    """``conv_kernel_grad`` of an already padded input: im2col, then one GEMM per group."""
     view = windows(xpad, kernel, strides, dilation, groups)
-    n, out_size, cout = x.shape[0], dy.shape[1:-1], dy.shape[-1]
+    n, out_size, cout = xpad.shape[0], dy.shape[1:-1], dy.shape[-1]
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)
-    step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * x.itemsize)
+    step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * xpad.itemsize)
 
     def chunk(start, stop):
-        cols = _im2col(view[start:stop], groups)
+        cols = _im2col(view[start:stop], groups, rows_major)
         return xp.matmul(
             cols.transpose(0, 2, 1), dy_rows[start * per : stop * per].transpose(1, 0, 2)
         )
 
-    cg = x.shape[-1] // groups
-    dw = xp.zeros((groups, math.prod(kernel) * cg, cout // groups), dtype=x.dtype)
+    cg = xpad.shape[-1] // groups
+    dw = xp.zeros((groups, math.prod(kernel) * cg, cout // groups), dtype=xpad.dtype)
     for part in parallel.map_chunks(chunk, n, step):
         dw += part
     dw = dw.reshape(groups, math.prod(kernel), cg, cout // groups).transpose(1, 2, 0, 3)
@@ -181,7 +210,52 @@ def conv_input_grad(dy, w, size, strides, pads, dilation, groups=1):
         flipped_shape, (*kernel, cout, cg * groups), strides, dilation, groups
     ):
         return _input_grad_by_correlation(dy, w, size, pads, dilation, groups)
+    b = banded.grad_width(kernel, cg, cout, dy.shape[1:-1], strides, dilation, groups)
+    if b is not None:
+        return _input_grad_banded(dy, w, size, strides, pads, dilation, b)
     return _input_grad_col2im(dy, w, size, strides, pads, dilation, groups)
+
+
+def _input_grad_banded(dy, w, size, strides, pads, dilation, b):
+    """The adjoint of the banded forward product (``banded``): one GEMM gives each block
+    of ``b`` outputs' contribution to its whole window, ``span * C`` contiguous values per
+    kernel row, and col2im adds them in one slice per kernel row and set of blocks whose
+    windows do not overlap."""
+    kernel, (cin, cout) = w.shape[:-2], w.shape[-2:]
+    n, out_size = dy.shape[0], dy.shape[1:-1]
+    padded = tuple(m + lo + hi for m, (lo, hi) in zip(size, pads))
+    reach = banded.span(b, kernel[-1], strides[-1], dilation[-1])
+    lead = math.prod(kernel[:-1])
+    band = banded.expand(w, b, strides[-1], dilation[-1])
+    wt = band.reshape(lead * reach * cin, b * cout).T
+    blocks, jump = out_size[-1] // b, b * strides[-1]
+    # blocks this many apart have windows that do not overlap
+    every = -(-reach // jump)
+    dy_rows = dy.reshape(-1, b * cout)
+    per = math.prod(out_size[:-1]) * blocks
+    step = _chunk(n, (*out_size[:-1], blocks), lead * reach * cin * dy.itemsize)
+    dxpad = xp.empty((n, *padded, cin), dtype=dy.dtype)
+
+    def chunk(start, stop):
+        contrib = xp.matmul(dy_rows[start * per : stop * per], wt)
+        contrib = contrib.reshape(stop - start, *out_size[:-1], blocks, lead, reach, cin)
+        block = dxpad[start:stop]
+        block[...] = 0
+        for t, index in tap_slices(kernel[:-1], strides[:-1], dilation[:-1], out_size[:-1]):
+            rows = block[index]
+            for first in range(every):
+                count = len(range(first, blocks, every))
+                origin = rows[..., first * jump :, :]
+                st = origin.strides
+                target = as_strided(
+                    origin,
+                    (*origin.shape[:-2], count, reach, cin),
+                    (*st[:-2], st[-2] * jump * every, st[-2], st[-1]),
+                )
+                xp.add(target, contrib[..., first::every, t, :, :], out=target)
+
+    parallel.map_chunks(chunk, n, step)
+    return pad_spatial(dxpad, [(-lo, -hi) for lo, hi in pads])
 
 
 def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
