@@ -15,9 +15,22 @@ from lapenna.backend import parallel
 from lapenna.backend.taps import tap_slices
 
 # samples are processed in chunks of about this many input bytes, in parallel
-_CHUNK_BYTES = 1 << 20
+_CHUNK_BYTES = 1 << 21
 # below this many channels max pooling copies each window offset before comparing
 _FEW_CHANNELS = 16
+
+
+def _pixels(a):
+    """``a (..., C)`` with its channel axis contiguous, seen as one element per position
+    (a void scalar of ``C`` values): a strided slice of it copies a whole pixel per
+    element, where numpy's inner loops over the float view would be ``C`` elements long."""
+    return a.view(xp.dtype((xp.void, a.shape[-1] * a.itemsize)))[..., 0]
+
+
+def _few(a):
+    """Whether ``a`` has few channels, laid out contiguously: the strided copies go by
+    pixel (``_pixels``) and the arithmetic on contiguous buffers."""
+    return a.shape[-1] < _FEW_CHANNELS and a.strides[-1] == a.itemsize
 
 
 def _by_samples(fn, n, sample_bytes):
@@ -55,9 +68,8 @@ def max_pool(x, pool, strides, pads):
     argmax = xp.empty(values.shape, dtype=xp.min_scalar_type(math.prod(pool) - 1))
 
     def chunk(start, stop):
-        block = xpad[start:stop]
-        slices = [block[index] for _, index in tap_slices(pool, strides, ones, out_size)]
-        _max_chunk(slices, values[start:stop], argmax[start:stop])
+        taps = [index for _, index in tap_slices(pool, strides, ones, out_size)]
+        _max_chunk(xpad[start:stop], taps, values[start:stop], argmax[start:stop])
 
     _by_samples(chunk, x.shape[0], parallel.sample_bytes(x))
     return values, argmax
@@ -71,30 +83,40 @@ def max_pool_values(x, pool, strides, pads):
 
     def chunk(start, stop):
         block, out = xpad[start:stop], values[start:stop]
-        taps = [block[index] for _, index in tap_slices(pool, strides, (1,) * len(pool), out_size)]
-        if len(taps) == 1:
-            out[...] = taps[0]
-            return
-        xp.maximum(taps[0], taps[1], out=out)
-        for tap in taps[2:]:
-            xp.maximum(out, tap, out=out)
+        taps = [index for _, index in tap_slices(pool, strides, (1,) * len(pool), out_size)]
+        tap = _tap_reader(block, out)
+        out[...] = tap(taps[0])
+        for index in taps[1:]:
+            xp.maximum(out, tap(index), out=out)
 
     _by_samples(chunk, x.shape[0], parallel.sample_bytes(x))
     return values
 
 
-def _max_chunk(slices, values, argmax):
-    values[...] = slices[0]
+def _tap_reader(block, out):
+    """``tap(index)``: the window offset ``index`` of ``block``, shaped like ``out``. With
+    few channels it is copied into one reused contiguous buffer, a pixel at a time, so
+    the comparisons after it run on contiguous memory."""
+    if not _few(block):
+        return block.__getitem__
+    buffer = xp.empty_like(out)
+    pixels, target = _pixels(block), _pixels(buffer)
+
+    def tap(index):
+        xp.copyto(target, pixels[index])
+        return buffer
+
+    return tap
+
+
+def _max_chunk(block, taps, values, argmax):
+    tap = _tap_reader(block, values)
+    values[...] = tap(taps[0])
     argmax[...] = 0
     greater = xp.empty(values.shape, dtype=bool)
     winner = xp.empty(values.shape, dtype=argmax.dtype)
-    # with few channels numpy's inner loops over a strided tap are a few elements long:
-    # one copy into a contiguous buffer, then two fast passes, beats two strided passes
-    buffer = xp.empty_like(values) if values.shape[-1] < _FEW_CHANNELS else None
-    for t, candidate in enumerate(slices[1:], start=1):
-        if buffer is not None:
-            xp.copyto(buffer, candidate)
-            candidate = buffer
+    for t, index in enumerate(taps[1:], start=1):
+        candidate = tap(index)
         xp.greater(candidate, values, out=greater)
         xp.maximum(values, candidate, out=values)
         # offsets only increase, so the last one that was greater is the largest index
@@ -119,14 +141,19 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
 
     def chunk(start, stop):
-        mask = xp.empty(argmax[start:stop].shape, dtype=bool)
+        block, winners, grad = out[start:stop], argmax[start:stop], g[start:stop]
+        mask = xp.empty(winners.shape, dtype=bool)
+        # with few channels each offset's share is made contiguously, then copied by pixel
+        share = xp.empty(winners.shape, dtype=g.dtype) if exact and _few(block) else None
         for t, index in tap_slices(pool, strides, (1,) * len(pool), out_size):
-            target = out[start:stop][index]
-            xp.equal(argmax[start:stop], t, out=mask)
-            if exact:
-                xp.multiply(g[start:stop], mask, out=target)
+            xp.equal(winners, t, out=mask)
+            if share is not None:
+                xp.multiply(grad, mask, out=share)
+                xp.copyto(_pixels(block)[index], _pixels(share))
+            elif exact:
+                xp.multiply(grad, mask, out=block[index])
             else:
-                xp.add(target, g[start:stop], out=target, where=mask)
+                xp.add(block[index], grad, out=block[index], where=mask)
 
     _by_samples(chunk, g.shape[0], parallel.sample_bytes(out))
     return _crop(out, pads)

@@ -4,11 +4,13 @@ leaves the process as it is).
 - OpenBLAS's idle threads busy-wait after each product for about 2**28 cycles (a tenth of
   a second) before they sleep. On a machine with as many cores as threads, a spinning
   thread takes a core away from the next chunk loop, which then runs at half speed.
-  ``OPENBLAS_THREAD_TIMEOUT=20`` shortens the wait to about 2**20 cycles (under a
-  millisecond), as long as back-to-back products need and no longer: the same policy as
-  an OpenMP runtime's spin count. OpenBLAS reads it only when it is loaded, so it takes
-  effect only when lapenna is imported before numpy; ``SHORT_BLAS_SPIN`` says whether it
-  did (``parallel.matmul`` then lets BLAS thread its products itself).
+  ``OPENBLAS_THREAD_TIMEOUT=16`` shortens the wait to about 2**16 cycles (some 20
+  microseconds), as long as back-to-back products need and no longer: the same policy as
+  an OpenMP runtime's spin count (at 2**20 cycles, a third of a millisecond, the pooling
+  that follows LeNet-5's Dense layers in the backward pass still ran at half speed).
+  OpenBLAS reads it only when it is loaded, so it takes effect only when lapenna is
+  imported before numpy; ``SHORT_BLAS_SPIN`` says whether it did (``parallel.matmul``
+  then lets BLAS thread its products itself).
 - glibc gives every array above 128 KiB fresh pages from the kernel and returns them on
   free, so each training step pays page faults and zeroing for memory it just released.
   Serving arrays up to 32 MiB from the heap, and keeping up to 256 MiB of freed heap
@@ -24,7 +26,7 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 256 << 20
-BLAS_TIMEOUT = "20"
+BLAS_TIMEOUT = "16"
 
 ENABLED = os.environ.get("LAPENNA_TUNE_PROCESS", "1") != "0"
 
