@@ -19,6 +19,10 @@ from lapenna.layers import symbolic
 from lapenna.utils import get_registry, to_snake_case, unique_name
 
 _CALL_TAKES_TRAINING = {}
+# attributes every layer has that never hold sub-layers (not searched by ``_sublayers``)
+_BOOKKEEPING = frozenset(
+    {"_weights", "_regularized", "_activity_losses", "_inbound_nodes", "_build_shape"}
+)
 _trace = None  # a dict while ``trace_calls`` records layer calls (for summaries)
 
 
@@ -112,9 +116,13 @@ class Layer:
         return variable
 
     def _sublayers(self):
-        """Layers held in attributes, lists, tuples and dicts, in attribute order."""
+        """Layers held in attributes, lists, tuples and dicts, in attribute order (the
+        base class's own bookkeeping attributes hold none and are not searched)."""
         found, seen = [], {id(self)}
-        stack = list(reversed(list(vars(self).values())))
+        stack = [
+            v for k, v in vars(self).items() if isinstance(v, _HOLDERS) and k not in _BOOKKEEPING
+        ]
+        stack.reverse()
         while stack:
             item = stack.pop()
             if isinstance(item, Layer):
@@ -295,6 +303,10 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+# what an attribute holding sub-layers can be
+_HOLDERS = (Layer, list, tuple, dict)
 
 
 def _marks_built(build):
