@@ -35,7 +35,7 @@ def to_dtype(dtype):
 
 
 def is_float_dtype(dtype):
-    return xp.issubdtype(dtype, xp.floating)
+    return xp.dtype(dtype).kind == "f"
 
 
 def as_array(data, dtype=None):

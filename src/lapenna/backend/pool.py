@@ -85,7 +85,7 @@ def max_pool_values(x, pool, strides, pads):
         block, out = xpad[start:stop], values[start:stop]
         taps = [index for _, index in tap_slices(pool, strides, (1,) * len(pool), out_size)]
         tap = _tap_reader(block, out)
-        out[...] = tap(taps[0])
+        tap(taps[0], into=out)
         for index in taps[1:]:
             xp.maximum(out, tap(index), out=out)
 
@@ -94,31 +94,43 @@ def max_pool_values(x, pool, strides, pads):
 
 
 def _tap_reader(block, out):
-    """``tap(index)``: the window offset ``index`` of ``block``, shaped like ``out``. With
-    few channels it is copied into one reused contiguous buffer, a pixel at a time, so
-    the comparisons after it run on contiguous memory."""
+    """``tap(index, into=None)``: the window offset ``index`` of ``block``, shaped like
+    ``out``, or copied into ``into``. With few channels it is copied (into one reused
+    contiguous buffer by default) a pixel at a time, so the comparisons after it run on
+    contiguous memory."""
     if not _few(block):
-        return block.__getitem__
+
+        def view(index, into=None):
+            if into is None:
+                return block[index]
+            into[...] = block[index]
+            return into
+
+        return view
     buffer = xp.empty_like(out)
     pixels, target = _pixels(block), _pixels(buffer)
 
-    def tap(index):
-        xp.copyto(target, pixels[index])
-        return buffer
+    def copy(index, into=None):
+        xp.copyto(target if into is None else _pixels(into), pixels[index])
+        return buffer if into is None else into
 
-    return tap
+    return copy
 
 
 def _max_chunk(block, taps, values, argmax):
     tap = _tap_reader(block, values)
-    values[...] = tap(taps[0])
-    argmax[...] = 0
+    tap(taps[0], into=values)
     greater = xp.empty(values.shape, dtype=bool)
     winner = xp.empty(values.shape, dtype=argmax.dtype)
+    if len(taps) == 1:
+        argmax[...] = 0
     for t, index in enumerate(taps[1:], start=1):
         candidate = tap(index)
         xp.greater(candidate, values, out=greater)
         xp.maximum(values, candidate, out=values)
+        if t == 1:  # the winner so far is offset 0 or 1
+            xp.copyto(argmax, greater.view(xp.uint8))
+            continue
         # offsets only increase, so the last one that was greater is the largest index
         xp.multiply(greater.view(xp.uint8), argmax.dtype.type(t), out=winner, casting="unsafe")
         xp.maximum(argmax, winner, out=argmax)

@@ -13,6 +13,8 @@ _SPATIAL = {1: "width", 2: "height, width", 3: "depth, height, width"}
 
 
 def _is_int(value):
+    if type(value) is int:  # the common case, without the abstract-class check
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
