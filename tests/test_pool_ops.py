@@ -230,13 +230,23 @@ def test_max_pool_copy_first_path_keeps_ties_and_nans(monkeypatch, channels):
     on ties) and the NaNs are those of the direct path."""
     from lapenna.backend import pool
 
-    x = rng.integers(0, 3, (3, 7, 6, channels)).astype(np.float32)  # many ties
+    x = rng.integers(0, 3, (3, 8, 6, channels)).astype(np.float32)  # many ties
     x[0, 1, 1, 0] = np.nan
-    geometry = {"pool": (3, 2), "strides": (2, 2), "pads": ((1, 1), (0, 0))}
-    results = []
-    for few in (10**6, 0):
-        monkeypatch.setattr(pool, "_FEW_CHANNELS", few)
-        results.append(pool.max_pool(x, **geometry))
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    np.testing.assert_array_equal(results[0][1], results[1][1])
-    assert np.isnan(results[0][0]).any()
+    overlapping = {"pool": (3, 2), "strides": (2, 2), "pads": ((1, 1), (0, 0))}
+    tiling = {"pool": (2, 3), "strides": (2, 3), "pads": ((0, 0), (0, 0))}
+    for geometry in (overlapping, tiling):
+        results = []
+        for few in (10**6, 0):
+            monkeypatch.setattr(pool, "_FEW_CHANNELS", few)
+            values, winners = pool.max_pool(x, **geometry)
+            g = np.arange(values.size, dtype=np.float32).reshape(values.shape) + 1
+            scattered = pool.max_pool_scatter(g, winners, x.shape, **geometry)
+            results.append((values, winners, pool.max_pool_values(x, **geometry), scattered))
+        for fast, direct in zip(*results):
+            np.testing.assert_array_equal(fast, direct)
+        assert np.isnan(results[0][0]).any() and np.isnan(results[0][2]).any()
+        # every gradient entry lands at its window's winner (one cell per window when the
+        # windows tile the input; overlapping windows can share a winner)
+        assert results[0][3].sum() == g.sum()
+        if geometry is tiling:
+            assert np.count_nonzero(results[0][3]) == g.size

@@ -52,9 +52,9 @@ def width(
     or ``None`` when the plain product is the better one.
 
     ``b`` divides the output's last axis, makes ``b * out_channels`` reach ``columns``
-    (or comes as close as the axis allows), keeps the extra work under the growth limit,
-    and makes windows of at least ``_MIN_RUN`` values of the ``channels`` (per group)
-    input channels.
+    (or comes as close as the axis allows) and keeps the extra work under the growth
+    limit; with ``channels`` input channels, its windows (``span * channels`` values)
+    must be at least ``_MIN_RUN`` long.
     """
     k, s, d, w = kernel[-1], strides[-1], dilation[-1], out_size[-1]
     if groups != 1 or out_channels >= _MIN_COLUMNS or k < 2:

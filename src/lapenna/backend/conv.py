@@ -283,13 +283,13 @@ def _input_grad_banded(dy, w, size, strides, pads, dilation, b):
             # the windows of blocks first, first + every, ...: (N, *padded_lead, count, span, C)
             origin = block[..., first * jump :, :]
             st = origin.strides
-            windows = as_strided(
+            spans = as_strided(
                 origin,
                 (*origin.shape[:-2], len(range(first, blocks, every)), reach, cin),
                 (*st[:-2], st[-2] * jump * every, st[-2], st[-1]),
             )
             for t, index in tap_slices(kernel[:-1], strides[:-1], dilation[:-1], out_size[:-1]):
-                target = windows[index]
+                target = spans[index]
                 xp.add(target, contrib[..., first::every, t, :, :], out=target)
 
     parallel.map_chunks(chunk, n, step)

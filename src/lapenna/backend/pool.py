@@ -157,11 +157,13 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
         mask = xp.empty(winners.shape, dtype=bool)
         # with few channels each offset's share is made contiguously, then copied by pixel
         share = xp.empty(winners.shape, dtype=g.dtype) if exact and _few(block) else None
+        if share is not None:
+            pixels, share_pixels = _pixels(block), _pixels(share)
         for t, index in tap_slices(pool, strides, (1,) * len(pool), out_size):
             xp.equal(winners, t, out=mask)
             if share is not None:
                 xp.multiply(grad, mask, out=share)
-                xp.copyto(_pixels(block)[index], _pixels(share))
+                xp.copyto(pixels[index], share_pixels)
             elif exact:
                 xp.multiply(grad, mask, out=block[index])
             else:
