@@ -93,10 +93,6 @@ def _im2col(view, groups, rows_major=False):
     """
     r = (view.ndim - 3) // 2
     rows = math.prod(view.shape[: r + 1])
-    if rows_major and groups == 1:
-        runs = _copy_runs(view, r + 2)
-        if runs is not None:
-            return runs.reshape(1, rows, -1)
     if view.shape[-1] <= _FEW_CHANNELS and not rows_major:
         order = (2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2, *range(r + 1))
         buf = xp.empty([view.shape[i] for i in order], dtype=view.dtype)
@@ -105,40 +101,6 @@ def _im2col(view, groups, rows_major=False):
     order = (*range(r + 1), 2 * r + 1, *range(r + 1, 2 * r + 1), 2 * r + 2)
     # a reshape copies only when it must (a 1x1 stride-1 convolution needs no copy)
     return view.transpose(order).reshape(rows, groups, -1).transpose(1, 0, 2)
-
-
-class _Interface:
-    """An object numpy reads an array from (``__array_interface__``), keeping ``owner``'s
-    memory alive."""
-
-    def __init__(self, interface, owner):
-        self.__array_interface__ = interface
-        self.owner = owner
-
-
-def _copy_runs(view, axes):
-    """A contiguous copy of ``view`` when its last ``axes`` axes are one contiguous run in
-    memory (a banded window's ``span * C`` values), or ``None``.
-
-    numpy copies a strided view element by element, in inner loops along its last axis;
-    seen as one void element per run, the copy moves a whole run per element instead.
-    """
-    expected = view.itemsize
-    for size, step in zip(view.shape[::-1][:axes], view.strides[::-1][:axes]):
-        if size > 1 and step != expected:
-            return None
-        expected *= size
-    interface = {
-        "shape": view.shape[:-axes],
-        "strides": view.strides[:-axes],
-        "typestr": f"|V{expected}",
-        "data": view.__array_interface__["data"],
-        "version": 3,
-    }
-    runs = xp.asarray(_Interface(interface, view))
-    out = xp.empty(runs.shape, dtype=runs.dtype)
-    xp.copyto(out, runs)
-    return out.view(view.dtype).reshape(view.shape)
 
 
 def _depthwise(w, groups):
