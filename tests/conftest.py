@@ -1,9 +1,12 @@
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# real Keras, the reference of the parity tests, runs on the pinned CPU PyTorch
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import lapenna as lp  # noqa: E402
 
