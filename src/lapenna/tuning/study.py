@@ -275,7 +275,9 @@ class Study:
             record = self.store.trials(with_curves=False)[job["number"]]
             status = self.scheduler.settle(record, result)
             step = result["curve"][-1][0] if result["curve"] else 0
-            fields = {"status": status, "step": step, "owner": None, "error": result["error"]}
+            fields = {"status": status, "step": step, "owner": None}
+            if result["error"]:  # a success keeps the note of an earlier worker's death
+                fields["error"] = result["error"]
             if result["value"] is not None:
                 fields["value"] = result["value"]
             self.store.update(db, job["number"], **fields)

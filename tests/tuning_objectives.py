@@ -1,0 +1,46 @@
+"""Objectives for the tuning tests that run in other processes (process pools, MPI, a
+tuner killed with SIGKILL): module-level, so that they pickle by reference."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def curve(trial):
+    """Rises to ``x``; checkpoints every step; logs each step it runs to ``LOG`` if set."""
+    x = trial.params["x"]
+    log = os.environ.get("LAPENNA_TUNING_TEST_LOG")
+    for step in range(trial.start_step + 1, trial.budget + 1):
+        time.sleep(float(os.environ.get("LAPENNA_TUNING_TEST_SLEEP", "0")))
+        if log:
+            with open(log, "a") as f:
+                f.write(f"{trial.number} {step} {os.getpid()}\n")
+        trial.report(step, x * (1 - 0.5**step))
+        trial.checkpoint(step)
+    return trial.curve[-1][1]
+
+
+def dies_once(trial):
+    """The first run of trial 1 kills its own process (SIGKILL) after checkpointing step 1."""
+    marker = Path(trial.checkpoint_dir) / "died"
+    if trial.number == 1 and not marker.exists():
+        trial.report(1, 0.0)
+        trial.checkpoint(1)
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return curve(trial)
+
+
+def always_dies(trial):
+    if trial.number == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return curve(trial)
+
+
+def space():
+    from lapenna import tuning
+
+    hp = tuning.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    return hp
