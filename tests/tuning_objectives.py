@@ -44,3 +44,29 @@ def space():
     hp = tuning.HyperParameters()
     hp.Float("x", 0.0, 1.0)
     return hp
+
+
+def noisy_quadratic(trial):
+    """SGD on a noisy least-squares problem, 40 steps of batch 4 per epoch; the value is the
+    test loss (minimized). A large learning rate descends fast but stalls at a noise floor
+    that grows with it; a small one is slow: a decaying schedule beats every constant one.
+    The weights are checkpointed each epoch, so a PBT exploit continues a copied model."""
+    import numpy as np
+
+    rng = np.random.default_rng(12345)
+    w_true = rng.normal(size=20)
+    path = Path(trial.checkpoint_dir) / "w.npy"
+    w = np.load(path) if trial.start_step and path.exists() else np.zeros(20)
+    lr = trial.params["lr"]
+    for step in range(trial.start_step + 1, trial.budget + 1):
+        data = np.random.default_rng([trial.number, step])
+        for _ in range(40):
+            x = data.normal(size=(4, 20))
+            y = x @ w_true + data.normal(scale=2.0, size=4)
+            w -= lr * x.T @ (x @ w - y) / 4
+            if not np.isfinite(w).all() or np.abs(w).max() > 1e6:
+                w = np.full(20, 1e3)
+        trial.report(step, float(np.sum((w - w_true) ** 2)))
+        np.save(path, w)
+        trial.checkpoint(step)
+    return trial.curve[-1][1]

@@ -1,7 +1,8 @@
 """The study store: every trial of every study in one SQLite database.
 
-SQLite in WAL mode with ``synchronous=FULL``: a change is on disk when its transaction
-commits, so a tuner killed with SIGKILL loses nothing it recorded, and several tuner
+SQLite in WAL mode (``synchronous=NORMAL``): a committed transaction is in the database
+file's write-ahead log, so a tuner killed with SIGKILL loses nothing it recorded (only an
+operating-system crash or a power cut can lose the last transactions), and several tuner
 processes can share a study (each claims trials inside a ``BEGIN IMMEDIATE`` transaction,
 so two never take the same one).
 
@@ -110,7 +111,7 @@ class StudyStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._open(direction, space, scheduler)
 
     def _open(self, direction, space, scheduler):

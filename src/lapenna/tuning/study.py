@@ -137,6 +137,7 @@ class Study:
         self.checkpoint_root = Path(root).resolve()
         self.owner = store.owner_id()
         self.poll = 1.0
+        self._beat = time.monotonic()
 
     # -- results -------------------------------------------------------------------------------
     @property
@@ -186,7 +187,8 @@ class Study:
                 done, _ = concurrent.futures.wait(
                     inflight, timeout=self.poll, return_when=concurrent.futures.FIRST_COMPLETED
                 )
-                self._heartbeat([job["number"] for job in inflight.values()])
+                if time.monotonic() - self._beat > self.stale_after / 10:
+                    self._heartbeat([job["number"] for job in inflight.values()])
                 broken = False
                 for future in done:
                     broken |= self._finish(inflight.pop(future), future)
@@ -257,6 +259,7 @@ class Study:
         }
 
     def _heartbeat(self, numbers):
+        self._beat = time.monotonic()
         with self.store.transaction() as db:
             for number in numbers:
                 self.store.update(db, number, heartbeat=time.time())

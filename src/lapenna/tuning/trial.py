@@ -81,8 +81,7 @@ class Trial:
         tmp = self.checkpoint_dir / (PROGRESS + ".tmp")
         with open(tmp, "w") as f:
             json.dump({"step": step, "curve": curve}, f)
-            f.flush()
-            os.fsync(f.fileno())
+        # the rename is atomic: a killed process leaves the old progress or the new one
         os.replace(tmp, self.checkpoint_dir / PROGRESS)
         self.start_step = step
 
