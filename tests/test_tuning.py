@@ -120,7 +120,7 @@ def test_grid_search_needs_a_step_for_floats(tmp_path):
         _study(tmp_path, tuning.GridSearch(), space=hp)
 
 
-# -- algorithms with scripted trials -----------------------------------------------------------------
+# -- algorithms with scripted trials ---------------------------------------------------------
 def test_hyperband_brackets_are_those_of_li_et_al():
     table = [
         [(81, 1), (27, 3), (9, 9), (3, 27), (1, 81)],
@@ -139,7 +139,7 @@ def test_hyperband_study_runs_exactly_its_brackets(tmp_path):
     assert len(trials) == 9 + 5 + 3
     for bracket, rungs in enumerate(tuning.hyperband_brackets(9, 3)):
         members = [t for t in trials if t.bracket == bracket]
-        for rung, (n, budget) in enumerate(rungs):
+        for rung, (n, _budget) in enumerate(rungs):
             reached = [t for t in members if t.rung >= rung]
             assert len(reached) == n
             # the ones kept at each rung are the best of the rung below
@@ -216,6 +216,19 @@ def test_asha_promotes_without_waiting_for_a_full_rung():
     assert asha.ask(view) == "new"
     _finish(view, view.trials[-1], 0.05)
     assert asha.ask(view) == "new"  # floor(4/3) = 1 and that one is already promoted
+
+
+def test_hyperband_fills_its_first_bracket_first_and_never_idles_a_worker():
+    hyperband = tuning.Hyperband(max_budget=9, eta=3)
+    hyperband.bind(_space())
+    view = _View()
+    for _ in range(9):
+        assert hyperband.ask(view) == "new"
+    assert [t.bracket for t in view.trials] == [0] * 9
+    for t in view.trials:
+        t.status = "running"
+    # bracket 0 waits for its rung: a free worker starts bracket 1 meanwhile
+    assert hyperband.ask(view) == "new" and view.trials[-1].bracket == 1
 
 
 def test_pbt_exploit_and_explore_follow_the_rule():
@@ -342,7 +355,7 @@ def test_learning_curve_matching_compares_with_the_best_completed_curves():
     assert not rule.should_stop([[1, 0.0], [2, 0.0]], rule.reference([]))
 
 
-# -- the study, its store and its faults --------------------------------------------------------------
+# -- the study, its store and its faults ------------------------------------------------------
 def test_random_search_with_stopping_records_everything(tmp_path):
     study = _study(
         tmp_path,

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-import tuning_objectives as objectives
 
+import tuning_objectives as objectives
 from lapenna import tuning
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,9 +3,9 @@ training against random search, and the views of a study (figures, TensorBoard H
 
 import numpy as np
 import pytest
-import tuning_objectives as objectives
 
 import lapenna as lp
+import tuning_objectives as objectives
 from lapenna import layers, tuning
 
 

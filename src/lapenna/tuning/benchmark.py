@@ -178,7 +178,9 @@ def compare(repeats=12, n_trials=100, optuna=True, path=DATA):
             "mean_best": sum(r["best"] for r in results) / repeats,
             "mean_gap": sum(gaps) / repeats,
             "same_optimum": sum(g <= 1e-9 for g in gaps),
-            "same_config": sum(b["best_config"] == r["best_config"] for b, r in zip(baseline, results)),
+            "same_config": sum(
+                b["best_config"] == r["best_config"] for b, r in zip(baseline, results)
+            ),
             "repeats": repeats,
         })  # fmt: skip
     return table
@@ -194,6 +196,7 @@ def format_table(table):
         lines.append(
             f"| {row['method']} | {row['epochs']:.0f} | {row['epochs_ratio']:.1%} | "
             f"{row['mean_best']:.4f} | {100 * row['mean_gap']:.2f} | "
-            f"{row['same_optimum']} of {row['repeats']} | {row['same_config']} of {row['repeats']} |"
+            f"{row['same_optimum']} of {row['repeats']} | "
+            f"{row['same_config']} of {row['repeats']} |"
         )
     return "\n".join(lines)

@@ -141,11 +141,13 @@ class _Brackets(Scheduler):
         return "complete" if record.rung >= last else "paused"
 
     def ask(self, view):
-        answers = [self._ask_bracket(view, b, rungs) for b, rungs in enumerate(self._brackets())]
-        for answer in answers:
+        waiting = False
+        for b, rungs in enumerate(self._brackets()):
+            answer = self._ask_bracket(view, b, rungs)
             if answer not in ("wait", "done"):
                 return answer
-        return "wait" if "wait" in answers else "done"
+            waiting |= answer == "wait"
+        return "wait" if waiting else "done"
 
     def _ask_bracket(self, view, b, rungs):
         members = [t for t in view.trials if t.bracket == b]
