@@ -1,10 +1,12 @@
 """The tuning course's claim on the tabular benchmark of real lapenna learning curves, and
 the replay engine checked against the real study loop and against Optuna."""
 
+import importlib.util
 import random
 
 import pytest
 
+import lapenna as lp
 from lapenna import tuning
 from lapenna.tuning import benchmark
 
@@ -82,3 +84,21 @@ def test_the_replay_is_what_a_real_study_does(tmp_path, scheduler, stopping):
     assert replayed["epochs"] == sum(t.step for t in trials)
     best = study.best_trial
     assert (best.value, order[best.number]) == (replayed["best"], replayed["best_config"])
+
+
+def test_the_benchmark_script_measures_the_stored_curves_again(tmp_path):
+    """The first configuration, three epochs, trained again by the script."""
+    pytest.importorskip("sklearn")
+    path = benchmark.DATA.parents[4] / "examples" / "tuning" / "make_digits_curves.py"
+    spec = importlib.util.spec_from_file_location("make_digits_curves", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    previous = lp.get_num_threads()
+    try:
+        measured = script.main(configs=1, out=tmp_path / "curves.json", epochs=3)["configs"]
+    finally:
+        lp.set_num_threads(previous)
+    _, stored = benchmark.load_curves()
+    for row, kept in zip(measured, stored["configs"]):
+        assert row["params"] == kept["params"]
+        assert row["val_accuracy"] == pytest.approx(kept["val_accuracy"][:3], abs=0.02)

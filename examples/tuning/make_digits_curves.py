@@ -47,7 +47,7 @@ def build(params):
     return model
 
 
-def measure(number, train, test):
+def measure(number, train, test, epochs=EPOCHS):
     params = search_space().sample(trial_rng(SEED, number))
     lp.set_seed(number)
     model = build(params)
@@ -55,7 +55,7 @@ def measure(number, train, test):
     history = model.fit(
         *train,
         batch_size=params["batch_size"],
-        epochs=EPOCHS,
+        epochs=epochs,
         validation_data=test,
         validation_batch_size=512,
         verbose=0,
@@ -69,19 +69,19 @@ def measure(number, train, test):
     }
 
 
-def main(configs=200, out="src/lapenna/tuning/data/digits_mlp_curves.json"):
+def main(configs=200, out="src/lapenna/tuning/data/digits_mlp_curves.json", epochs=EPOCHS):
     lp.set_num_threads(1)
     (x, y), (xt, yt) = digits.load_data(test_split=0.2, seed=0)
     train, test = (x.astype("float32") / 16.0, y), (xt.astype("float32") / 16.0, yt)
     rows = []
     for number in range(configs):
-        rows.append(measure(number, train, test))
+        rows.append(measure(number, train, test, epochs))
         best = max(rows[-1]["val_accuracy"])
         print(f"{number:4d} {rows[-1]['params']} best {best:.4f} ({rows[-1]['seconds']:.1f} s)")
     document = {
         "dataset": "digits (scikit-learn), 1,437 train / 360 validation images",
         "model": "MLP: Flatten, depth x Dense(width, relu), Dense(10, softmax)",
-        "epochs": EPOCHS,
+        "epochs": epochs,
         "seed": SEED,
         "space": search_space().get_config()["space"],
         "configs": rows,
