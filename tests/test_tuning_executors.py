@@ -129,6 +129,35 @@ def test_the_tuner_killed_with_sigkill_resumes_with_nothing_lost(tmp_path, execu
     assert [(t.status, t.curve) for t in trials] == [(t.status, t.curve) for t in clean.trials]
 
 
+SHARED_TUNER = """
+import sys
+import tuning_objectives as objectives
+from lapenna import tuning
+tuning.Study(objectives.curve, tuning.RandomSearch(12, max_budget=3), space=objectives.space(),
+             storage=sys.argv[1], executor="inline", verbose=0).run()
+"""
+
+
+def test_two_tuner_processes_share_one_study(tmp_path):
+    db, log = tmp_path / "s.db", tmp_path / "steps.log"
+    (tmp_path / "barrier").mkdir()
+    env = {
+        **ENV,
+        "LAPENNA_TUNING_TEST_LOG": str(log),
+        "LAPENNA_TUNING_TEST_SLEEP": "0.02",
+        "LAPENNA_TUNING_TEST_BARRIER": str(tmp_path / "barrier"),  # both start before any step
+    }
+    tuners = [
+        subprocess.Popen([sys.executable, "-c", SHARED_TUNER, str(db)], env=env) for _ in range(2)
+    ]
+    assert [tuner.wait(timeout=300) for tuner in tuners] == [0, 0]
+    assert _statuses(db) == ["complete"] * 12
+    lines = [line.split() for line in log.read_text().splitlines()]
+    pairs = [(n, step) for n, step, _ in lines]
+    assert sorted(pairs) == sorted({(str(n), str(s)) for n in range(12) for s in (1, 2, 3)})
+    assert {pid for _, _, pid in lines} == {str(tuner.pid) for tuner in tuners}
+
+
 MPI_TUNER = """
 import sys
 import tuning_objectives as objectives

@@ -11,6 +11,7 @@ def curve(trial):
     """Rises to ``x``; checkpoints every step; logs each step it runs to ``LOG`` if set."""
     x = trial.params["x"]
     log = os.environ.get("LAPENNA_TUNING_TEST_LOG")
+    _barrier(os.environ.get("LAPENNA_TUNING_TEST_BARRIER"))
     for step in range(trial.start_step + 1, trial.budget + 1):
         time.sleep(float(os.environ.get("LAPENNA_TUNING_TEST_SLEEP", "0")))
         if log:
@@ -19,6 +20,16 @@ def curve(trial):
         trial.report(step, x * (1 - 0.5**step))
         trial.checkpoint(step)
     return trial.curve[-1][1]
+
+
+def _barrier(folder, parties=2, timeout=120):
+    """Wait until ``parties`` processes have reached this point (for shared-study tests)."""
+    if not folder:
+        return
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + timeout
+    while len(os.listdir(folder)) < parties and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def dies_once(trial):

@@ -214,9 +214,10 @@ class Study:
                 if t.status != "running":
                     continue
                 owner_host, _, pid = (t.owner or ":").rpartition(":")
-                gone = now - (t.heartbeat or 0) > self.stale_after
-                if owner_host == host and pid.isdigit():
-                    gone = gone or not _alive(int(pid)) or (own and t.owner == self.owner)
+                if owner_host == host and pid.isdigit():  # on this machine: is it alive?
+                    gone = not _alive(int(pid)) or (own and t.owner == self.owner)
+                else:
+                    gone = now - (t.heartbeat or 0) > self.stale_after
                 if gone:
                     self.store.update(db, t.number, status="queued", owner=None)
 
