@@ -440,3 +440,13 @@ def test_pbt_study_reports_the_winners_schedule(tmp_path):
     assert winner.history[0]["step"] == 0
     assert [h["step"] for h in winner.history] == sorted(h["step"] for h in winner.history)
     assert any(h["from"] is not None for t in trials for h in t.history)
+
+
+class _StuckScheduler(tuning.RandomSearch):
+    def ask(self, view):
+        return "wait"
+
+
+def test_a_scheduler_waiting_on_nothing_is_an_error_not_a_hang(tmp_path):
+    with pytest.raises(RuntimeError, match="waits for running trials, but study 'study' has none"):
+        _study(tmp_path, _StuckScheduler(2)).run()

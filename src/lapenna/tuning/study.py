@@ -181,6 +181,11 @@ class Study:
                 if not inflight:
                     if answer == "done":
                         break
+                    if not any(t.status == "running" for t in self.store.trials(False)):
+                        raise RuntimeError(
+                            f"{type(self.scheduler).__name__} waits for running trials, but "
+                            f"study '{self.name}' has none"
+                        )
                     time.sleep(self.poll)  # other tuners run the trials this one waits on
                     self._recover(own=False)
                     continue
