@@ -6,6 +6,8 @@ import signal
 import time
 from pathlib import Path
 
+from lapenna import get_num_threads
+
 
 def curve(trial):
     """Rises to ``x``; checkpoints every step; logs each step it runs to ``LOG`` if set."""
@@ -16,7 +18,7 @@ def curve(trial):
         time.sleep(float(os.environ.get("LAPENNA_TUNING_TEST_SLEEP", "0")))
         if log:
             with open(log, "a") as f:
-                f.write(f"{trial.number} {step} {os.getpid()}\n")
+                f.write(f"{trial.number} {step} {os.getpid()} {get_num_threads()}\n")
         trial.report(step, x * (1 - 0.5**step))
         trial.checkpoint(step)
     return trial.curve[-1][1]
