@@ -111,3 +111,23 @@ def test_views_write_figures_and_the_hparams_plugins_summaries(tmp_path):
     )
     end = metadata.parse_session_end_info_plugin_data(values[-1].metadata.plugin_data.content)
     assert end.status == 1  # STATUS_SUCCESS
+
+
+def test_pbt_on_keras_models_changes_the_learning_rate_of_the_copied_model(tmp_path):
+    x, y = _blobs()
+    pbt = tuning.PopulationBasedTraining(
+        population=4, ready=1, max_budget=2, fraction=0.25, resample_probability=0.0,
+        mutable=["learning_rate"], seed=2,
+    )  # fmt: skip
+    tuner = tuning.Tuner(
+        build_model, scheduler=pbt, directory=tmp_path, executor="inline", verbose=0
+    )
+    tuner.search(x[:180], y[:180], validation_data=(x[180:], y[180:]), batch_size=64)
+    (loser,) = [t for t in tuner.study.trials if t.history[-1]["from"] is not None]
+    donor = tuner.study.trials[loser.history[-1]["from"]]
+    assert loser.params["units"] == donor.history[0]["params"]["units"]  # not mutable
+    ratio = loser.params["learning_rate"] / donor.history[0]["params"]["learning_rate"]
+    assert ratio == pytest.approx(0.8) or ratio == pytest.approx(1.2)
+    model = lp.models.load_model(f"{loser.checkpoint}/model.lpn")
+    assert float(model.optimizer.learning_rate) == pytest.approx(loser.params["learning_rate"])
+    assert int(model.optimizer.iterations) == 2 * 3  # the donor's epoch, then its own

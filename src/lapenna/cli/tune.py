@@ -172,7 +172,9 @@ def _scheduler(o):
         "successive_halving": lambda: tuning.SuccessiveHalving(trials, 1, epochs, eta, seed),
         "hyperband": lambda: tuning.Hyperband(epochs, eta, seed=seed),
         "asha": lambda: tuning.ASHA(trials, 1, epochs, eta, seed),
-        "pbt": lambda: tuning.PopulationBasedTraining(max(trials, 2), 1, epochs, seed=seed),
+        "pbt": lambda: tuning.PopulationBasedTraining(
+            max(trials, 2), 1, epochs, seed=seed, mutable=("learning_rate", "batch_size")
+        ),
     }[o["scheduler"]]()
 
 

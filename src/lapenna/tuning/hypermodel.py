@@ -68,8 +68,10 @@ class HyperModelObjective:
     The trial's model is built from its hyperparameters (seeded with ``seed`` plus the
     trial number), or loaded from its checkpoint when the trial resumes or is promoted, and
     trained from ``trial.start_step`` to ``trial.budget`` epochs. A hyperparameter named
-    ``batch_size`` sets ``fit``'s batch size. The value is ``logs[objective]`` of the last
-    epoch. Picklable when ``build_model`` and the data are, so it runs on any executor.
+    ``batch_size`` sets ``fit``'s batch size; one named ``learning_rate`` is set on the
+    optimizer of a resumed model too (population based training changes it). The value is
+    ``logs[objective]`` of the last epoch. Picklable when ``build_model`` and the data are,
+    so it runs on any executor.
     """
 
     def __init__(self, build_model, objective, fit_args=(), fit_kwargs=None, seed=0, space=None):
@@ -83,6 +85,8 @@ class HyperModelObjective:
         set_seed(self.seed + trial.number)
         if trial.start_step > 0 and path.exists():
             model = load_model(path)
+            if "learning_rate" in trial.params:  # PBT may have changed it since the save
+                model.optimizer.learning_rate = trial.params["learning_rate"]
         else:
             trial.start_step = 0
             model = self.build_model(trial.hp)

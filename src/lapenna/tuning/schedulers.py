@@ -284,11 +284,15 @@ class PopulationBasedTraining(Scheduler):
     ``Int``/``Float`` by x0.8 or x1.2, or with probability ``resample_probability``
     resamples it (and every ``Choice``/``Boolean``) from the space (explore). Each member's
     ``history`` is its hyperparameter schedule: ``[{"step", "params", "from"}, ...]``.
+
+    ``mutable`` names the hyperparameters explore may change (default: all but ``Fixed``);
+    the others are copied from the donor. Restrict it to what applies to a model that is
+    already built (``learning_rate``, ``batch_size``), not to its architecture.
     """
 
     def __init__(
         self, population=8, ready=2, max_budget=20, fraction=0.25, resample_probability=0.25,
-        seed=0,
+        seed=0, mutable=None,
     ):  # fmt: skip
         _check_positive_int("PopulationBasedTraining", "population", population, minimum=2)
         _check_positive_int("PopulationBasedTraining", "ready", ready)
@@ -302,6 +306,7 @@ class PopulationBasedTraining(Scheduler):
         super().__init__(max_budget, seed)
         self.population, self.ready, self.fraction = population, ready, fraction
         self.resample_probability = resample_probability
+        self.mutable = None if mutable is None else sorted(mutable)
 
     def ask(self, view):
         if len(view.trials) < self.population:
@@ -341,7 +346,9 @@ class PopulationBasedTraining(Scheduler):
             if not param.is_active(new):
                 continue
             value = params.get(param.name)
-            if param.kind == "Fixed":
+            if self.mutable is not None and param.name not in self.mutable and value is not None:
+                new[param.name] = value
+            elif param.kind == "Fixed":
                 new[param.name] = param.spec["value"]
             elif value is None or rng.random() < self.resample_probability:
                 new[param.name] = param.sample(rng)

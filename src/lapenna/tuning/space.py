@@ -9,7 +9,9 @@ values)``: they exist only when the parent takes one of ``values``.
 Random sampling follows Optuna's ``RandomSampler`` exactly (same distributions):
 
 - ``Float``: uniform on ``[min, max]``; ``sampling="log"``: ``exp`` of a uniform on
-  ``[log min, log max]``; with a ``step``: uniform over the grid ``min, min+step, ...``.
+  ``[log min, log max]``; with a ``step``: uniform over the grid ``min, min+step, ...``
+  (with log sampling the step is a factor, ``min, min*step, ...``, and a log-uniform draw
+  goes to the nearest grid value, as in Keras Tuner).
 - ``Int``: a uniform on ``[min - step/2, max + step/2]`` rounded to the grid (every grid
   value equally likely); ``sampling="log"``: ``exp`` of a uniform on
   ``[log(min - 1/2), log(max + 1/2)]``, rounded (small values likelier).
@@ -73,7 +75,10 @@ class Param:
             x = rng.uniform(low - 0.5 * step, high + 0.5 * step)
             return min(max(low + int(round((x - low) / step)) * step, low), high)
         if log:
-            return min(max(math.exp(rng.uniform(math.log(low), math.log(high))), low), high)
+            x = min(max(math.exp(rng.uniform(math.log(low), math.log(high))), low), high)
+            if step is None:
+                return x
+            return min(self.grid(), key=lambda v: abs(math.log(v) - math.log(x)))
         if step is not None:
             count = int(math.floor((high - low) / step + 1e-9)) + 1
             x = rng.uniform(-0.5, count - 0.5)
@@ -144,6 +149,8 @@ class HyperParameters:
         if isinstance(step, bool) or not isinstance(step, int) or step < 1:
             raise SearchSpaceError(f"Int '{name}' expects a positive int step, got {step!r}")
         _check_sampling(name, "Int", sampling, min_value)
+        if sampling == "log" and step != 1:
+            raise SearchSpaceError(f"Int '{name}' with log sampling takes step 1, got {step!r}")
         default = min_value if default is None else default
         return self._register(
             "Int", name, min_value=min_value, max_value=max_value, step=step,
