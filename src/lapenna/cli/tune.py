@@ -297,6 +297,10 @@ def _finish(study, images, out):
         f"best trial {best.number}: val_accuracy {best.value:.4f} after {best.step} epochs, "
         f"{best.params}"
     )
+    if len(best.history) > 1:  # population based training: the winner's schedule
+        for entry in best.history:
+            origin = "" if entry["from"] is None else f" (copied from trial {entry['from']})"
+            print(f"  from epoch {entry['step']}: {entry['params']}{origin}")
     print(
         f"test accuracy of the best trial: {accuracy:.4f} ({len(images.x_test):,} test images); "
         f"{len(study.trials)} trials, {epochs} epochs trained"
