@@ -102,3 +102,14 @@ def test_the_benchmark_script_measures_the_stored_curves_again(tmp_path):
     for row, kept in zip(measured, stored["configs"]):
         assert row["params"] == kept["params"]
         assert row["val_accuracy"] == pytest.approx(kept["val_accuracy"][:3], abs=0.02)
+
+
+def test_the_replay_script_prints_the_table(capsys):
+    path = benchmark.DATA.parents[4] / "examples" / "tuning" / "replay_benchmark.py"
+    spec = importlib.util.spec_from_file_location("replay_benchmark", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    table = script.main(repeats=2, trials=40)
+    printed = capsys.readouterr().out
+    assert printed.startswith("| method |") and len(printed.strip().splitlines()) == 2 + len(table)
+    assert {row["method"] for row in table} >= {"random search", "learning-curve matching"}

@@ -18,7 +18,7 @@ import random
 from pathlib import Path
 
 from lapenna.tuning.rules import LearningCurveMatching, MedianStopping
-from lapenna.tuning.schedulers import ASHA, Hyperband, RandomSearch
+from lapenna.tuning.schedulers import ASHA, Hyperband, RandomSearch, hyperband_brackets
 from lapenna.tuning.space import HyperParameters
 
 DATA = Path(__file__).resolve().parent / "data" / "digits_mlp_curves.json"
@@ -120,7 +120,12 @@ def optuna_replay(pruner, curves, order, n_trials=100):
 
 
 def methods(epochs=20, n_trials=100):
-    """The methods of the comparison: name -> ``(scheduler factory, stopping factory)``."""
+    """The methods of the comparison: name -> ``(scheduler factory, stopping factory)``.
+
+    Hyperband runs as many rounds of its brackets as fit in ``n_trials`` configurations.
+    """
+    per_round = sum(bracket[0][0] for bracket in hyperband_brackets(epochs, 3))
+    rounds = max(1, n_trials // per_round)
     return {
         "random search": (lambda: RandomSearch(n_trials, epochs), None),
         "learning-curve matching": (
@@ -133,8 +138,8 @@ def methods(epochs=20, n_trials=100):
             lambda: RandomSearch(n_trials, epochs),
             lambda: MedianStopping(n_startup_trials=5, n_warmup_steps=2),
         ),
-        "Hyperband (eta 3, 5 x 17 configurations)": (
-            lambda: Hyperband(max_budget=epochs, eta=3, iterations=5),
+        f"Hyperband (eta 3, {rounds} x {per_round} configurations)": (
+            lambda: Hyperband(max_budget=epochs, eta=3, iterations=rounds),
             None,
         ),
         "ASHA (eta 3)": (lambda: ASHA(n_trials, min_budget=1, max_budget=epochs, eta=3), None),
