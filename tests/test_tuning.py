@@ -132,6 +132,17 @@ def test_hyperband_brackets_are_those_of_li_et_al():
     assert tuning.hyperband_brackets(81, 3) == table
 
 
+def test_hyperband_brackets_have_optunas_sizes_and_rungs():
+    optuna = pytest.importorskip("optuna")
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=81, reduction_factor=3)
+    pruner._try_initialization(optuna.create_study(pruner=pruner))  # its lazy set-up
+    ours = tuning.hyperband_brackets(81, 3)
+    assert pruner._trial_allocation_budgets == [bracket[0][0] for bracket in ours]
+    for bracket, sha in zip(ours, pruner._pruners):
+        rate = sha._min_early_stopping_rate
+        assert [3 ** (rate + rung) for rung in range(len(bracket))] == [r for _, r in bracket]
+
+
 def test_hyperband_study_runs_exactly_its_brackets(tmp_path):
     study = _study(tmp_path, tuning.Hyperband(max_budget=9, eta=3)).run()
     trials = study.trials
