@@ -24,6 +24,10 @@ Counting conventions (``models.explain`` builds its tables on them):
 import math
 import time
 
+import numpy as xp
+
+from lapenna.backend import parallel
+
 _state = {"recorder": None}
 
 
@@ -73,6 +77,11 @@ class Recorder:
         }
         self.ops.append(op)
         return op
+
+
+def active():
+    """The active ``Recorder``, or None."""
+    return _state["recorder"]
 
 
 def recording():
@@ -234,3 +243,35 @@ def note(text):
 
 def _dims(shape):
     return "x".join(str(d) for d in shape)
+
+
+def measure_ceilings(n=1024, copy_bytes=1 << 26, repeats=5):
+    """The machine's two roofline ceilings, measured now.
+
+    ``sgemm_gflops``: float32 ``(n x n) @ (n x n)`` through numpy's BLAS on all its
+    threads (the rate ``lapenna bench`` prints), the fastest of ``repeats``.
+    ``copy_gbs``: bytes read plus bytes written per second when copying a float32 array
+    of ``copy_bytes`` (far larger than the caches) in chunks on lapenna's workers, the
+    way its kernels stream memory.
+    """
+    rng = xp.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(xp.float32)
+    a @ a
+    best = min(_seconds(lambda: a @ a) for _ in range(repeats))
+    sgemm = 2 * n**3 / best / 1e9
+    src = xp.ones(copy_bytes // 4, dtype=xp.float32)
+    dst = xp.empty_like(src)
+    step = parallel.chunk_size(src.size, 4, 1 << 20)
+
+    def copy():
+        parallel.map_chunks(lambda i, j: xp.copyto(dst[i:j], src[i:j]), src.size, step)
+
+    copy()
+    best = min(_seconds(copy) for _ in range(repeats))
+    return {"sgemm_gflops": sgemm, "copy_gbs": 2 * src.nbytes / best / 1e9}
+
+
+def _seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
