@@ -102,8 +102,9 @@ def explain(
         ops, calls = step.recorded()
         seconds = None
         if measure:
+            # timed after a warm-up, then each op keeps its fastest recorded time
             seconds = _time(step.run, repeats)
-            for _ in range(repeats - 1):
+            for _ in range(repeats):
                 again, _ = step.recorded()
                 _keep_fastest(ops, again)
             if ceilings is None:
@@ -117,7 +118,7 @@ def explain(
         model=model,
         batch_shape=tuple(x.shape),
         training=training,
-        loss=type(step.loss).__name__ if training else None,
+        loss=step.loss_name(),
         optimizer=type(step.optimizer).__name__ if training else None,
         ops=ops,
         step_seconds=seconds,
@@ -199,6 +200,8 @@ class _Step:
         if rec is not None:
             rec.phase = "backward"
         variables = model.trainable_weights
+        if not variables:
+            return  # nothing to train: no backward runs
         grads = tape.gradient(value, variables)
         if rec is None:
             self.optimizer.apply_gradients(zip(grads, variables))
@@ -210,6 +213,12 @@ class _Step:
         seconds = time.perf_counter() - start
         inner = sum(op["seconds"] or 0 for op in rec.ops[before:])
         _record_update(rec, self.optimizer, variables, seconds - inner)
+
+    def loss_name(self):
+        if self.loss is None:
+            return None
+        fns = getattr(self.loss, "losses", [self.loss])
+        return ", ".join(type(fn).__name__ for fn in fns if fn is not None)
 
     def _loss(self, y_pred):
         if isinstance(self.loss, losses_module.Loss):
@@ -261,7 +270,7 @@ def _record_update(rec, optimizer, variables, seconds):
         per = 7 if optimizer.nesterov else 4
     if getattr(optimizer, "weight_decay", None):
         per += 2
-    op = rec.new_op("update", seconds)
+    op = rec.new_op("apply_gradients", seconds)
     op["steps"].append(
         {
             "kind": "pass",
