@@ -245,7 +245,7 @@ def _dims(shape):
     return "x".join(str(d) for d in shape)
 
 
-def measure_ceilings(n=1024, copy_bytes=1 << 26, repeats=5):
+def measure_ceilings(n=1024, copy_bytes=1 << 26, repeats=10):
     """The machine's two roofline ceilings, measured now.
 
     ``sgemm_gflops``: float32 ``(n x n) @ (n x n)`` through numpy's BLAS on all its

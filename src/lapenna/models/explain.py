@@ -102,9 +102,12 @@ def explain(
         ops, calls = step.recorded()
         seconds = None
         if measure:
-            # timed after a warm-up, then each op keeps its fastest recorded time
-            seconds = _time(step.run, repeats)
+            # after a warm-up, plain and recorded steps alternate (so that a change in the
+            # machine's load touches both); each keeps its fastest time
+            step.run()
+            seconds = float("inf")
             for _ in range(repeats):
+                seconds = min(seconds, _seconds(step.run))
                 again, _ = step.recorded()
                 _keep_fastest(ops, again)
             if ceilings is None:
@@ -282,15 +285,10 @@ def _record_update(rec, optimizer, variables, seconds):
     )
 
 
-def _time(fn, repeats):
-    """The fastest of ``repeats`` runs of ``fn`` after one warm-up."""
+def _seconds(fn):
+    start = time.perf_counter()
     fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return time.perf_counter() - start
 
 
 def _keep_fastest(ops, again):
