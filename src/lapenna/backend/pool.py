@@ -41,7 +41,7 @@ def _by_samples(fn, n, sample_bytes):
 def _record(what, pool, read, written, outputs, detail=""):
     """For the recorder: one pass per window offset over ``outputs`` values."""
     taps = math.prod(pool)
-    detail = f"{taps} window offsets" + (f"; {detail}" if detail else "")
+    detail = f"{taps} offsets" + (f", {detail}" if detail else "")
     trace.memory_pass(f"{what} pool", read, written, taps * outputs, detail)
 
 
@@ -73,7 +73,7 @@ def max_pool(x, pool, strides, pads):
     ones = (1,) * len(pool)
     values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
     argmax = xp.empty(values.shape, dtype=xp.min_scalar_type(math.prod(pool) - 1))
-    _record("max", pool, x.nbytes, values.nbytes + argmax.nbytes, values.size, "values, argmax")
+    _record("max", pool, x.nbytes, values.nbytes + argmax.nbytes, values.size, "+ winners")
 
     def chunk(start, stop):
         taps = [index for _, index in tap_slices(pool, strides, ones, out_size)]
@@ -88,7 +88,7 @@ def max_pool_values(x, pool, strides, pads):
     xpad = _pad(x, pads, -xp.inf)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
     values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
-    _record("max", pool, x.nbytes, values.nbytes, values.size, "values only (no backward)")
+    _record("max", pool, x.nbytes, values.nbytes, values.size, "no winners kept")
 
     def chunk(start, stop):
         block, out = xpad[start:stop], values[start:stop]
@@ -160,7 +160,7 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
     # windows that tile the input write every cell once: no zero fill, no accumulation
     out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
-    _record("max scatter", pool, g.nbytes + argmax.nbytes, out.nbytes, g.size, "dY to winners")
+    _record("max scatter", pool, g.nbytes + argmax.nbytes, out.nbytes, g.size, "to winners")
 
     def chunk(start, stop):
         block, winners, grad = out[start:stop], argmax[start:stop], g[start:stop]

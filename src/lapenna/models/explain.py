@@ -11,7 +11,8 @@ restored afterwards.
 
 With ``measure=True`` the step is repeated and each op keeps its fastest time; the
 machine's ceilings (numpy's sgemm rate and the copy bandwidth, see
-``backend.trace.measure_ceilings``) turn times into fractions of the roofline.
+``backend.trace.measure_ceilings``), sampled between the steps so that they see the same
+load, turn times into fractions of the roofline.
 """
 
 import re
@@ -102,16 +103,18 @@ def explain(
         ops, calls = step.recorded()
         seconds = None
         if measure:
-            # after a warm-up, plain and recorded steps alternate (so that a change in the
-            # machine's load touches both); each keeps its fastest time
+            # after a warm-up, plain steps, recorded steps and the ceilings alternate (so
+            # that a change in the machine's load touches all three); each keeps its best
             step.run()
-            seconds = float("inf")
+            seconds, sampled = float("inf"), []
             for _ in range(repeats):
                 seconds = min(seconds, _seconds(step.run))
                 again, _ = step.recorded()
                 _keep_fastest(ops, again)
+                if ceilings is None:
+                    sampled.append(trace.measure_ceilings(repeats=1))
             if ceilings is None:
-                ceilings = trace.measure_ceilings()
+                ceilings = {k: max(c[k] for c in sampled) for k in sampled[0]}
     finally:
         for w, value in zip(model.weights, saved):
             w.data[...] = value
