@@ -93,6 +93,15 @@ def test_course_conv_example_is_one_im2col_gemm():
         ("1^T", 1, 9, "dY", 2, "db", 1),
     ]
     assert "ConvTranspose" not in [line["op"] for line in backward]
+    # every line of the layer and of the update, worked out by hand
+    window = (27 * 9 + 9 * 2 + 27 * 2) * 4  # im2col(X)^T, dY and dW, float32
+    lines = _shown(report, layer=model.layers[0].name) + _shown(report, "update")
+    assert [(x["phase"], x["op"], x["flops"], x["bytes"]) for x in lines] == [
+        ("forward", "Conv", 972 + 18, 1944 + (9 * 27 + 27 * 2 + 9 * 2) * 4 + 144),
+        ("backward", "ConvKernelGrad", 972, 1944 + window),
+        ("backward", "MatMul", 2 * 9 * 2, (9 + 9 * 2 + 2) * 4),
+        ("update", "apply_gradients", 2 * 56, 3 * 56 * 4),  # 54 weights, 2 biases, SGD
+    ]
 
 
 def test_input_gradient_of_a_strided_conv_is_gemms_and_col2im():
@@ -189,6 +198,44 @@ def test_benchmark_counts_the_same_flops():
     report = lp.models.explain(WORKLOADS["lenet5"][0](), shape, batch_size=batch)
     # 'lapenna bench' prints 3 * 2 * macs * samples/s: the step's benchmark_flops / time
     assert report.totals["step"]["benchmark_flops"] == 3 * 2 * macs * batch
+
+
+def test_batch_normalization_is_memory_passes():
+    model = lp.Sequential([layers.Input((4,)), layers.Dense(3), layers.BatchNormalization()])
+    report = lp.models.explain(model, (4,), batch_size=8, loss="mse")
+    norm = model.layers[1].name
+    steps = [s for x in _shown(report, layer=norm) for s in x["steps"]]
+    x_bytes, stat_bytes = 8 * 3 * 4, 3 * 4
+    assert [(s["name"], s["flops"], s["bytes"]) for s in steps] == [
+        # the mean pass and the variance pass read x; two statistics are written
+        ("moments", 4 * 24, 2 * x_bytes + 2 * stat_bytes),
+        ("normalize", 2 * 24, 2 * x_bytes),
+        # sums of dY and dY * (x - mean), then the combination: x and dY read, dX written
+        ("normalize backward", 9 * 24, 4 * x_bytes),
+    ]
+    phases = [x["phase"] for x in _shown(report, layer=norm) if x["steps"]]
+    assert phases == ["forward", "forward", "backward"]
+
+
+def test_a_nested_block_is_one_row_named_by_its_layers():
+    block = lp.Sequential([layers.Dense(5), layers.Dense(4)], name="block")
+    model = lp.Sequential([layers.Input((3,)), block, layers.Dense(2)])
+    report = lp.models.explain(model, (3,), batch_size=2, loss="mse")
+    summary = lp.models.summarize(model)
+    assert [r["name"] for r in report.rows] == [r.name for r in summary.rows] + [
+        "loss",
+        "optimizer",
+    ]
+    inner = [(x["phase"], x["layer"]) for x in _gemms_lines(report, "block")]
+    first, second = (layer.name for layer in block.layers)
+    assert inner == [("forward", first), ("forward", second)] + [("backward", second)] * 2 + [
+        ("backward", first)
+    ]
+    assert report.rows[0]["forward"]["textbook_flops"] == 2 * 2 * summary.rows[0].macs
+
+
+def _gemms_lines(report, row):
+    return [x for x in _shown(report, layer=row) if x["op"] == "MatMul"]
 
 
 def test_pooling_passes_move_their_bytes():
