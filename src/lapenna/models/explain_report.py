@@ -17,7 +17,7 @@ from lapenna.plot import roofline as roofline_figure
 from lapenna.plot import time_breakdown
 
 PHASES = ("forward", "backward", "update")
-_PHASE_TEXT = {"forward": "fwd", "backward": "bwd", "update": "update"}
+_SHORT = {"forward": "fwd", "backward": "bwd"}
 
 
 def textbook_flops(op, inputs, output):
@@ -155,7 +155,7 @@ class Explanation:
                 f.write(text + "\n")
         return text
 
-    def roofline(self, path=None, labels=8):
+    def roofline(self, path=None, labels=6):
         """A roofline figure: each measured op a point (intensity, GFLOP/s), with the
         sgemm ceiling and the copy-bandwidth slope; the ``labels`` ops with the most
         FLOPs are named. Needs ``measure=True``."""
@@ -165,7 +165,9 @@ class Explanation:
         named = {id(x) for x in sorted(shown, key=lambda x: -x["flops"])[:labels]}
         points = [
             (
-                f"{x['layer']} {x['op']}" if id(x) in named else "",
+                f"{x['layer']} {_SHORT.get(x['phase'], x['phase'])} {x['op']}"
+                if id(x) in named
+                else "",
                 x["intensity"],
                 x["gflops_per_s"],
                 x["phase"],
