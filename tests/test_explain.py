@@ -335,3 +335,32 @@ def test_cli_explain_usage_errors(tmp_path, capsys):
     assert "apply to zoo models" in capsys.readouterr().err
     assert main(["explain", str(model), "--inference", "--batch-size", "2"]) == 0
     assert "GEMM X 2x3 @ W 3x2 -> Y 2x2" in capsys.readouterr().out
+
+
+def test_transposed_and_depthwise_convolutions():
+    model = lp.Sequential(
+        [
+            layers.Input((6, 6, 4)),
+            layers.Conv2D(4, 1),
+            layers.Conv2DTranspose(3, 3, strides=2),  # 6x6x4 -> 13x13x3
+            layers.DepthwiseConv2D(3),  # 13x13x3 -> 11x11x3
+        ]
+    )
+    report = lp.models.explain(model, (6, 6, 4), batch_size=2, loss="mse")
+    transposed, depthwise = model.layers[1].name, model.layers[2].name
+    # the transposed convolution's forward is a convolution's input gradient: one product
+    # per kernel tap of its input X (72 positions x 4) with that tap's W^T (4 x 3)
+    gemms = [(x["phase"], _gemm(g)) for x in _shown(report, layer=transposed) for g in _gemms([x])]
+    assert gemms == [
+        ("forward", ("X", 72, 4, "W^T", 3, "cols", 9)),
+        ("backward", ("im2col(dY)", 72, 27, "W", 4, "dX", 1)),
+        ("backward", ("im2col(dY)^T", 27, 72, "X", 4, "dW", 1)),
+        ("backward", ("1^T", 1, 2 * 13 * 13, "dY", 3, "db", 1)),
+    ]
+    assert _gemms(_shown(report, "forward", transposed))[0]["flops"] == 2 * 9 * 72 * 4 * 3
+    (forward,) = _shown(report, "forward", depthwise)
+    taps, bias = forward["steps"]
+    # 9 taps, each a multiply-add over the 2*11*11*3 outputs; no GEMM
+    assert taps["flops"] == 2 * 9 * 2 * 11 * 11 * 3 == forward["textbook_flops"]
+    assert taps["bytes"] == (2 * 13 * 13 * 3 + 9 * 3 + 2 * 11 * 11 * 3) * 4
+    assert bias["name"] == "bias" and bias["flops"] == 2 * 11 * 11 * 3

@@ -341,13 +341,13 @@ def _attribute(ops, calls):
     for op in ops:
         scope = op.pop("_scope")
         mapping = None
-        if scope in transposed:
+        if scope in transposed and op["op"] in ("Conv", "ConvTranspose", "ConvKernelGrad"):
             mapping = _TRANSPOSED_ROLES
         elif scope in with_weights and op["op"] == "MatMul":
             mapping = _MATMUL_ROLES
         if mapping:
             for s in op["steps"]:
-                for key in ("a", "b", "c"):
+                for key in ("a", "b", "c", "detail"):
                     if key in s:
                         s[key] = _rename(s[key], mapping)
                 if s["kind"] == "gemm":
