@@ -55,7 +55,7 @@ def explain(
     """Run one step of ``model`` under the kernel recorder and return its ``Explanation``.
 
     Args:
-        model: a built model, or one whose input shape ``inputs`` gives.
+        model: a model with one input, built or given its input shape by ``inputs``.
         inputs: one sample's shape (a tuple of ints, without the batch axis), or a batch
             (an array or Tensor, whose first axis is the batch). Default: the shape the
             model was built with.

@@ -12,6 +12,7 @@ of a direct convolution or matrix product), whatever the kernel chose: forward, 
 import json
 import math
 
+from lapenna import backend as B
 from lapenna.models.explain_text import format_explanation
 from lapenna.plot import roofline as roofline_figure
 from lapenna.plot import time_breakdown
@@ -92,6 +93,7 @@ class Explanation:
         self.loss = loss
         self.optimizer = optimizer
         self.ceilings = ceilings
+        self.threads = B.get_num_threads()
         self.measured = step_seconds is not None
         self.lines = [_line(op, i) for i, op in enumerate(ops)]
         if not self.measured:
@@ -142,6 +144,7 @@ class Explanation:
             "loss": self.loss,
             "optimizer": self.optimizer,
             "ceilings": self.ceilings,
+            "threads": self.threads,
             "lines": self.lines,
             "rows": self.rows,
             "totals": self.totals,

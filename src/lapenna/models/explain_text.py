@@ -34,9 +34,9 @@ def _header(report):
     if report.measured:
         c = report.ceilings
         out += [
-            f"Measured: fastest of the repeated steps. Ceilings of this machine: sgemm "
-            f"{c['sgemm_gflops']:.1f} GFLOP/s, copy {c['copy_gbs']:.1f} GB/s; 'roof' is the",
-            "share reached of min(sgemm, FLOP/B x copy bandwidth).",
+            f"Measured on {report.threads} thread(s), the fastest of the repeated steps. "
+            f"Ceilings: sgemm {c['sgemm_gflops']:.1f} GFLOP/s, copy {c['copy_gbs']:.1f} GB/s;",
+            "'roof' is the share reached of min(sgemm, FLOP/B x copy bandwidth).",
         ]
     return out
 
