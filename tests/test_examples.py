@@ -218,3 +218,20 @@ def test_three_ways():
     assert result["max_prediction_difference"] == 0.0
     accuracies = list(result["test_accuracy"].values())
     assert accuracies == pytest.approx([accuracies[0]] * 3)
+
+
+def test_explain_lenet5(tmp_path):
+    ceilings = {"sgemm_gflops": 100.0, "copy_gbs": 10.0}
+    result = load("explain_lenet5").main(
+        batch_size=4, repeats=1, out=tmp_path, ceilings=ceilings, verbose=False
+    )
+    report = result["report"]
+    # the course's count: LeNet-5 does 416,520 multiply-adds per 28x28 image
+    assert report.totals["forward"]["textbook_flops"] == 2 * 4 * 416_520
+    conv1 = [x for x in report.lines if x["row"] == "conv1" and x["phase"] == "forward"]
+    (gemm,) = [s for s in conv1[0]["steps"] if s["kind"] == "gemm"]
+    assert (gemm["m"], gemm["k"], gemm["n"]) == (4 * 28 * 4, 55, 42)
+    rows = [line.split(":")[0] for line in result["advice"]]
+    assert rows[:2] == ["conv1", "pool1"] and rows[-1] == "outside the ops"
+    for path in result["paths"].values():
+        assert Path(path).stat().st_size > 0

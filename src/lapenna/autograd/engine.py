@@ -7,6 +7,7 @@ is summed to the shape of the input it belongs to before it is accumulated.
 from lapenna import backend as B
 from lapenna.autograd import grad_mode
 from lapenna.autograd.tensor import Tensor
+from lapenna.backend import trace
 
 
 def _topological_order(roots):
@@ -94,6 +95,7 @@ def run_backward(roots, grads, retain_graph=None, create_graph=False, inputs=Non
                 node.saved_tensors  # noqa: B018 - raises the clear freed-graph error
             if create_graph and not node.differentiable_backward:
                 raise RuntimeError(f"{type(node).__name__} does not support higher-order gradients")
+            trace.resume(node)  # what the backward runs belongs to the node's layer
             input_grads = node.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)

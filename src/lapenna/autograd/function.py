@@ -12,6 +12,7 @@ import weakref
 
 from lapenna.autograd import grad_mode
 from lapenna.autograd.tensor import Tensor, as_tensor
+from lapenna.backend import trace
 
 
 class Function:
@@ -37,7 +38,8 @@ class Function:
         node = cls()
         node.__dict__.update(params)
         node.parents = tensors
-        data = node.forward(*[t.data for t in tensors])
+        arrays = [t.data for t in tensors]
+        data = trace.run(node, arrays) if trace.recording() else node.forward(*arrays)
         requires = grad_mode.is_enabled() and any(t.requires_grad for t in tensors)
         out = Tensor(data, _node=node if requires else None)
         if requires:

@@ -23,7 +23,7 @@ import math
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 
-from lapenna.backend import banded, depthwise, elementwise, parallel, winograd
+from lapenna.backend import banded, depthwise, elementwise, parallel, trace, winograd
 from lapenna.backend.taps import tap_slices
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
@@ -103,6 +103,13 @@ def _im2col(view, groups, rows_major=False):
     return view.transpose(order).reshape(rows, groups, -1).transpose(1, 0, 2)
 
 
+def _copies(view, strides, rows_major):
+    """Whether ``_im2col`` copies (a 1x1 stride-1 kernel's matrix is a reshape)."""
+    r = (view.ndim - 3) // 2
+    few = view.shape[-1] <= _FEW_CHANNELS and not rows_major
+    return few or math.prod(view.shape[r + 1 : 2 * r + 1]) > 1 or any(s != 1 for s in strides)
+
+
 def _depthwise(w, groups):
     """One input channel per group: tap-by-tap products beat im2col (``depthwise``)."""
     return groups > 1 and w.shape[-2] == 1
@@ -133,6 +140,7 @@ def conv_forward(x, w, strides, pads, dilation, groups=1, bias=None, relu=False)
     if b is None:
         return _forward_im2col(xpad, w, strides, dilation, groups, bias, relu)
     band_kernel, band_strides, band_dilation = banded.geometry(kernel, strides, dilation, b)
+    trace.note(f"banded kernel: {b} neighbouring outputs per row, {band_kernel} windows")
     band = banded.expand(w, b, strides[-1], dilation[-1])
     bias = None if bias is None else xp.tile(bias, b)
     y = _forward_im2col(xpad, band, band_strides, band_dilation, 1, bias, relu, rows_major=True)
@@ -149,6 +157,9 @@ def _forward_im2col(xpad, w, strides, dilation, groups, bias, relu, rows_major=F
     wg = _group_kernel(w, groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * xpad.itemsize)
+    trace.im2col(view.shape, len(kernel), xpad.itemsize, _copies(view, strides, rows_major))
+    trace.gemm("im2col(X)", "W", "Y", n * per, wg.shape[1], wg.shape[2], groups, xpad.itemsize)
+    trace.epilogue(out.shape, out.itemsize, bias, relu)
 
     def chunk(start, stop):
         cols = _im2col(view[start:stop], groups, rows_major)
@@ -172,6 +183,7 @@ def conv_kernel_grad(x, dy, kernel, strides, pads, dilation, groups=1):
         return _kernel_grad_im2col(xpad, dy, kernel, strides, dilation, groups)
     band_kernel, band_strides, band_dilation = banded.geometry(kernel, strides, dilation, b)
     dy = dy.reshape(*dy.shape[:-2], dy.shape[-2] // b, b * cout)
+    trace.note(f"banded kernel: {b} neighbouring outputs per row, {band_kernel} windows")
     band = _kernel_grad_im2col(xpad, dy, band_kernel, band_strides, band_dilation, 1, True)
     return banded.fold(band, b, kernel[-1], strides[-1], dilation[-1])
 
@@ -183,6 +195,9 @@ def _kernel_grad_im2col(xpad, dy, kernel, strides, dilation, groups, rows_major=
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, math.prod(view.shape[len(kernel) + 1 :]) * xpad.itemsize)
+    k = math.prod(view.shape[len(kernel) + 1 :]) // groups
+    trace.im2col(view.shape, len(kernel), xpad.itemsize, _copies(view, strides, rows_major))
+    trace.gemm("im2col(X)^T", "dY", "dW", k, n * per, cout // groups, groups, xpad.itemsize)
 
     def chunk(start, stop):
         cols = _im2col(view[start:stop], groups, rows_major)
@@ -235,6 +250,9 @@ def _input_grad_banded(dy, w, size, strides, pads, dilation, b):
     per = math.prod(out_size[:-1]) * blocks
     step = _chunk(n, (*out_size[:-1], blocks), lead * reach * cin * dy.itemsize)
     dxpad = xp.empty((n, *padded, cin), dtype=dy.dtype)
+    trace.note(f"banded kernel: {b} neighbouring outputs per row of dY")
+    trace.gemm("dY", "W_band^T", "dcols", n * per, wt.shape[0], wt.shape[1], 1, dy.itemsize)
+    trace.col2im(n * per, wt.shape[1], dxpad.nbytes, dy.itemsize)
 
     def chunk(start, stop):
         contrib = xp.matmul(dy_rows[start * per : stop * per], wt)
@@ -269,6 +287,7 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
         return pad_spatial(dxpad, [(-b, -a) for b, a in pads])
     if groups == 1 and not any(any(p) for p in pads) and tuple(size) == tuple(out_size):
         # a 1x1 kernel at stride 1 without padding: one GEMM, nothing to scatter
+        trace.gemm("dY", "W^T", "dX", dy.size // cout, cout, cg, 1, dy.itemsize)
         dx = parallel.matmul(dy.reshape(-1, cout), w.reshape(cg, cout).T)
         return dx.reshape(n, *size, cg)
     # zeroed chunk by chunk in the workers, just before the chunk's blocks are added in
@@ -278,6 +297,8 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
     dy_rows = dy.reshape(-1, groups, cout // groups)
     per = math.prod(out_size)
     step = _chunk(n, out_size, taps * cg * groups * dy.itemsize)
+    trace.gemm("dY", "W^T", "dcols", n * per, cout // groups, cg, taps * groups, dy.itemsize)
+    trace.col2im(n * per * taps, cg * groups, dxpad.nbytes, dy.itemsize)
 
     def chunk(start, stop):
         dcols = xp.empty((taps, (stop - start) * per, groups, cg), dtype=dy.dtype)
@@ -305,4 +326,5 @@ def _input_grad_by_correlation(dy, w, size, pads, dilation, groups):
     # with stride 1 the padded input is exactly out + reach long, so padding dy by the
     # reach on both sides and cropping the input's own padding gives the input's size
     full = [(r - b, r - a) for r, (b, a) in zip(reach, pads)]
+    trace.note("stride 1: dX is dY convolved with the flipped, transposed kernel")
     return conv_forward(dy, flipped, (1,) * len(kernel), full, dilation, groups)

@@ -13,7 +13,7 @@ import math
 
 import numpy as xp
 
-from lapenna.backend import parallel
+from lapenna.backend import parallel, trace
 from lapenna.backend.taps import tap_slices
 
 _CHUNK_BYTES = 1 << 20
@@ -31,12 +31,20 @@ def forward(xpad, w, strides, dilation):
     taps = w.reshape(math.prod(kernel), c, -1)
     out_size = _out_size(xpad.shape[1:-1], kernel, strides, dilation)
     out = xp.empty((xpad.shape[0], *out_size, c, taps.shape[-1]), dtype=xpad.dtype)
+    _record("forward", len(taps), out.size, xpad.nbytes + w.nbytes, out.nbytes)
 
     def chunk(start, stop):
         _forward_chunk(xpad[start:stop], taps, kernel, strides, dilation, out[start:stop])
 
     parallel.map_chunks(chunk, xpad.shape[0], _step(xpad.shape[0], parallel.sample_bytes(out)))
     return out.reshape(*out.shape[:-2], c * taps.shape[-1])
+
+
+def _record(what, taps, products, read, written):
+    """For the recorder: ``taps`` broadcast multiply-adds over ``products`` values each."""
+    trace.memory_pass(
+        f"depthwise {what}", read, written, 2 * taps * products, f"{taps} taps, no GEMM"
+    )
 
 
 def _step(n, sample_bytes):
@@ -65,6 +73,7 @@ def input_grad(dy, w, padded, channels, strides, dilation):
     taps = w.reshape(math.prod(kernel), channels, -1)
     g = dy.reshape(*dy.shape[:-1], channels, taps.shape[-1])
     dxpad = xp.zeros((dy.shape[0], *padded, channels), dtype=dy.dtype)
+    _record("input gradient", len(taps), dy.size, dy.nbytes + w.nbytes, dxpad.nbytes)
 
     def chunk(start, stop):
         block, g_block = dxpad[start:stop], g[start:stop]
@@ -87,6 +96,7 @@ def kernel_grad(xpad, dy, kernel, strides, dilation):
     out_size = dy.shape[1:-1]
     g = dy.reshape(*dy.shape[:-1], channels, dy.shape[-1] // channels)
     dw = xp.empty((math.prod(kernel), channels, g.shape[-1]), dtype=dy.dtype)
+    _record("kernel gradient", len(dw), dy.size, xpad.nbytes + dy.nbytes, dw.nbytes)
     letters = "npqr"[: len(out_size) + 1]
     for t, index in tap_slices(kernel, strides, dilation, out_size):
         dw[t] = xp.einsum(f"{letters}c,{letters}cj->cj", xpad[index], g)

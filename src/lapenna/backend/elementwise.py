@@ -7,7 +7,7 @@ ReLU and its gradient, and a convolution's bias-plus-ReLU epilogue, go through h
 
 import numpy as xp
 
-from lapenna.backend import parallel
+from lapenna.backend import parallel, trace
 
 # elements per chunk: 256 KiB of float32, small enough to stay in a core's cache
 _CHUNK_ELEMENTS = 1 << 16
@@ -64,6 +64,7 @@ def bias_relu_(block, bias=None, relu=False):
 
 def epilogue_(y, bias=None, relu=False):
     """``bias_relu_`` over a whole C-contiguous channels-last array, chunk by chunk."""
+    trace.epilogue(y.shape, y.itemsize, bias, relu)
     if bias is None and not relu:
         return y
     if y.nbytes < _MIN_CHUNKED_BYTES or not y.flags.c_contiguous or y.ndim < 2:

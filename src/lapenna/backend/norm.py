@@ -8,7 +8,7 @@ import math
 
 import numpy as xp
 
-from lapenna.backend import parallel
+from lapenna.backend import parallel, trace
 
 # from this many values per row, einsum's fused multiply-add beats a product and a GEMV
 _EINSUM_MIN = 16
@@ -73,6 +73,7 @@ def axis_dot(a, b, axes):
 
 def moments(x, axes):
     """Mean and biased variance over ``axes`` (kept as size-1 axes), in ``x``'s dtype."""
+    start = trace.clock()
     inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
     mean = axis_sum(x, axes) * inv_count
 
@@ -82,6 +83,7 @@ def moments(x, axes):
         return (axis_sum(centered, axes),)
 
     (var,) = _by_samples(chunk, x, axes)
+    trace.memory_pass("moments", 2 * x.nbytes, 2 * mean.nbytes, 4 * x.size, "mean, var", start)
     return mean, var * inv_count
 
 
@@ -90,6 +92,7 @@ def normalize(x, mean, inv_std, gamma, beta):
     scale = inv_std if gamma is None else inv_std * gamma
     shift = -mean * scale if beta is None else beta - mean * scale
     out = xp.empty(xp.broadcast_shapes(x.shape, scale.shape, shift.shape), dtype=x.dtype)
+    trace.memory_pass("normalize", x.nbytes, out.nbytes, 2 * out.size, "x * scale + shift")
 
     def chunk(start, stop):
         xp.multiply(x[start:stop], _rows(scale, start, stop), out=out[start:stop])
@@ -115,6 +118,7 @@ def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_
     ``g * xhat`` and dbeta sums ``g`` to the broadcast shapes ``gamma_shape`` and
     ``beta_shape`` (None when that gradient is not wanted). Returns ``(dx, dgamma, dbeta)``.
     """
+    start = trace.clock()
     inv_count = x.dtype.type(1.0 / math.prod(x.shape[a] for a in axes))
     if gamma is None or all(gamma.shape[a] == 1 for a in axes):
         # gamma is constant within each normalized group (batch norm), so <gg> and
@@ -140,6 +144,7 @@ def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_
             part *= _rows(scale, start, stop)
 
         _by_samples(combine, x, axes)
+        _record_backward(x, start)
         return dx, _reduce_to(sum_gx, gamma_shape), _reduce_to(sum_g, beta_shape)
     xhat = x - mean
     xhat *= inv_std
@@ -152,4 +157,10 @@ def normalize_backward(x, g, mean, inv_std, gamma, axes, gamma_shape=None, beta_
     xhat += gg
     xhat -= mean_gg
     xhat *= inv_std
+    _record_backward(x, start)
     return xhat, dgamma, dbeta
+
+
+def _record_backward(x, start):
+    """For the recorder: x and dY read twice (sums, then the combination), dX written."""
+    trace.memory_pass("normalize backward", 3 * x.nbytes, x.nbytes, 9 * x.size, "dx", start)

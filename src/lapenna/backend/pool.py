@@ -11,7 +11,7 @@ import math
 
 import numpy as xp
 
-from lapenna.backend import parallel
+from lapenna.backend import parallel, trace
 from lapenna.backend.taps import tap_slices
 
 # samples are processed in chunks of about this many input bytes, in parallel
@@ -36,6 +36,13 @@ def _few(a):
 def _by_samples(fn, n, sample_bytes):
     """Run ``fn(start, stop)`` over chunks of the batch, spread over the cores."""
     parallel.map_chunks(fn, n, parallel.chunk_size(n, sample_bytes, _CHUNK_BYTES))
+
+
+def _record(what, pool, read, written, outputs, detail=""):
+    """For the recorder: one pass per window offset over ``outputs`` values."""
+    taps = math.prod(pool)
+    detail = f"{taps} offsets" + (f", {detail}" if detail else "")
+    trace.memory_pass(f"{what} pool", read, written, taps * outputs, detail)
 
 
 def pool_output_size(size, pool, strides, pads):
@@ -66,6 +73,7 @@ def max_pool(x, pool, strides, pads):
     ones = (1,) * len(pool)
     values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
     argmax = xp.empty(values.shape, dtype=xp.min_scalar_type(math.prod(pool) - 1))
+    _record("max", pool, x.nbytes, values.nbytes + argmax.nbytes, values.size, "+ winners")
 
     def chunk(start, stop):
         taps = [index for _, index in tap_slices(pool, strides, ones, out_size)]
@@ -80,6 +88,7 @@ def max_pool_values(x, pool, strides, pads):
     xpad = _pad(x, pads, -xp.inf)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
     values = xp.empty((x.shape[0], *out_size, x.shape[-1]), dtype=x.dtype)
+    _record("max", pool, x.nbytes, values.nbytes, values.size, "no winners kept")
 
     def chunk(start, stop):
         block, out = xpad[start:stop], values[start:stop]
@@ -151,6 +160,7 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
     # windows that tile the input write every cell once: no zero fill, no accumulation
     out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
+    _record("max scatter", pool, g.nbytes + argmax.nbytes, out.nbytes, g.size, "to winners")
 
     def chunk(start, stop):
         block, winners, grad = out[start:stop], argmax[start:stop], g[start:stop]
@@ -176,6 +186,7 @@ def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
 def max_pool_gather(z, argmax, pool, strides, pads):
     """``z`` (shaped like the pooled input) read at each window's winner."""
     zpad = _pad(z, pads, 0)
+    _record("max gather", pool, z.nbytes + argmax.nbytes, argmax.size * z.itemsize, argmax.size)
     out = xp.zeros(argmax.shape, dtype=z.dtype)
     term = xp.empty(argmax.shape, dtype=z.dtype)
     mask = xp.empty(argmax.shape, dtype=bool)
@@ -221,6 +232,8 @@ def avg_pool(x, pool, strides, pads):
     """Window means over the real cells only (padding is excluded from the count)."""
     xpad = _pad(x, pads, 0)
     out_size = pool_output_size(x.shape[1:-1], pool, strides, pads)
+    outputs = math.prod(out_size) * x.shape[0] * x.shape[-1]
+    _record("average", pool, x.nbytes, outputs * x.itemsize, outputs)
     taps = [xpad[index] for _, index in tap_slices(pool, strides, (1,) * len(pool), out_size)]
     out = taps[0].copy()
     for tap in taps[1:]:
@@ -232,6 +245,7 @@ def avg_pool(x, pool, strides, pads):
 def avg_pool_adjoint(g, in_shape, pool, strides, pads):
     """Adjoint of ``avg_pool``: each output's gradient spread evenly over its real cells."""
     share = g / _counts(in_shape[1:-1], pool, strides, pads, g.dtype)
+    _record("average adjoint", pool, g.nbytes, math.prod(in_shape) * g.itemsize, g.size)
     padded = (in_shape[0], *(n + b + a for n, (b, a) in zip(in_shape[1:-1], pads)), in_shape[-1])
     out = xp.zeros(padded, dtype=g.dtype)
     for _, index in tap_slices(pool, strides, (1,) * len(pool), g.shape[1:-1]):

@@ -20,7 +20,7 @@ import math
 
 import numpy as xp
 
-from lapenna.backend import parallel
+from lapenna.backend import parallel, trace
 
 # tiles are processed for as many samples as keep the transformed input under this size
 _CHUNK_BYTES = 1 << 23
@@ -142,6 +142,7 @@ def conv3x3(x, w, pads):
     out = xp.empty((n, 2 * th, 2 * tw, cout), dtype=x.dtype)
     blocks = out.reshape(n, th, 2, tw, 2, cout)
     step = _step(n, 16 * th * tw * max(x.shape[-1], cout) * x.itemsize)
+    _record(n * th * tw, x.shape[-1], cout, x.nbytes, out.nbytes, x.itemsize, backward=False)
 
     def chunk(start, stop):
         # padding chunk by chunk keeps the padded copy in cache (and off the serial path)
@@ -159,6 +160,7 @@ def kernel_grad3x3(x, dy, pads):
     (th, tw), extra = _tiles(x.shape, pads)
     n, c, cout = x.shape[0], x.shape[-1], dy.shape[-1]
     step = _step(n, 16 * th * tw * max(c, cout) * x.itemsize)
+    _record(n * th * tw, c, cout, x.nbytes, dy.nbytes, x.itemsize, backward=True)
 
     def chunk(start, stop):
         v = _input_transform(_padded(x[start:stop], pads, extra), th, tw)
@@ -180,6 +182,26 @@ def kernel_grad3x3(x, dy, pads):
     dw = xp.empty((3, 3, c, cout), dtype=x.dtype)
     _gt_combine(half.swapaxes(0, 1), dw.swapaxes(0, 1))
     return dw
+
+
+def _record(tiles, c, cout, x_bytes, y_bytes, itemsize, backward):
+    """The steps of ``conv3x3`` (or of ``kernel_grad3x3``, with dY in place of Y) for the
+    recorder: the transforms are passes, the 16 products one batched GEMM."""
+    if not trace.recording():
+        return
+    trace.note(f"Winograd F(2x2, 3x3): {tiles} tiles of 4x4, 16 products per tile")
+    v, m = 16 * tiles * c * itemsize, 16 * tiles * cout * itemsize
+    trace.memory_pass("input transform B^T d B", x_bytes, v, 24 * tiles * c, "V (16, tiles, C)")
+    if backward:
+        trace.memory_pass("output adjoint A dY A^T", y_bytes, m, m // itemsize, "dM")
+        trace.gemm("V^T", "dM", "dU", c, tiles, cout, 16, itemsize)
+        u = c * cout * itemsize
+        trace.memory_pass("kernel adjoint G^T dU G", 16 * u, 9 * u, 4 * u // itemsize, "dW")
+        return
+    u = c * cout * itemsize
+    trace.memory_pass("kernel transform G g G^T", 9 * u, 16 * u, 4 * u // itemsize, "U")
+    trace.gemm("V", "U", "M", tiles, c, cout, 16, itemsize)
+    trace.memory_pass("output transform A^T M A", m, y_bytes, 24 * tiles * cout, "Y")
 
 
 def _output_adjoint(blocks):

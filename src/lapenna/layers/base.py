@@ -15,6 +15,7 @@ from lapenna import constraints as constraints_module
 from lapenna import initializers as initializers_module
 from lapenna import regularizers as regularizers_module
 from lapenna.autograd import Tensor, Variable
+from lapenna.backend import trace as kernel_trace
 from lapenna.layers import symbolic
 from lapenna.utils import get_registry, to_snake_case, unique_name
 
@@ -341,10 +342,12 @@ def _traced_call(layer, inputs, shapes, args, kwargs):
     entry = {"layer": layer, "depth": _trace["depth"], "input_shape": shapes}
     _trace["calls"].append(entry)
     _trace["depth"] += 1
+    outer = kernel_trace.enter(len(_trace["calls"]) - 1)  # the kernels' ops name this call
     try:
         out = layer.call(inputs, *args, **kwargs)
     finally:
         _trace["depth"] -= 1
+        kernel_trace.leave(outer)
     entry["output_shape"] = _shapes(out)
     return out
 

@@ -1,6 +1,8 @@
 """Models: ``Model`` (functional graph or subclass), ``Sequential``, training, summaries."""
 
 from lapenna.io import load_model, model_from_json
+from lapenna.models.explain import explain
+from lapenna.models.explain_report import Explanation
 from lapenna.models.model import Model
 from lapenna.models.sequential import Sequential
 from lapenna.models.summary import Summary, SummaryRow, summarize
@@ -9,6 +11,8 @@ __all__ = [
     "Model",
     "Sequential",
     "summarize",
+    "explain",
+    "Explanation",
     "Summary",
     "SummaryRow",
     "load_model",

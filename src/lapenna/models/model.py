@@ -10,6 +10,7 @@ from lapenna import io
 from lapenna.autograd import Tensor, no_grad
 from lapenna.layers import Layer, register_layer
 from lapenna.layers.symbolic import flatten, map_structure
+from lapenna.models.explain import explain
 from lapenna.models.export import describe_graph
 from lapenna.models.graph import Graph
 from lapenna.models.summary import summarize
@@ -96,6 +97,15 @@ class Model(Trainer, Layer):
     def summary(self, print_fn=print, batch_size=None):
         """Print the table of layers with output shapes, parameters, MACs and memory."""
         print_fn(summarize(self).format(batch_size=batch_size))
+
+    def explain(self, inputs=None, batch_size=32, training=True, print_fn=print, **options):
+        """Print a training step (or forward pass) as the GEMMs and passes it runs, layer
+        by layer, and return the ``Explanation`` (see ``lapenna.models.explain``, which
+        takes the same arguments: ``loss``, ``optimizer``, ``measure``...)."""
+        report = explain(self, inputs, batch_size, training, **options)
+        if print_fn is not None:
+            print_fn(report.format())
+        return report
 
     @property
     def output_names(self):

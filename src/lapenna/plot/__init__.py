@@ -15,5 +15,6 @@ Example:
 from lapenna.plot.confusion import confusion_matrix
 from lapenna.plot.curves import learning_curves
 from lapenna.plot.grid import images
+from lapenna.plot.roofline import roofline, time_breakdown
 
-__all__ = ["learning_curves", "images", "confusion_matrix"]
+__all__ = ["learning_curves", "images", "confusion_matrix", "roofline", "time_breakdown"]

@@ -35,7 +35,8 @@ def _bias_grad(grad):
     faster than numpy's reduction when there are few channels, and it is differentiable."""
     rows = math.prod(grad.shape[:-1])
     ones = Tensor(B.xp.ones((1, rows), dtype=grad.dtype))
-    return MatMul.apply(ones, grad.reshape(rows, grad.shape[-1])).reshape(grad.shape[-1])
+    flat = grad.reshape(rows, grad.shape[-1])
+    return MatMul.apply(ones, flat, roles=("1^T", "dY", "db")).reshape(grad.shape[-1])
 
 
 class Conv(Function):
