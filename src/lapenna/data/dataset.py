@@ -23,8 +23,6 @@ from lapenna.data.structure import (
     apply_fn,
     conform,
     element_kind,
-    flatten,
-    map_structure,
     spec_of,
     to_arrays,
 )
@@ -34,6 +32,7 @@ from lapenna.data.workers import (
     prefetch_iterator,
     resolve_parallelism,
 )
+from lapenna.utils.tree import flatten, map_structure
 
 INFINITE = -1
 UNKNOWN = -2
@@ -74,7 +73,9 @@ class Dataset:
 
         Args:
             tensors: an array, or a tuple/dict (nested freely) of arrays that share their
-                first dimension. Lists become arrays; Python floats become floatx.
+                first dimension. A list of numbers is one array, a list of
+                arrays is structure (see :mod:`lapenna.utils.tree`); Python floats become
+                floatx.
 
         Returns:
             A Dataset with one element per row, of the same structure as ``tensors``.

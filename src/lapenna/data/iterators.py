@@ -7,7 +7,8 @@ stop as soon as the consumer does.
 
 import numpy as np
 
-from lapenna.data.structure import apply_fn, flatten, pack_like, signature
+from lapenna.data.structure import apply_fn
+from lapenna.utils.tree import flatten, pack_like, signature
 
 
 class IndexPlan:
