@@ -18,9 +18,8 @@ an iterator over one epoch's batches starting at batch ``skip`` (a resumed run).
 import itertools
 import math
 
-import numpy as np
-
 from lapenna.backend import floatx, generator
+from lapenna.backend import host_np as np
 from lapenna.data.dataset import Dataset
 from lapenna.data.structure import to_arrays, unpack_x_y_sample_weight
 from lapenna.utils.tree import flatten, map_structure

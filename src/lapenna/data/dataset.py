@@ -13,9 +13,8 @@ so the order for a given seed does not depend on which path runs.
 
 import math
 
-import numpy as np
-
 from lapenna.backend import generator, make_generator
+from lapenna.backend import host_np as np
 from lapenna.data import iterators
 from lapenna.data.iterators import IndexPlan
 from lapenna.data.structure import (

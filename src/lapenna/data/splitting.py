@@ -1,7 +1,6 @@
 """``split``: cut a dataset or arrays into train/validation/test parts by fractions."""
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.backend import make_generator
 from lapenna.data.dataset import UNKNOWN, Dataset
 from lapenna.data.iterators import close

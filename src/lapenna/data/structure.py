@@ -7,9 +7,8 @@ room uses: a list of arrays is structure, a list of numbers is one array.
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from lapenna.backend import as_array
+from lapenna.backend import host_np as np
 from lapenna.utils.tree import flatten, map_structure, pack_like
 
 
