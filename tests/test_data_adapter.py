@@ -145,3 +145,11 @@ def test_bad_sources_are_refused_first():
         model.fit([x1, x2[:5]], y, verbose=0)
     for got, want in zip(model.get_weights(), before):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("module", [tree, adapter])
+def test_docstring_examples(module):
+    import doctest
+
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0

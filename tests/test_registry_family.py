@@ -60,3 +60,13 @@ def test_identifiers_are_refused_alike():
     with pytest.raises(ValueError, match="a Metric or a function"):
         lp.metrics.get(3)
     assert isinstance(lp.losses.get(lambda t, p: (p - t).mean(axis=-1)), lp.losses.Loss)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from lapenna.utils import config, registry
+
+    for module in (config, registry):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0

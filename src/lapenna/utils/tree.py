@@ -77,16 +77,10 @@ def map_structure(fn, structure):
     """Apply ``fn`` to every leaf of ``structure`` and keep the structure.
 
     Example:
-        >>> map_structure(lambda v: v * 10, (1, [2, 3], {"k": 4}))
-        (10, [20, 30], {'k': 40})
+        >>> map_structure(str, (1, [None, 3], {"k": [[1, 2]]}))
+        ('1', ['None', '3'], {'k': '[[1, 2]]'})
     """
-    if isinstance(structure, dict):
-        return {key: map_structure(fn, item) for key, item in structure.items()}
-    if isinstance(structure, tuple):
-        return tuple(map_structure(fn, item) for item in structure)
-    if is_nested(structure):
-        return [map_structure(fn, item) for item in structure]
-    return fn(structure)
+    return _pack(structure, (fn(leaf) for leaf in flatten(structure)))
 
 
 def signature(structure):
