@@ -168,9 +168,7 @@ class Family:
         self.registry = get_registry(family)
         self.base, self.wrap_function, self.strict = base, wrap_function, strict
         self.default, self.from_name = default, from_name
-        self.noun = family[:-1] if family.endswith("s") else family
-        if family == "losses":
-            self.noun = "loss"
+        self.noun = {"losses": "loss"}.get(family, family.removesuffix("s"))
 
     def get(self, identifier, custom_objects=None):
         """A member for a name, a config dict, a class, an instance or a function."""
