@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import lapenna as lp
+from extras import requires
 from lapenna import applications
 
 SPARSE = "sparse_categorical_crossentropy"
@@ -18,7 +19,10 @@ def test_pretrained_weight_names_are_refused_with_guidance(tmp_path):
         applications.LeNet5(weights=tmp_path / "missing.weights.h5")
 
 
-@pytest.mark.parametrize("suffix", [".safetensors", ".npz", ".weights.h5", ".lpn"])
+@pytest.mark.parametrize(
+    "suffix",
+    [".safetensors", ".npz", pytest.param(".weights.h5", marks=requires("h5py")), ".lpn"],
+)
 def test_weights_argument_loads_a_saved_file(tmp_path, suffix):
     arguments = {"input_shape": (32, 32, 3), "classes": 3, "stem": "cifar", "base_filters": 4}
     source = applications.ResNet18(**arguments)

@@ -1,8 +1,11 @@
 """The rooms of the design and the direction of imports, checked by parsing every module.
 
-A package may import only packages on a lower level (and ``utils``); only ``backend``
-imports numpy, with ``data``, ``datasets``, ``io`` and ``testing`` allowed numpy for
-file arrays.
+A package may import only packages on a lower level (and ``utils``). Relative imports are
+resolved, ``from lapenna import X`` counts as an import of room ``X``, and the root package
+(``import lapenna``, ``from lapenna import __version__``) sits above every room it gathers,
+so no package below ``cli`` imports it. Only ``backend`` imports numpy (or cupy): device
+arrays go through ``backend.xp``; host-only arrays say so by their import,
+``from lapenna.backend import host_np as np``.
 """
 
 import ast
@@ -37,7 +40,9 @@ LEVELS = {
     "cli": 7,
     "testing": 99,  # a side room: may import anything, nothing imports it
 }
-NUMPY_ALLOWED = {"backend", "data", "datasets", "io", "testing"}
+# lapenna/__init__.py gathers the public API of every room up to level 6
+ROOT_LEVEL = 6.5
+ARRAY_LIBRARIES = {"numpy", "cupy"}
 # heavy optional dependencies may be imported inside functions; these are the known ones
 OPTIONAL = {
     "onnx",
@@ -67,15 +72,46 @@ def _modules():
         yield path, rel, room
 
 
-def _imports(tree):
-    """(module name, is_top_level) for every import in the module."""
+def _imports(tree, rel):
+    """(module, is_top_level, line) for every import: relative imports resolved against
+    the module's package, ``from lapenna import X`` read as ``lapenna.X``."""
     top = set(map(id, tree.body))
+    package = ["lapenna", *rel.parts[:-1]]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, id(node) in top, node.lineno
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module, id(node) in top, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            names = [a.name for a in node.names] if module == "lapenna" else [None]
+            for name in names:
+                full = f"{module}.{name}" if name else module
+                yield full, id(node) in top, node.lineno
+
+
+def _room_edges(rel, source):
+    """Imports of ``source`` (module ``rel`` under lapenna/) that break the levels."""
+    room = rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 else None
+    if room is None or room == "testing":
+        return []  # the root package gathers the API; testing is a side room
+    bad = []
+    for name, _top, line in _imports(ast.parse(source), rel):
+        parts = name.split(".")
+        if parts[0] != "lapenna":
+            continue
+        target = parts[1] if len(parts) > 1 and parts[1] in LEVELS else None
+        if target == room or target == "utils":
+            continue
+        if target == "testing":
+            bad.append(f"{rel}:{line} imports lapenna.testing")
+        elif target is None and LEVELS[room] <= ROOT_LEVEL:
+            bad.append(f"{rel}:{line} ({room}) imports the root package ({name})")
+        elif target is not None and LEVELS[target] >= LEVELS[room]:
+            bad.append(f"{rel}:{line} ({room}, level {LEVELS[room]}) imports {name}")
+    return bad
 
 
 def test_every_room_is_known():
@@ -85,39 +121,48 @@ def test_every_room_is_known():
 
 def test_imports_follow_the_levels():
     bad = []
-    for path, rel, room in _modules():
-        if room is None:
-            continue  # lapenna/__init__.py and __main__.py gather the public API
-        tree = ast.parse(path.read_text())
-        for name, _top, line in _imports(tree):
-            parts = name.split(".")
-            if parts[0] != "lapenna" or len(parts) < 2:
-                continue
-            target = parts[1]
-            if target == room or target == "utils" or room == "testing":
-                continue
-            if target == "testing":
-                bad.append(f"{rel}:{line} imports lapenna.testing")
-            elif target not in LEVELS or LEVELS[target] >= LEVELS[room]:
-                bad.append(f"{rel}:{line} ({room}, level {LEVELS[room]}) imports {name}")
+    for path, rel, _room in _modules():
+        bad += _room_edges(rel, path.read_text())
     assert not bad, "imports against the design:\n" + "\n".join(bad)
 
 
-def test_numpy_only_in_its_rooms():
+def test_the_checker_sees_every_form_of_import():
+    rel = Path("io/example.py")
+    for source in (
+        "import lapenna",
+        "import lapenna.layers",
+        "from lapenna import layers",
+        "from lapenna import __version__",
+        "from .. import models",
+        "from ..layers import Dense",
+        "from ..models.model import Model",
+        "def f():\n    from lapenna import callbacks",
+    ):
+        assert _room_edges(rel, source), source
+    for source in ("from . import atomic", "from ..ops import matmul", "from lapenna import ops"):
+        assert not _room_edges(rel, source), source
+    assert not _room_edges(Path("cli/example.py"), "import lapenna as lp")
+
+
+def test_numpy_only_in_backend():
+    """Device arrays use ``backend.xp``; host-only code imports ``host_np`` from backend."""
     bad = []
     for path, rel, room in _modules():
-        if room in NUMPY_ALLOWED:
+        if room == "backend":
             continue
-        for name, _top, line in _imports(ast.parse(path.read_text())):
-            if name.split(".")[0] == "numpy":
-                bad.append(f"{rel}:{line}")
-    assert not bad, "numpy imported outside backend/data/io/testing:\n" + "\n".join(bad)
+        for name, _top, line in _imports(ast.parse(path.read_text()), rel):
+            if name.split(".")[0] in ARRAY_LIBRARIES:
+                bad.append(f"{rel}:{line} imports {name}")
+    assert not bad, (
+        "numpy/cupy imported outside backend; use backend.xp for device arrays or "
+        "'from lapenna.backend import host_np as np' for host-only arrays:\n" + "\n".join(bad)
+    )
 
 
 def test_function_local_imports_are_only_optional_dependencies():
     bad = []
     for path, rel, room in _modules():
-        for name, top, line in _imports(ast.parse(path.read_text())):
+        for name, top, line in _imports(ast.parse(path.read_text()), rel):
             if not top and name.split(".")[0] not in OPTIONAL:
                 if room is None and name.startswith("lapenna"):
                     continue

@@ -13,9 +13,16 @@ import numpy as np
 import pytest
 
 import lapenna as lp
+from extras import requires
 from lapenna import layers
 from lapenna.cli import main
 from lapenna.datasets import mnist
+
+# the command trains on the bundled datasets, writes TensorBoard logs and figures, reads
+# image folders and exports ONNX: its tests need those extras
+pytestmark = requires(
+    "sklearn", "mlxtend", "threadpoolctl", "tensorboard", "matplotlib", "PIL", "onnx", "onnxruntime"
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

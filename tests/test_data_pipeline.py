@@ -296,8 +296,11 @@ def test_as_dataset_builds_what_fit_iterates():
 
 def test_split_validation_takes_the_last_fraction():
     x, y = np.arange(20).reshape(10, 2), np.arange(10)
-    (tx, ty), (vx, vy) = lp.data.split_validation((x, y), 0.25)
+    (tx, ty), (vx, vy) = lp.data.split_validation((x, y), 0.2)
     assert ty.tolist() == list(range(8)) and vy.tolist() == [8, 9] and vx.shape == (2, 2)
+    # Keras's rule, the one fit uses: floor(n * (1 - split)) samples train
+    (_, ty), (_, vy) = lp.data.split_validation((x, y), 0.25)
+    assert ty.tolist() == list(range(7)) and vy.tolist() == [7, 8, 9]
     train, val = lp.data.split_validation(y, 0.0)
     assert len(train) == 10 and len(val) == 0
     with pytest.raises(ValueError, match="validation_split"):

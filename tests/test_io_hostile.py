@@ -15,6 +15,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from extras import requires
 from io_helpers import patch_zip_sizes, raw_safetensors, zip_with
 from lapenna.io import (
     CONFIG_NAME,
@@ -146,7 +147,10 @@ def _snapshot(root):
     }
 
 
-CASES = sorted(_corpus("unused"))
+CASES = [
+    pytest.param(case, marks=requires("h5py")) if case.endswith("_h5") else case
+    for case in sorted(_corpus("unused"))
+]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import lapenna as lp
+from extras import requires
 from lapenna import layers
 
 
@@ -69,7 +70,9 @@ def test_sequential_and_compile_settings_survive(tmp_path):
     assert raw.optimizer is None
 
 
-@pytest.mark.parametrize("suffix", [".safetensors", ".npz", ".h5"])
+@pytest.mark.parametrize(
+    "suffix", [".safetensors", ".npz", pytest.param(".h5", marks=requires("h5py"))]
+)
 def test_weight_files_round_trip(tmp_path, suffix):
     model, other = _model(0), _model(1)
     path = tmp_path / f"w{suffix}"

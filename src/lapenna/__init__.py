@@ -47,7 +47,7 @@ from lapenna.backend import (
     set_seed,
 )
 
-__version__ = "0.1.0"
+from lapenna.utils.version import __version__
 
 __all__ = [
     "Model",

@@ -38,9 +38,9 @@ from lapenna.activations.activations import (
     swish,
     tanh,
 )
-from lapenna.utils import get_registry
+from lapenna.utils.registry import Family
 
-_REGISTRY = get_registry("activations")
+_API = Family("activations", strict=True, default=linear)
 
 
 def get(identifier):
@@ -61,9 +61,7 @@ def get(identifier):
         >>> lp.activations.get("swish") is lp.activations.silu
         True
     """
-    if identifier is None:
-        return linear
-    return _REGISTRY.get(identifier)
+    return _API.get(identifier)
 
 
 def serialize(activation):
@@ -78,16 +76,7 @@ def serialize(activation):
         >>> lp.activations.serialize(lp.activations.swish)
         'silu'
     """
-    if activation is None:
-        return "linear"
-    for name, fn in _REGISTRY.classes().items():
-        if fn is activation:
-            return name
-    raise ValueError(
-        f"activations.serialize expects a registered activation, got {activation!r}; "
-        "register a custom one with @lapenna.utils.register('activations') so a saved "
-        "model can find it by name"
-    )
+    return _API.serialize(activation)
 
 
 def deserialize(config, custom_objects=None):
@@ -98,7 +87,7 @@ def deserialize(config, custom_objects=None):
         >>> lp.activations.deserialize("gelu") is lp.activations.gelu
         True
     """
-    return _REGISTRY.deserialize(config, custom_objects)
+    return _API.deserialize(config, custom_objects)
 
 
 __all__ = [

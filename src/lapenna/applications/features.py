@@ -1,8 +1,8 @@
 """Intermediate activations of a functional model, as a model of their own."""
 
 from lapenna.layers import InputLayer
-from lapenna.layers.symbolic import flatten
 from lapenna.models.model import Model
+from lapenna.utils.tree import flatten
 
 
 def feature_extractor(model, layer_names, name=None):

@@ -1,7 +1,10 @@
 """The array backend: the one place that imports numpy.
 
-Everything above this room works on the array namespace ``xp`` and the helpers here:
-the default float type, the single seeded random generator, and BLAS thread control.
+Everything above this room works on the array namespace ``xp`` and the helpers here: the
+default float type, the single seeded random generator, and BLAS thread control. Code
+whose arrays stay on the host (file formats, the data pipeline, host-side metrics)
+imports ``host_np`` (numpy itself) instead, and says so by that import:
+``from lapenna.backend import host_np as np``.
 Raw kernels that are pure array manipulation live beside them: ``conv`` (im2col, GEMMs,
 col2im) and ``winograd``, ``pool``, ``norm`` and ``resample``.
 """
@@ -19,6 +22,7 @@ from lapenna.backend.core import (
     as_array,
     cast_like,
     floatx,
+    host_np,
     is_float_dtype,
     set_floatx,
     to_dtype,
@@ -50,6 +54,7 @@ from lapenna.backend.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "xp",
+    "host_np",
     "floatx",
     "set_floatx",
     "as_array",

@@ -2,7 +2,13 @@
 
 import numbers
 
+import numpy as host_np  # noqa: F401 - exported by backend for host-only code
 import numpy as xp
+
+# ``xp`` is the array namespace of the device: every array operation outside this room
+# goes through it, so that it can become cupy. ``host_np`` is numpy itself, for arrays
+# that stay on the host whatever the device (file formats, the data pipeline, host-side
+# metrics); a module outside backend that imports it says so by that import.
 
 _FLOAT_TYPES = ("float16", "float32", "float64")
 _floatx = "float32"

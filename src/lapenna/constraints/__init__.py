@@ -15,9 +15,9 @@ Example:
 """
 
 from lapenna.constraints.constraints import Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm
-from lapenna.utils import get_registry
+from lapenna.utils.registry import Family
 
-_REGISTRY = get_registry("constraints")
+_API = Family("constraints", strict=True)
 
 
 def get(identifier):
@@ -38,7 +38,7 @@ def get(identifier):
         >>> lp.constraints.get("max_norm")
         MaxNorm(max_value=2.0, axis=0)
     """
-    return _REGISTRY.get(identifier)
+    return _API.get(identifier)
 
 
 def serialize(constraint):
@@ -48,12 +48,12 @@ def serialize(constraint):
         ValueError: for a constraint that is not registered (a plain function or an
             unregistered subclass), which could not be rebuilt from the config.
     """
-    return _REGISTRY.serialize(constraint, strict=True)
+    return _API.serialize(constraint)
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild a constraint from ``serialize``'s output (or a name)."""
-    return _REGISTRY.deserialize(config, custom_objects)
+    return _API.deserialize(config, custom_objects)
 
 
 __all__ = [

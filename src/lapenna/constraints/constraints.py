@@ -12,6 +12,7 @@ import numbers
 from lapenna import ops
 from lapenna.autograd import as_tensor, no_grad
 from lapenna.utils import register
+from lapenna.utils.config import Configurable
 
 # keeps a zero vector at zero instead of dividing 0 by 0 (Keras's backend epsilon)
 _EPSILON = 1e-7
@@ -43,7 +44,7 @@ def _axis(axis, name):
     raise ValueError(f"{name} expects axis to be an int or a list of ints, got {axis!r}")
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class of constraints: ``projected = constraint(weight)``.
 
     Subclasses write ``project(w)`` with ops on a detached Tensor, and ``get_config``.
@@ -62,19 +63,6 @@ class Constraint:
 
     def project(self, w):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define project")
-
-    def get_config(self):
-        """Return the constructor arguments as a JSON-safe dict."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Rebuild a constraint from ``get_config``'s dict."""
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class _NormConstraint(Constraint):

@@ -13,9 +13,8 @@ so the order for a given seed does not depend on which path runs.
 
 import math
 
-import numpy as np
-
 from lapenna.backend import generator, make_generator
+from lapenna.backend import host_np as np
 from lapenna.data import iterators
 from lapenna.data.iterators import IndexPlan
 from lapenna.data.structure import (
@@ -23,8 +22,6 @@ from lapenna.data.structure import (
     apply_fn,
     conform,
     element_kind,
-    flatten,
-    map_structure,
     spec_of,
     to_arrays,
 )
@@ -34,6 +31,7 @@ from lapenna.data.workers import (
     prefetch_iterator,
     resolve_parallelism,
 )
+from lapenna.utils.tree import flatten, map_structure
 
 INFINITE = -1
 UNKNOWN = -2
@@ -74,7 +72,9 @@ class Dataset:
 
         Args:
             tensors: an array, or a tuple/dict (nested freely) of arrays that share their
-                first dimension. Lists become arrays; Python floats become floatx.
+                first dimension. A list of numbers is one array, a list of
+                arrays is structure (see :mod:`lapenna.utils.tree`); Python floats become
+                floatx.
 
         Returns:
             A Dataset with one element per row, of the same structure as ``tensors``.

@@ -7,8 +7,7 @@ same list) and decoded with Pillow when the dataset is iterated, in a few thread
 import os
 from pathlib import Path
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.data.dataset import Dataset
 from lapenna.utils.errors import DatasetFormatError
 

@@ -5,9 +5,9 @@ closes the upstream iterator when it stops, so threads further up (prefetch, par
 stop as soon as the consumer does.
 """
 
-import numpy as np
-
-from lapenna.data.structure import apply_fn, flatten, pack_like, signature
+from lapenna.backend import host_np as np
+from lapenna.data.structure import apply_fn
+from lapenna.utils.tree import flatten, pack_like, signature
 
 
 class IndexPlan:

@@ -1,11 +1,11 @@
 """``split``: cut a dataset or arrays into train/validation/test parts by fractions."""
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.backend import make_generator
 from lapenna.data.dataset import UNKNOWN, Dataset
 from lapenna.data.iterators import close
-from lapenna.data.structure import flatten, map_structure, to_arrays
+from lapenna.data.structure import to_arrays
+from lapenna.utils.tree import flatten, map_structure
 
 
 def split(data, fractions, seed=None, shuffle=True):

@@ -1,14 +1,15 @@
-"""Nested elements: tuples and dicts of arrays, flattened and rebuilt in one fixed order.
+"""Dataset elements: nested tuples, lists and dicts of arrays, their specs and conventions.
 
-A dataset element is an array, a tuple of elements, or a dict of elements (nested freely).
-Lists are not structure: like numpy, a list becomes one array.
+A dataset element is an array, or a tuple, list or dict of elements (nested freely). What
+is structure and what is one array follows :mod:`lapenna.utils.tree`, the one rule every
+room uses: a list of arrays is structure, a list of numbers is one array.
 """
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from lapenna.backend import as_array
+from lapenna.backend import host_np as np
+from lapenna.utils.tree import flatten, map_structure, pack_like
 
 
 @dataclass(frozen=True)
@@ -34,52 +35,13 @@ class ArraySpec:
         return all(d is None or d == s for d, s in zip(self.shape, array.shape))
 
 
-def is_nested(value):
-    return isinstance(value, tuple | dict)
-
-
-def flatten(element):
-    """Return the leaves of ``element`` in a fixed order (tuple order, dict insertion order)."""
-    if isinstance(element, tuple):
-        return [leaf for item in element for leaf in flatten(item)]
-    if isinstance(element, dict):
-        return [leaf for item in element.values() for leaf in flatten(item)]
-    return [element]
-
-
-def pack_like(template, leaves):
-    """Rebuild the structure of ``template`` from ``leaves`` (the inverse of :func:`flatten`)."""
-    leaves_iter = iter(leaves)
-    result = _pack(template, leaves_iter)
-    return result
-
-
-def _pack(template, leaves_iter):
-    if isinstance(template, tuple):
-        return tuple(_pack(item, leaves_iter) for item in template)
-    if isinstance(template, dict):
-        return {key: _pack(item, leaves_iter) for key, item in template.items()}
-    return next(leaves_iter)
-
-
-def map_structure(fn, element):
-    """Apply ``fn`` to every leaf of ``element`` and keep the structure."""
-    return pack_like(element, [fn(leaf) for leaf in flatten(element)])
-
-
-def signature(element):
-    """A hashable description of the nesting (not the arrays) of ``element``."""
-    if isinstance(element, tuple):
-        return ("tuple", tuple(signature(item) for item in element))
-    if isinstance(element, dict):
-        return ("dict", tuple((key, signature(item)) for key, item in element.items()))
-    return "leaf"
-
-
 def to_array(value):
-    """Convert one leaf to an array; Python floats become floatx, arrays keep their dtype."""
+    """Convert one leaf to an array; Python floats become floatx, arrays keep their dtype
+    (as does anything that converts itself through ``__array__``, such as a Tensor)."""
     if isinstance(value, np.ndarray):
         return value
+    if hasattr(value, "__array__") and not isinstance(value, np.generic):
+        return np.asarray(value)
     return as_array(value)
 
 

@@ -3,8 +3,7 @@
 import tarfile
 import zlib
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.datasets.cifar_binary import parse_cifar_binary, read_cifar_binary
 from lapenna.datasets.download import dataset_folder, ensure_files
 from lapenna.datasets.errors import DatasetFormatError

@@ -1,8 +1,7 @@
 """Helpers for the datasets shipped inside installed packages (the ``datasets`` extra)."""
 
-import numpy as np
-
 from lapenna.backend import floatx
+from lapenna.backend import host_np as np
 
 
 def missing_extra(dataset, package, err):

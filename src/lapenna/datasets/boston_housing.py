@@ -7,9 +7,8 @@ thousands of dollars. The features include one built from the proportion of Blac
 well-known regression benchmark, as it does in Keras.
 """
 
-import numpy as np
-
 from lapenna.backend import floatx
+from lapenna.backend import host_np as np
 from lapenna.datasets._embedded import check_test_split, missing_extra
 from lapenna.datasets.errors import DatasetFormatError
 

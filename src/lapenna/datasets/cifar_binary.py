@@ -8,8 +8,7 @@ sizes and label ranges; each error names the file and the field.
 
 from pathlib import Path
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.datasets.errors import DatasetFormatError
 
 IMAGE_BYTES = 32 * 32 * 3

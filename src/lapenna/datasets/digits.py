@@ -4,8 +4,7 @@ Pixel values are kept as shipped, integers 0..16 (not stretched to 0..255, which
 round): divide by 16 to get 0..1.
 """
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.datasets._embedded import check_test_split, missing_extra, stratified_split
 
 CLASS_NAMES = tuple(str(digit) for digit in range(10))

@@ -11,8 +11,7 @@ import io
 import zlib
 from pathlib import Path
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.datasets.errors import DatasetFormatError
 
 TYPE_CODES = {

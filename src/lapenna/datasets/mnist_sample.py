@@ -10,8 +10,7 @@ import gzip
 import zlib
 from pathlib import Path
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.datasets._embedded import missing_extra, stratified_split
 from lapenna.datasets.errors import DatasetFormatError
 

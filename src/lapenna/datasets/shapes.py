@@ -11,9 +11,8 @@ classification, detection and segmentation examples:
 - :func:`make_shapes`: the generator behind both.
 """
 
-import numpy as np
-
 from lapenna.backend import generator as global_generator
+from lapenna.backend import host_np as np
 
 CLASS_NAMES = ("circle", "square", "triangle")
 _PLACEMENT_TRIES = 10

@@ -33,13 +33,13 @@ from lapenna.initializers.variance_scaling import (
     LecunUniform,
     VarianceScaling,
 )
-from lapenna.utils import get_registry
+from lapenna.utils.registry import Family
 
 # the spelling of the issue and of the LeCun papers, for the same classes
 LeCunNormal = LecunNormal
 LeCunUniform = LecunUniform
 
-_REGISTRY = get_registry("initializers")
+_API = Family("initializers", strict=True)
 
 
 def get(identifier):
@@ -61,7 +61,7 @@ def get(identifier):
         >>> lp.initializers.get("zeros")
         Zeros()
     """
-    return _REGISTRY.get(identifier)
+    return _API.get(identifier)
 
 
 def serialize(initializer):
@@ -76,7 +76,7 @@ def serialize(initializer):
         >>> lp.initializers.serialize(lp.initializers.Constant(3))
         {'class_name': 'Constant', 'config': {'value': 3}}
     """
-    return _REGISTRY.serialize(initializer, strict=True)
+    return _API.serialize(initializer)
 
 
 def deserialize(config, custom_objects=None):
@@ -87,7 +87,7 @@ def deserialize(config, custom_objects=None):
         >>> lp.initializers.deserialize({"class_name": "Orthogonal", "config": {"gain": 2.0}})
         Orthogonal(gain=2.0, seed=None)
     """
-    return _REGISTRY.deserialize(config, custom_objects)
+    return _API.deserialize(config, custom_objects)
 
 
 __all__ = [

@@ -4,9 +4,10 @@ import numbers
 
 from lapenna import backend as B
 from lapenna.backend import xp
+from lapenna.utils.config import Configurable
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class of weight initializers: ``shape, dtype, generator -> array``.
 
     A subclass writes ``_generate(shape, dtype, generator)`` and, when it has constructor
@@ -51,19 +52,6 @@ class Initializer:
 
     def _generate(self, shape, dtype, generator):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define _generate")
-
-    def get_config(self):
-        """Return the constructor arguments as a JSON-safe dict."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Rebuild an initializer from ``get_config``'s dict."""
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def check_shape(shape, name):

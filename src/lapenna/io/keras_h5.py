@@ -31,8 +31,7 @@ import math
 import os
 import re
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.io.errors import FormatError
 
 MAX_WEIGHT_BYTES = 2**33

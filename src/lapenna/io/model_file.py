@@ -10,10 +10,8 @@ load leaves the model exactly as it was.
 
 import json
 
-import numpy as np
-
-import lapenna
 from lapenna import backend as B
+from lapenna.backend import host_np as np
 from lapenna.io.archive import CONFIG_NAME, WEIGHTS_NAME, read_archive, write_archive
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import check_safe, dumps_config, loads_config
@@ -22,6 +20,7 @@ from lapenna.io.keras_h5 import read_keras_weights
 from lapenna.io.npz import load_npz, save_npz
 from lapenna.io.safetensors import load_bytes, load_file, save_bytes, save_file
 from lapenna.utils import get_registry
+from lapenna.utils.version import __version__
 
 FORMAT_VERSION = 1
 MODEL_PREFIX = "model/"
@@ -161,7 +160,7 @@ def model_config(model):
     config = {
         "format": "lapenna-model",
         "format_version": FORMAT_VERSION,
-        "lapenna_version": lapenna.__version__,
+        "lapenna_version": __version__,
         "model": registry.serialize(model),
         "build_input_shape": _shape_json(getattr(model, "_build_shape", None)),
     }

@@ -10,8 +10,7 @@ import io
 import math
 import zipfile
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.io.archive import (
     MAX_ENTRY_BYTES,
     checked_entries,

@@ -12,8 +12,7 @@ with the moving statistics (the exact computation lapenna does at inference time
 runtimes such as onnxruntime fold it into the preceding convolution when they optimize.
 """
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.io.onnx_graph import (
     Value,
     channels_first,

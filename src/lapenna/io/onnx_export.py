@@ -8,13 +8,13 @@ keep lapenna's channels-last layout; inside, tensors switch to channels first on
 ONNX operators need it (see ``onnx_graph``).
 """
 
-import numpy as np
-
-import lapenna
+from lapenna.backend import floatx
+from lapenna.backend import host_np as np
 from lapenna.io import onnx_conv, onnx_layers  # noqa: F401 - they register the converters
 from lapenna.io.atomic import atomic_write
 from lapenna.io.onnx_graph import CONVERTERS, OnnxGraph, Value
 from lapenna.utils import get_registry
+from lapenna.utils.version import __version__
 
 MIN_OPSET, MAX_OPSET = 13, 21
 
@@ -102,7 +102,7 @@ def unsupported_layers(description):
 def _build(description, opset, dynamic_batch):
     inputs = description["inputs"]
     floats = [e["dtype"] for e in inputs if np.dtype(e["dtype"]).kind == "f"]
-    g = OnnxGraph(opset, floats[0] if floats else lapenna.floatx())
+    g = OnnxGraph(opset, floats[0] if floats else floatx())
     batch = "batch" if dynamic_batch else (inputs[0]["shape"][0] or 1)
     values, graph_inputs = {}, []
     for entry in inputs:
@@ -115,7 +115,7 @@ def _build(description, opset, dynamic_batch):
         name = g.fresh(entry["name"])
         g.rename(g.channels_last(values[entry["id"]]), name)
         graph_outputs.append(g.value_info(name, entry["shape"], batch))
-    return g.model(description["name"], graph_inputs, graph_outputs, lapenna.__version__)
+    return g.model(description["name"], graph_inputs, graph_outputs, __version__)
 
 
 def _convert_nodes(g, description, values):

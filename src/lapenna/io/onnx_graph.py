@@ -12,7 +12,7 @@ channels first, and transposes appear only where the layout really changes (the 
 input and output, Flatten, Dense...).
 """
 
-import numpy as np
+from lapenna.backend import host_np as np
 
 
 def identity(rank):

@@ -9,8 +9,7 @@ swish, mish), so every opset from 13 on carries them.
 
 import math
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.io.onnx_graph import Value, converter, identity
 from lapenna.utils import get_registry
 

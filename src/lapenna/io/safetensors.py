@@ -17,8 +17,7 @@ import json
 import os
 import struct
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.io.atomic import atomic_write
 from lapenna.io.errors import FormatError
 from lapenna.io.safetensors_header import (

@@ -12,8 +12,7 @@ at 0, without gap or overlap, ending at its last byte.
 import dataclasses
 import math
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.io.config import strict_json_loads
 from lapenna.io.errors import FormatError
 

@@ -6,9 +6,8 @@ array-valued under prefixes (``model/dense/kernel``, ``optimizer/dense/kernel/m`
 config) go to the file's string metadata, JSON-encoded with ``dumps_config``.
 """
 
-import numpy as np
-
 from lapenna.autograd import Tensor
+from lapenna.backend import host_np as np
 from lapenna.io.errors import FormatError
 from lapenna.io.safetensors import load_file, save_file
 

@@ -1,5 +1,7 @@
 """Layers: the bricks networks are built from, with the Keras lifecycle and names."""
 
+# ruff: noqa: F401 - the imports are the public names; __all__ is derived from them below
+
 from lapenna.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lapenna.layers.affine_augmentation import RandomRotation, RandomTranslation, RandomZoom
 from lapenna.layers.base import Layer, register_layer, trace_calls
@@ -96,6 +98,11 @@ from lapenna.layers.reshaping import (
 from lapenna.layers.seeding import SeededLayer
 from lapenna.layers.symbolic import SymbolicTensor
 
+
+def _is_layer_class(obj):
+    return isinstance(obj, type) and issubclass(obj, Layer)
+
+
 # Keras's shorter spellings of the same classes
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
@@ -112,119 +119,13 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
     GlobalMaxPooling3D,
 )
 
+# every Layer class bound above, under each of its names (the Keras spellings too), so a
+# new layer needs only its import line; plus the helpers that are not layers
 __all__ = [
-    "Layer",
     "InputSpec",
     "SymbolicTensor",
     "register_layer",
     "trace_calls",
     "Input",
-    "InputLayer",
-    "Dense",
-    "Activation",
-    "Identity",
-    "Lambda",
-    "Flatten",
-    "Reshape",
-    # convolution
-    "BaseConv",
-    "Conv1D",
-    "Conv2D",
-    "Conv3D",
-    "BaseConvTranspose",
-    "Conv1DTranspose",
-    "Conv2DTranspose",
-    "Conv3DTranspose",
-    "DepthwiseConv2D",
-    "SeparableConv2D",
-    "Convolution1D",
-    "Convolution2D",
-    "Convolution3D",
-    "Convolution2DTranspose",
-    "Convolution3DTranspose",
-    # pooling
-    "BasePooling",
-    "MaxPooling1D",
-    "MaxPooling2D",
-    "MaxPooling3D",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "AveragePooling3D",
-    "MaxUnpooling2D",
-    "BaseGlobalPooling",
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
-    "GlobalAveragePooling3D",
-    "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D",
-    "GlobalMaxPooling3D",
-    "MaxPool1D",
-    "MaxPool2D",
-    "MaxPool3D",
-    "AvgPool1D",
-    "AvgPool2D",
-    "AvgPool3D",
-    "GlobalAvgPool1D",
-    "GlobalAvgPool2D",
-    "GlobalAvgPool3D",
-    "GlobalMaxPool1D",
-    "GlobalMaxPool2D",
-    "GlobalMaxPool3D",
-    # normalization
-    "BatchNormalization",
-    "LayerNormalization",
-    "GroupNormalization",
-    # merging
-    "Merge",
-    "Add",
-    "Subtract",
-    "Multiply",
-    "Average",
-    "Maximum",
-    "Minimum",
-    "Concatenate",
-    "Dot",
-    # reshaping
-    "Permute",
-    "RepeatVector",
-    "BaseUpSampling",
-    "UpSampling1D",
-    "UpSampling2D",
-    "UpSampling3D",
-    "BaseZeroPadding",
-    "ZeroPadding1D",
-    "ZeroPadding2D",
-    "ZeroPadding3D",
-    "BaseCropping",
-    "Cropping1D",
-    "Cropping2D",
-    "Cropping3D",
-    # regularization
-    "SeededLayer",
-    "Dropout",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
-    "SpatialDropout3D",
-    "GaussianNoise",
-    "GaussianDropout",
-    "ActivityRegularization",
-    # activations
-    "ReLU",
-    "LeakyReLU",
-    "ELU",
-    "PReLU",
-    "Softmax",
-    # preprocessing and augmentation
-    "Rescaling",
-    "Normalization",
-    "Resizing",
-    "CenterCrop",
-    "BaseImageAugmentationLayer",
-    "RandomFlip",
-    "RandomCrop",
-    "RandomRotation",
-    "RandomZoom",
-    "RandomTranslation",
-    "RandomContrast",
-    "RandomBrightness",
+    *sorted(name for name, obj in dict(globals()).items() if _is_layer_class(obj)),
 ]

@@ -8,6 +8,7 @@ output shape and records a ``Node`` (layer, inputs, outputs, call arguments). A 
 
 from lapenna import backend as B
 from lapenna.autograd import Tensor, no_grad
+from lapenna.utils.tree import flatten, map_structure
 
 
 class SymbolicTensor:
@@ -41,23 +42,6 @@ class Node:
     @property
     def parent_tensors(self):
         return flatten(self.inputs)
-
-
-def flatten(structure):
-    """The leaves of a nested list/tuple/dict structure, in order."""
-    if isinstance(structure, list | tuple):
-        return [leaf for item in structure for leaf in flatten(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in structure for leaf in flatten(structure[key])]
-    return [structure]
-
-
-def map_structure(fn, structure):
-    if isinstance(structure, list | tuple):
-        return type(structure)(map_structure(fn, item) for item in structure)
-    if isinstance(structure, dict):
-        return {key: map_structure(fn, value) for key, value in structure.items()}
-    return fn(structure)
 
 
 def any_symbolic(structure):

@@ -48,9 +48,9 @@ from lapenna.losses.regression import (
     mean_squared_error,
     mean_squared_logarithmic_error,
 )
-from lapenna.utils import get_registry
+from lapenna.utils.registry import Family
 
-_REGISTRY = get_registry("losses")
+_API = Family("losses", base=Loss, wrap_function=LossFunctionWrapper)
 
 # short names of the function forms, as in Keras
 mse = MSE = mean_squared_error
@@ -71,28 +71,17 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name or an object that is not a loss.
     """
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str | dict):
-        return _REGISTRY.get(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if callable(identifier):
-        return LossFunctionWrapper(identifier)
-    raise ValueError(
-        f"Could not interpret loss identifier {identifier!r}: expected a name, a config "
-        "dict, a Loss or a function"
-    )
+    return _API.get(identifier)
 
 
 def serialize(loss):
     """Return ``{"class_name": ..., "config": ...}`` for a Loss (a name for a class)."""
-    return _REGISTRY.serialize(loss)
+    return _API.serialize(loss)
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
     """Rebuild a Loss from ``serialize``'s output."""
-    return _REGISTRY.deserialize(config)
+    return _API.deserialize(config, custom_objects)
 
 
 __all__ = [

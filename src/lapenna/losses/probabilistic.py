@@ -8,6 +8,7 @@ The cross-entropies run on the fused ops ``softmax_cross_entropy`` and
 from lapenna import ops
 from lapenna.backend import xp
 from lapenna.losses.base import LossFunctionWrapper, convert, loss_function, prepare
+from lapenna.ops.losses import check_label_smoothing
 from lapenna.utils import register
 
 EPSILON = 1e-7
@@ -71,12 +72,6 @@ def poisson(y_true, y_pred):
     return (y_pred - y_true * ops.log(y_pred + EPSILON)).mean(axis=-1)
 
 
-def _check_smoothing(owner, value):
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{owner}: label_smoothing must be in [0, 1], got {value!r}")
-    return float(value)
-
-
 @register("losses", aliases=("binary_crossentropy", "bce"))
 class BinaryCrossentropy(LossFunctionWrapper):
     """Binary cross-entropy for 0/1 targets (one or several independent labels).
@@ -108,7 +103,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
             reduction=reduction,
             name=name,
             from_logits=bool(from_logits),
-            label_smoothing=_check_smoothing("BinaryCrossentropy", label_smoothing),
+            label_smoothing=check_label_smoothing(label_smoothing, "BinaryCrossentropy"),
             axis=axis,
         )
 
@@ -144,7 +139,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
             reduction=reduction,
             name=name,
             from_logits=bool(from_logits),
-            label_smoothing=_check_smoothing("CategoricalCrossentropy", label_smoothing),
+            label_smoothing=check_label_smoothing(label_smoothing, "CategoricalCrossentropy"),
             axis=axis,
         )
 

@@ -45,9 +45,8 @@ from lapenna.metrics.regression import (
     mean_squared_error,
     sparse_categorical_crossentropy,
 )
-from lapenna.utils import get_registry, to_snake_case
-
-_REGISTRY = get_registry("metrics")
+from lapenna.utils import to_snake_case
+from lapenna.utils.registry import Family
 
 mse = mean_squared_error
 mae = mean_absolute_error
@@ -81,6 +80,19 @@ _FAMILY = {
 }
 
 
+def _metric_from_name(cls, identifier):
+    try:
+        return cls() if identifier == cls.__name__ else cls(name=identifier)
+    except TypeError as error:
+        raise ValueError(
+            f"metric {identifier!r} needs arguments: create it as "
+            f"lapenna.metrics.{cls.__name__}(...) ({error})"
+        ) from None
+
+
+_API = Family("metrics", base=Metric, wrap_function=MeanMetricWrapper, from_name=_metric_from_name)
+
+
 def get(identifier):
     """Build a metric from a name, a config dict, a Metric class or instance, or a function.
 
@@ -90,27 +102,7 @@ def get(identifier):
     Raises:
         ValueError: for unknown names, or a name whose class needs arguments (``MeanIoU``).
     """
-    if identifier is None or isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _REGISTRY.lookup(identifier)
-        try:
-            return cls() if identifier == cls.__name__ else cls(name=identifier)
-        except TypeError as error:
-            raise ValueError(
-                f"metric {identifier!r} needs arguments: create it as "
-                f"lapenna.metrics.{cls.__name__}(...) ({error})"
-            ) from None
-    if isinstance(identifier, dict):
-        return _REGISTRY.deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if callable(identifier):
-        return MeanMetricWrapper(identifier)
-    raise ValueError(
-        f"Could not interpret metric identifier {identifier!r}: expected a name, a config "
-        "dict, a Metric or a function"
-    )
+    return _API.get(identifier)
 
 
 def resolve(identifier, loss=None):
@@ -155,12 +147,12 @@ def _loss_names(loss):
 
 def serialize(metric):
     """Return ``{"class_name": ..., "config": ...}`` for a Metric."""
-    return _REGISTRY.serialize(metric)
+    return _API.serialize(metric)
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
     """Rebuild a Metric from ``serialize``'s output."""
-    return _REGISTRY.deserialize(config)
+    return _API.deserialize(config, custom_objects)
 
 
 __all__ = [

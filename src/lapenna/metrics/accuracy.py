@@ -5,7 +5,7 @@ labels) and top-k, plus the ``"accuracy"`` metric that picks its kind from the s
 from lapenna.backend import xp
 from lapenna.metrics.base import (
     MeanMetricWrapper,
-    label_kind,
+    MeanOfLabelKind,
     match_ranks,
     metric_function,
     to_array,
@@ -179,7 +179,7 @@ def _check_k(k):
 
 
 @register("metrics", aliases=("accuracy", "acc"))
-class AutoAccuracy(MeanMetricWrapper):
+class AutoAccuracy(MeanOfLabelKind):
     """The metric behind the string ``"accuracy"``: binary, categorical or sparse
     categorical accuracy, chosen from the shapes of the first batch it sees.
 
@@ -201,14 +201,4 @@ class AutoAccuracy(MeanMetricWrapper):
     }
 
     def __init__(self, name="accuracy", dtype=None):
-        super().__init__(binary_accuracy, name=name, dtype=dtype)
-        self.kind = None
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        if self.kind is None:
-            self.kind = label_kind(to_array(y_true), to_array(y_pred))
-            self.fn = self._FUNCTIONS[self.kind]
-        super().update_state(y_true, y_pred, sample_weight)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(name=name, dtype=dtype)

@@ -236,3 +236,24 @@ class MeanMetricWrapper(Mean):
         if type(self) is MeanMetricWrapper:
             config["fn"] = self.fn.__name__
         return {**config, **self.fn_kwargs}
+
+
+class MeanOfLabelKind(MeanMetricWrapper):
+    """A ``MeanMetricWrapper`` whose function is chosen from the first batch's shapes:
+    ``_FUNCTIONS[label_kind(y_true, y_pred)]``, one of ``"binary"``, ``"categorical"`` and
+    ``"sparse"``. Subclasses set ``_FUNCTIONS`` and their default name."""
+
+    _FUNCTIONS = {}
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(self._FUNCTIONS["binary"], name=name, dtype=dtype)
+        self.kind = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.kind is None:
+            self.kind = label_kind(to_array(y_true), to_array(y_pred))
+            self.fn = self._FUNCTIONS[self.kind]
+        super().update_state(y_true, y_pred, sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}

@@ -11,7 +11,7 @@ from lapenna.backend import xp
 from lapenna.metrics.base import (
     Mean,
     MeanMetricWrapper,
-    label_kind,
+    MeanOfLabelKind,
     match_ranks,
     metric_function,
     to_array,
@@ -179,7 +179,7 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
 
 
 @register("metrics", aliases=("crossentropy", "ce"))
-class AutoCrossentropy(MeanMetricWrapper):
+class AutoCrossentropy(MeanOfLabelKind):
     """The metric behind the string ``"crossentropy"``: binary, categorical or sparse
     categorical cross-entropy (from probabilities), chosen from the first batch's shapes.
     """
@@ -191,14 +191,4 @@ class AutoCrossentropy(MeanMetricWrapper):
     }
 
     def __init__(self, name="crossentropy", dtype=None):
-        super().__init__(binary_crossentropy, name=name, dtype=dtype)
-        self.kind = None
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        if self.kind is None:
-            self.kind = label_kind(to_array(y_true), to_array(y_pred))
-            self.fn = self._FUNCTIONS[self.kind]
-        super().update_state(y_true, y_pred, sample_weight)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+        super().__init__(name=name, dtype=dtype)

@@ -24,7 +24,7 @@ from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, Tensor, no_grad
 from lapenna.backend import trace
 from lapenna.layers.base import trace_calls
-from lapenna.layers.symbolic import flatten
+from lapenna.utils.tree import flatten
 from lapenna.models.explain_report import Explanation
 
 # FLOPs per parameter of one update, counted from each optimizer's ``update_step`` (plain

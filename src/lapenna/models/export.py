@@ -10,8 +10,9 @@ refused with a clear error).
 import inspect
 
 from lapenna.layers import Input
-from lapenna.layers.symbolic import SymbolicTensor, flatten
+from lapenna.layers.symbolic import SymbolicTensor
 from lapenna.models.graph import Graph
+from lapenna.utils.tree import flatten
 
 
 def describe_graph(model):

@@ -1,7 +1,8 @@
 """The functional graph: nodes recorded by symbolic calls, replayed on real Tensors."""
 
 from lapenna.layers import InputLayer
-from lapenna.layers.symbolic import SymbolicTensor, flatten, map_structure
+from lapenna.layers.symbolic import SymbolicTensor
+from lapenna.utils.tree import flatten, map_structure
 
 
 class Graph:

@@ -9,13 +9,13 @@ from lapenna import backend as B
 from lapenna import io
 from lapenna.autograd import Tensor, no_grad
 from lapenna.layers import Layer, register_layer
-from lapenna.layers.symbolic import flatten, map_structure
 from lapenna.models.explain import explain
 from lapenna.models.export import describe_graph
 from lapenna.models.graph import Graph
 from lapenna.models.summary import summarize
 from lapenna.models.trainer import Trainer
 from lapenna.utils import get_registry, to_snake_case, unique_name
+from lapenna.utils.tree import flatten, map_structure
 
 
 @register_layer(name="Functional")

@@ -10,7 +10,7 @@ import math
 from lapenna import backend as B
 from lapenna.autograd import Tensor, no_grad
 from lapenna.layers.base import trace_calls
-from lapenna.layers.symbolic import flatten
+from lapenna.utils.tree import flatten
 
 _SLOTS = {"SGD": 1, "RMSprop": 1, "Adam": 2, "AdamW": 2, "Nadam": 2, "Adagrad": 1, "Adadelta": 2}
 

@@ -9,9 +9,9 @@ from lapenna import backend as B
 from lapenna import callbacks as callbacks_module
 from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, no_grad
-from lapenna.layers.symbolic import map_structure
-from lapenna.models import data_adapter
+from lapenna.data import adapter
 from lapenna.models.compile_utils import CompiledLoss, CompiledMetrics
+from lapenna.utils.tree import map_structure
 
 
 class Trainer:
@@ -118,7 +118,7 @@ class Trainer:
         for step, batch in enumerate(iterator, start=position["step"]):
             getattr(callbacks, begin)(step, {})
             batch_logs = step_fn(batch)
-            n = data_adapter.num_samples(batch[0])
+            n = adapter.num_samples(batch[0])
             for key, value in batch_logs.items():
                 totals[key] = totals.get(key, 0.0) + value * n
             position["count"] += n
@@ -151,9 +151,11 @@ class Trainer:
         """Train for ``epochs`` epochs; returns a ``History``.
 
         Args:
-            x, y: arrays (or lists/dicts of arrays for several inputs/outputs), or ``x`` a
-                ``lapenna.data.Dataset`` yielding ``(x, y)`` or ``(x, y, sample_weight)``
-                batches (then ``y`` is None).
+            x, y: arrays (or tuples/lists/dicts of arrays for several inputs/outputs), or
+                ``x`` a ``lapenna.data.Dataset``, a Python generator or a
+                ``keras.utils.PyDataset``-style object (``__len__`` + ``__getitem__``)
+                yielding ``(x, y)`` or ``(x, y, sample_weight)`` batches (then ``y`` is
+                None). ``lapenna.data.adapter`` turns each into batches.
             batch_size: samples per step for arrays (default 32).
             validation_split: the last fraction of the arrays, taken before shuffling.
             validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight)`` or a
@@ -164,30 +166,21 @@ class Trainer:
             steps_per_epoch: limit each epoch to this many batches.
         """
         self._require_compiled("fit")
-        # 1. data
-        train, val = self._fit_data(
+        # 1. data: one adapter turns arrays, Datasets, generators and PyDatasets into batches
+        train, val = adapter.training_batches(
             x,
             y,
-            batch_size,
-            validation_split,
-            validation_data,
-            shuffle,
-            class_weight,
             sample_weight,
-            steps_per_epoch,
-            validation_batch_size,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            class_weight=class_weight,
+            steps_per_epoch=steps_per_epoch,
+            validation_batch_size=validation_batch_size,
         )
         # 2. callbacks
-        verbose = callbacks_module.resolve_verbose(verbose)
-        callbacks = callbacks_module.CallbackList(
-            callbacks,
-            add_history=True,
-            add_progbar=verbose != 0,
-            model=self,
-            verbose=verbose,
-            epochs=epochs,
-            steps=len(train),
-        )
+        callbacks = self._callback_list(callbacks, verbose, len(train), epochs, history=True)
         self.stop_training = False
         callbacks.on_train_begin({})
         # a backup callback may have restored a run: continue where it stopped
@@ -242,55 +235,19 @@ class Trainer:
         self._fit_position = position
         return position
 
-    def _fit_data(
-        self,
-        x,
-        y,
-        batch_size,
-        validation_split,
-        validation_data,
-        shuffle,
-        class_weight,
-        sample_weight,
-        steps_per_epoch,
-        validation_batch_size,
-    ):
-        if x is None:
-            raise ValueError("fit needs training data x")
-        val = None
-        if data_adapter.is_iterable_source(x):
-            if validation_split:
-                raise ValueError("validation_split needs arrays; give validation_data instead")
-            train = data_adapter.make_batches(x, y, steps=steps_per_epoch)
-        else:
-            x, y = data_adapter.to_arrays(x), data_adapter.to_arrays(y)
-            sample_weight = data_adapter.to_arrays(sample_weight)
-            if y is None:
-                raise ValueError("fit needs targets y with array inputs")
-            data_adapter.num_samples(x, y, sample_weight)
-            data_adapter.check_finite(x, "x")
-            data_adapter.check_finite(y, "y")
-            sample_weight = data_adapter.class_weights_to_sample_weights(
-                y, class_weight, sample_weight
-            )
-            if validation_split and validation_data is None:
-                (x, y, sample_weight), validation_data = data_adapter.split_validation(
-                    x, y, sample_weight, validation_split
-                )
-            train = data_adapter.make_batches(
-                x, y, sample_weight, batch_size, shuffle, steps_per_epoch
-            )
-        if validation_data is not None:
-            if data_adapter.is_iterable_source(validation_data):
-                val = data_adapter.make_batches(validation_data)
-            else:
-                if not isinstance(validation_data, tuple) or not 2 <= len(validation_data) <= 3:
-                    raise ValueError(
-                        "validation_data must be (x, y), (x, y, sample_weight) or a Dataset"
-                    )
-                vx, vy, vw = data_adapter.unpack(tuple(validation_data))
-                val = data_adapter.make_batches(vx, vy, vw, validation_batch_size or batch_size)
-        return train, val
+    def _callback_list(self, callbacks, verbose, steps, epochs=1, history=False):
+        """The callbacks of one fit/evaluate/predict call, with a progress bar unless
+        ``verbose`` is 0 and a ``History`` for fit."""
+        verbose = callbacks_module.resolve_verbose(verbose)
+        return callbacks_module.CallbackList(
+            callbacks,
+            add_history=history,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=epochs,
+            steps=steps,
+        )
 
     def _evaluate_batches(self, batches, callbacks):
         self.compiled_metrics.reset()
@@ -314,17 +271,8 @@ class Trainer:
     ):
         """The loss (and metrics) on data: a float, ``[loss, *metrics]`` or a dict."""
         self._require_compiled("evaluate")
-        batches = data_adapter.make_batches(x, y, sample_weight, batch_size, False, steps)
-        verbose = callbacks_module.resolve_verbose(verbose)
-        callbacks = callbacks_module.CallbackList(
-            callbacks,
-            add_history=False,
-            add_progbar=verbose != 0,
-            model=self,
-            verbose=verbose,
-            epochs=1,
-            steps=len(batches),
-        )
+        batches = adapter.make_batches(x, y, sample_weight, batch_size, False, steps)
+        callbacks = self._callback_list(callbacks, verbose, len(batches))
         logs = self._evaluate_batches(batches, callbacks)
         if return_dict:
             return logs
@@ -333,17 +281,8 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as numpy arrays, computed in batches with no graph kept."""
-        batches = data_adapter.make_batches(x, None, None, batch_size, False, steps)
-        verbose = callbacks_module.resolve_verbose(verbose)
-        callbacks = callbacks_module.CallbackList(
-            callbacks,
-            add_history=False,
-            add_progbar=verbose != 0,
-            model=self,
-            verbose=verbose,
-            epochs=1,
-            steps=len(batches),
-        )
+        batches = adapter.make_batches(x, None, None, batch_size, False, steps)
+        callbacks = self._callback_list(callbacks, verbose, len(batches))
         callbacks.on_predict_begin({})
         outputs = []
         for step, (bx, _, _) in enumerate(batches.epoch()):
@@ -359,12 +298,8 @@ class Trainer:
     # -- single batches -----------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._require_compiled("train_on_batch")
-        x, y, w = (
-            data_adapter.to_arrays(x),
-            data_adapter.to_arrays(y),
-            data_adapter.to_arrays(sample_weight),
-        )
-        w = data_adapter.class_weights_to_sample_weights(y, class_weight, w)
+        x, y, w = adapter.unpack((x, y, sample_weight))
+        w = adapter.class_weights_to_sample_weights(y, class_weight, w)
         self.compiled_metrics.reset()
         logs = self.train_step((x, y, w))
         logs.update(self.compiled_metrics.results())
@@ -373,12 +308,12 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         self.compiled_metrics.reset()
-        logs = self.test_step(data_adapter.unpack((x, y, sample_weight)))
+        logs = self.test_step(adapter.unpack((x, y, sample_weight)))
         logs.update(self.compiled_metrics.results())
         return logs if return_dict else _values(logs, self)
 
     def predict_on_batch(self, x):
-        out = self.predict_step(data_adapter.to_arrays(x))
+        out = self.predict_step(adapter.to_arrays(x))
         return map_structure(lambda t: t.data, out)
 
 

@@ -50,7 +50,7 @@ def softmax_cross_entropy(
     """
     logits = _float_tensor(logits)
     axis = _class_axis(axis, logits.ndim, "softmax_cross_entropy")
-    smoothing = _check_smoothing(label_smoothing, "softmax_cross_entropy")
+    smoothing = check_label_smoothing(label_smoothing, "softmax_cross_entropy")
     classes = logits.shape[axis]
     if sparse:
         ids = _sparse_labels(labels, logits.shape, axis)
@@ -94,7 +94,7 @@ def binary_cross_entropy(labels, outputs, from_logits=False, label_smoothing=0.0
         [0.2231, 0.2231]
     """
     outputs = _float_tensor(outputs)
-    smoothing = _check_smoothing(label_smoothing, "binary_cross_entropy")
+    smoothing = check_label_smoothing(label_smoothing, "binary_cross_entropy")
     labels = _dense_labels(labels, outputs, "binary_cross_entropy")
     if smoothing:
         labels = labels * (1.0 - smoothing) + 0.5 * smoothing
@@ -118,7 +118,8 @@ def _class_axis(axis, ndim, op):
     return axis % ndim
 
 
-def _check_smoothing(value, op):
+def check_label_smoothing(value, op):
+    """``value`` as a float in [0, 1]; the one check of every label-smoothing argument."""
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {value!r}")
     return float(value)

@@ -27,19 +27,18 @@ def _normalize(x, axes, gamma, beta, shape, epsilon, op):
             f"{op}: statistics over axes {axes} of an input of shape {x.shape} are undefined "
             "(an axis is empty)"
         )
-    mean, var = B.moments(x.data, axes)
     affine = [p.reshape(shape) for p in (gamma, beta) if p is not None]
+    statistics = {}
     y = F.Normalize.apply(
         x,
         *affine,
         axes=axes,
         epsilon=epsilon,
-        mean=mean,
-        var=var,
+        statistics=statistics,
         has_gamma=gamma is not None,
         has_beta=beta is not None,
     )
-    return y, mean, var
+    return y, statistics["mean"], statistics["var"]
 
 
 def batch_norm(

@@ -22,9 +22,9 @@ from lapenna.optimizers.adam import Adam, AdamW, Nadam
 from lapenna.optimizers.base import Optimizer
 from lapenna.optimizers.rmsprop import RMSprop
 from lapenna.optimizers.sgd import SGD
-from lapenna.utils import get_registry
+from lapenna.utils.registry import Family
 
-_REGISTRY = get_registry("optimizers")
+_API = Family("optimizers", base=Optimizer)
 
 
 def get(identifier):
@@ -34,26 +34,17 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name or something that is not an optimizer.
     """
-    if identifier is None or isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    if isinstance(identifier, str | dict):
-        return _REGISTRY.get(identifier)
-    raise ValueError(
-        f"Could not interpret optimizer identifier {identifier!r}: expected a name, a config "
-        "dict or an Optimizer"
-    )
+    return _API.get(identifier)
 
 
 def serialize(optimizer):
     """Return ``{"class_name": ..., "config": ...}`` (a schedule is serialized inside)."""
-    return _REGISTRY.serialize(optimizer)
+    return _API.serialize(optimizer)
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
     """Rebuild an optimizer from ``serialize``'s output."""
-    return _REGISTRY.deserialize(config)
+    return _API.deserialize(config, custom_objects)
 
 
 __all__ = [

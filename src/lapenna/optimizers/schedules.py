@@ -13,11 +13,12 @@ Example:
 import math
 
 from lapenna.utils import get_registry, register
+from lapenna.utils.config import Configurable
 
 _REGISTRY = get_registry("schedules")
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: subclasses define ``__call__(step) -> float`` and ``get_config``."""
 
     def __call__(self, step):
@@ -25,14 +26,6 @@ class LearningRateSchedule:
 
     def get_config(self):
         raise NotImplementedError(f"{type(self).__name__} must define get_config")
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _number(owner, name, value, low=0, low_open=False, high=None):

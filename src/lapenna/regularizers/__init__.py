@@ -26,9 +26,9 @@ from lapenna.regularizers.regularizers import (
     l1_l2,
     l2,
 )
-from lapenna.utils import get_registry
+from lapenna.utils.registry import Family
 
-_REGISTRY = get_registry("regularizers")
+_API = Family("regularizers", strict=True)
 
 
 def get(identifier):
@@ -49,7 +49,7 @@ def get(identifier):
         >>> lp.regularizers.get({"class_name": "L1", "config": {"l1": 0.1}})
         L1(l1=0.1)
     """
-    return _REGISTRY.get(identifier)
+    return _API.get(identifier)
 
 
 def serialize(regularizer):
@@ -59,12 +59,12 @@ def serialize(regularizer):
         ValueError: for a regularizer that is not registered (a plain function or an
             unregistered subclass), which could not be rebuilt from the config.
     """
-    return _REGISTRY.serialize(regularizer, strict=True)
+    return _API.serialize(regularizer)
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild a regularizer from ``serialize``'s output (or a name)."""
-    return _REGISTRY.deserialize(config, custom_objects)
+    return _API.deserialize(config, custom_objects)
 
 
 __all__ = [

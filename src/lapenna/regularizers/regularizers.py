@@ -12,6 +12,7 @@ from lapenna import ops
 from lapenna.autograd import as_tensor
 from lapenna.backend import xp
 from lapenna.utils import register
+from lapenna.utils.config import Configurable
 
 # keeps the normalization of an all-zero row finite (Keras's backend epsilon)
 _EPSILON = 1e-7
@@ -29,7 +30,7 @@ def _factor(value, name, argument):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class of regularizers: ``penalty = regularizer(weight)``, a scalar Tensor.
 
     Subclasses write ``__call__`` with ops (so the penalty is differentiable) and
@@ -44,19 +45,6 @@ class Regularizer:
 
     def __call__(self, x):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define __call__")
-
-    def get_config(self):
-        """Return the constructor arguments as a JSON-safe dict."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Rebuild a regularizer from ``get_config``'s dict."""
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 @register("regularizers", aliases=("l1_l2",))

@@ -1,8 +1,7 @@
 """``run_layer_test``: the checks every layer must pass, in one call."""
 
-import numpy as np
-
 import lapenna as lp
+from lapenna.backend import host_np as np
 from lapenna.testing.gradcheck import numerical_gradient
 from lapenna.utils import get_registry
 

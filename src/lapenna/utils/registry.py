@@ -45,12 +45,14 @@ class Registry:
         """Every registered object once, by canonical name."""
         return {name: obj for obj, name in self._canonical.items()}
 
+    @staticmethod
+    def _target(obj):
+        """What is registered for ``obj``: itself (a class or function) or its class."""
+        plain = isinstance(obj, type) or callable(obj) and not hasattr(obj, "get_config")
+        return obj if plain else type(obj)
+
     def name_of(self, obj):
-        target = (
-            obj
-            if isinstance(obj, type) or callable(obj) and not hasattr(obj, "get_config")
-            else type(obj)
-        )
+        target = self._target(obj)
         if target in self._canonical:
             return self._canonical[target]
         return type(obj).__name__ if not isinstance(obj, type) else obj.__name__
@@ -103,11 +105,11 @@ class Registry:
         """
         if obj is None:
             return None
-        if strict and not isinstance(obj, type) and type(obj) not in self._canonical:
+        if strict and not isinstance(obj, type) and self._target(obj) not in self._canonical:
             raise ValueError(
                 f"{self.family}.serialize expects a registered {self.family.rstrip('s')}, got "
                 f"{obj!r} (register "
-                f"a custom class with @lapenna.utils.register({self.family!r}))"
+                f"a custom one with @lapenna.utils.register({self.family!r}))"
             )
         if isinstance(obj, type) or not hasattr(obj, "get_config"):
             return self.name_of(obj)
@@ -133,6 +135,76 @@ class Registry:
         if isinstance(cls, type):
             return cls(**cfg)
         return cls
+
+
+class Family:
+    """The ``get``/``serialize``/``deserialize`` of one family, configured in one place.
+
+    Every family package (activations, initializers, regularizers, constraints, losses,
+    metrics, optimizers) builds one and exposes its three methods, so they agree on what
+    they accept: ``custom_objects`` everywhere, strictness by a flag.
+
+    Args:
+        family: the registry's name (``"losses"``).
+        base: the family's base class, or None. With a base, instances pass through,
+            subclasses are instantiated, and other objects are refused unless
+            ``wrap_function`` takes them. Without one, any callable (or object with
+            ``get_config``) is accepted as is and a class is instantiated.
+        wrap_function: turns a plain function into a member (``LossFunctionWrapper``).
+        strict: ``serialize`` refuses what is not registered (a config could not rebuild it).
+        default: what ``get(None)`` and ``serialize(None)`` stand for (``linear``).
+        from_name: ``(registered, name) -> member`` for strings, when a name needs more
+            than a call with no arguments (metrics take the name as written).
+
+    Example:
+        >>> losses = Family("losses")
+        >>> losses.get(None) is None
+        True
+    """
+
+    def __init__(
+        self, family, base=None, wrap_function=None, strict=False, default=None, from_name=None
+    ):
+        self.registry = get_registry(family)
+        self.base, self.wrap_function, self.strict = base, wrap_function, strict
+        self.default, self.from_name = default, from_name
+        self.noun = {"losses": "loss"}.get(family, family.removesuffix("s"))
+
+    def get(self, identifier, custom_objects=None):
+        """A member for a name, a config dict, a class, an instance or a function."""
+        if identifier is None:
+            return self.default
+        base = self.base
+        if base is not None and isinstance(identifier, base):
+            return identifier
+        if base is not None and isinstance(identifier, type) and issubclass(identifier, base):
+            return identifier()
+        if isinstance(identifier, str) and self.from_name is not None:
+            return self.from_name(self.registry.lookup(identifier, custom_objects), identifier)
+        if base is None or isinstance(identifier, str | dict):
+            return self.registry.get(identifier, custom_objects)
+        if callable(identifier) and self.wrap_function is not None:
+            return self.wrap_function(identifier)
+        kinds = ["a name", "a config dict", f"{_article(base.__name__)} {base.__name__}"]
+        kinds += ["a function"] if self.wrap_function is not None else []
+        raise ValueError(
+            f"Could not interpret {self.noun} identifier {identifier!r}: expected "
+            f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+        )
+
+    def serialize(self, obj):
+        """``{"class_name", "config"}`` for an object, the registered name of a function."""
+        if obj is None and self.default is not None:
+            obj = self.default
+        return self.registry.serialize(obj, strict=self.strict)
+
+    def deserialize(self, config, custom_objects=None):
+        """Rebuild a member from ``serialize``'s output (or a name)."""
+        return self.registry.deserialize(config, custom_objects)
+
+
+def _article(word):
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def get_registry(family):

@@ -9,7 +9,8 @@ subtraction instead of a backward pass through a softmax and a log.
 Each backward has two paths. A plain backward (under ``no_grad``, the usual case) works on
 the softmax saved by forward. When ``create_graph=True`` asks for a differentiable gradient,
 it is rebuilt from ``Softmax``/``LogSoftmax``/``Sigmoid`` primitives applied to the saved
-inputs, so second derivatives flow back to the logits.
+inputs, so second derivatives flow back to the logits. Both paths are the one formula in
+each class's docstring; ``tests/test_fused_backward.py`` checks that they agree.
 """
 
 from lapenna.autograd import grad_mode

@@ -8,9 +8,15 @@ well-known compact form (Ioffe and Szegedy, "Batch Normalization", ICML 2015)::
     dx = inv_std * (gg - mean(gg) - xhat * mean(gg * xhat))      (means over axes)
     dgamma = g * xhat,  dbeta = g                                 (summed to their shapes)
 
-Backward keeps only ``x`` (and gamma): xhat is recomputed. A first-order backward runs
-the fused array kernel; under ``create_graph`` the same formula is written with Tensor
-operations and recomputed statistics, so second derivatives are exact.
+This formula is the one backward, written twice: a first-order backward runs it as the
+fused array kernel ``backend.normalize_backward`` (the fast path); under ``create_graph``
+it is written with Tensor operations and statistics recomputed from ``x``, so second
+derivatives are exact. ``tests/test_fused_backward.py`` checks that both give the same
+gradients. Backward keeps only ``x`` (and gamma): xhat is recomputed.
+
+The primitive owns its statistics: forward computes the mean and biased variance of ``x``
+over ``axes`` (``backend.moments``) and reports them in the ``statistics`` dict the
+caller passes, which batch norm folds into its moving averages.
 """
 
 from lapenna import backend as B
@@ -22,8 +28,10 @@ from lapenna.autograd.tensor import Tensor
 class Normalize(Function):
     """Inputs ``x[, gamma][, beta]`` (flags ``has_gamma``, ``has_beta``; affine parameters
     already shaped to broadcast against x). Parameters: ``axes`` (sorted tuple),
-    ``epsilon``, and the statistics ``mean`` and ``var`` of x over ``axes`` (size-1 axes
-    kept), which the caller computed with ``backend.moments``."""
+    ``epsilon``, and optionally ``statistics``, a dict that receives ``mean`` and ``var``
+    of x over ``axes`` (size-1 axes kept)."""
+
+    statistics = None
 
     has_gamma = False
     has_beta = False
@@ -31,7 +39,10 @@ class Normalize(Function):
     def forward(self, x, *affine):
         gamma = affine[0] if self.has_gamma else None
         beta = affine[-1] if self.has_beta else None
-        self.inv_std = 1 / B.xp.sqrt(self.var + x.dtype.type(self.epsilon))
+        self.mean, var = B.moments(x, self.axes)
+        if self.statistics is not None:
+            self.statistics.update(mean=self.mean, var=var)
+        self.inv_std = 1 / B.xp.sqrt(var + x.dtype.type(self.epsilon))
         self.save_for_backward(*self.parents[: 1 + self.has_gamma])
         return B.normalize(x, self.mean, self.inv_std, gamma, beta)
 

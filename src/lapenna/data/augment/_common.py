@@ -1,7 +1,6 @@
 """Shared pieces of the augmentation functions: batch handling, dtypes and factor ranges."""
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.backend import make_generator
 
 

@@ -11,7 +11,7 @@ the four neighbours; points that fall outside the image are filled according to
 - ``"nearest"``: the closest edge pixel (a a a a | a b c d | d d d d)
 """
 
-import numpy as np
+from lapenna.backend import host_np as np
 
 FILL_MODES = ("constant", "reflect", "wrap", "nearest")
 INTERPOLATIONS = ("bilinear", "nearest")

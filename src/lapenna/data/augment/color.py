@@ -5,9 +5,8 @@ returns the input's shape; random ones draw per image from ``generator`` (the gl
 generator by default).
 """
 
-import numpy as np
-
 from lapenna.backend import floatx, make_generator
+from lapenna.backend import host_np as np
 from lapenna.data.augment._common import as_batch, factor_range, pair, restore, uniform, work_dtype
 
 

@@ -8,8 +8,7 @@ dtype. Factor conventions follow the Keras preprocessing layers.
 
 import math
 
-import numpy as np
-
+from lapenna.backend import host_np as np
 from lapenna.backend import make_generator
 from lapenna.data.augment._common import (
     as_batch,
