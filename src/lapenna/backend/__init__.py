@@ -1,7 +1,7 @@
 """The array backend: the one place that imports numpy.
 
 Everything above this room works on the array namespace ``xp`` and the helpers here:
-the default float type, the single seeded random generator, and BLAS thread control.
+the default float type, the seeded random streams (one per purpose), and BLAS thread control.
 Raw kernels that are pure array manipulation live beside them: ``conv`` (im2col, GEMMs,
 col2im) and ``winograd``, ``pool``, ``norm`` and ``resample``.
 """
@@ -38,6 +38,9 @@ from lapenna.backend.pool import (
     pool_output_size,
 )
 from lapenna.backend.random import (
+    DATA_PURPOSES,
+    MODEL_PURPOSES,
+    PURPOSES,
     dropout_mask,
     generator,
     get_rng_state,
@@ -61,6 +64,9 @@ __all__ = [
     "make_generator",
     "get_rng_state",
     "set_rng_state",
+    "PURPOSES",
+    "DATA_PURPOSES",
+    "MODEL_PURPOSES",
     "get_num_threads",
     "matmul",
     "relu",

@@ -24,6 +24,7 @@ class Trainer:
         self.stop_training = False
         self._compile_config = None
         self.history = None
+        self.fit_position = None
 
     # -- compile ------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
@@ -107,23 +108,22 @@ class Trainer:
 
     # -- loops --------------------------------------------------------------------------
     def _run_epoch_steps(self, batches, step_fn, callbacks, begin, end, position=None):
-        """Run ``step_fn`` over one epoch. ``position`` (a dict) is kept current, so that a
-        backup callback can save where the epoch is and a resumed run can start there."""
+        """Run ``step_fn`` over one epoch. ``position`` (a ``FitPosition``) is kept current,
+        so that a backup callback can save where the epoch is and a resumed run can start
+        there; its ``pending_model_rng`` is the model's RNG state to set once the pipeline
+        has replayed the batches a resumed epoch skips."""
         if position is None:
-            position = {"step": 0, "totals": {}, "count": 0}
-        totals, logs = position["totals"], {}
-        iterator = batches.epoch(skip=position["step"])
-        if "rng_after_skip" in position:  # a resumed epoch: the order is redrawn, go on
-            B.set_rng_state(position.pop("rng_after_skip"))
-        for step, batch in enumerate(iterator, start=position["step"]):
+            position = callbacks_module.FitPosition()
+        model_rng, logs = position.pending_model_rng, {}
+        position.pending_model_rng = None
+        iterator = batches.epoch(skip=position.step)
+        for step, batch in enumerate(iterator, start=position.step):
+            if model_rng is not None:  # the pipeline has drawn up to here: go on
+                B.set_rng_state(model_rng, purposes=B.MODEL_PURPOSES)
+                model_rng = None
             getattr(callbacks, begin)(step, {})
             batch_logs = step_fn(batch)
-            n = data_adapter.num_samples(batch[0])
-            for key, value in batch_logs.items():
-                totals[key] = totals.get(key, 0.0) + value * n
-            position["count"] += n
-            position["step"] = step + 1
-            logs = {k: v / position["count"] for k, v in totals.items()}
+            logs = position.advance(batch_logs, data_adapter.num_samples(batch[0]))
             logs.update(self.compiled_metrics.results())
             getattr(callbacks, end)(step, dict(logs))
             if self.stop_training and step_fn == self.train_step:
@@ -189,16 +189,15 @@ class Trainer:
             steps=len(train),
         )
         self.stop_training = False
+        position = self.fit_position = callbacks_module.FitPosition(self.metrics)
         callbacks.on_train_begin({})
-        # a backup callback may have restored a run: continue where it stopped
-        resume = self.__dict__.pop("_resume_state", None)
-        if resume is not None:
-            initial_epoch = resume["epoch"]
+        if position.resumed:  # a callback restored a saved position: continue from it
+            initial_epoch = position.epoch
         # 3. epochs
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
             callbacks.on_epoch_begin(epoch, {})
-            position = self._start_position(epoch, resume)
+            position.pending_model_rng = position.start_epoch(epoch)
             logs = self._run_epoch_steps(
                 train,
                 self.train_step,
@@ -217,30 +216,6 @@ class Trainer:
         callbacks.on_train_end({})
         self.history = callbacks.history
         return self.history
-
-    def _start_position(self, epoch, resume):
-        """Where this epoch starts: batch 0, or the saved batch of a resumed epoch. The RNG
-        state at the start of the epoch is kept, so the shuffle order can be redrawn."""
-        if resume is not None and resume["epoch"] == epoch and resume["step"] > 0:
-            B.set_rng_state(resume["epoch_rng_state"])
-            position = {
-                "epoch": epoch,
-                "step": resume["step"],
-                "totals": dict(resume["totals"]),
-                "count": resume["count"],
-                "epoch_rng_state": resume["epoch_rng_state"],
-                "rng_after_skip": resume["rng_state"],
-            }
-        else:
-            position = {
-                "epoch": epoch,
-                "step": 0,
-                "totals": {},
-                "count": 0,
-                "epoch_rng_state": B.get_rng_state(),
-            }
-        self._fit_position = position
-        return position
 
     def _fit_data(
         self,
