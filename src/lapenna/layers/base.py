@@ -15,6 +15,7 @@ from lapenna import constraints as constraints_module
 from lapenna import initializers as initializers_module
 from lapenna import regularizers as regularizers_module
 from lapenna.autograd import Tensor, Variable
+from lapenna.layers import state as layer_state
 from lapenna.layers import symbolic
 from lapenna.utils import get_registry, to_snake_case, unique_name
 
@@ -229,6 +230,28 @@ class Layer:
             arrays.append(value)
         for w, value in zip(own, arrays):
             w.assign(value)
+
+    # -- the state protocol (files and backups use it; see layers/state.py) -------------
+    def weight_paths(self, by_name=False):
+        """``{path: Variable}``: each weight keyed by its place in the structure
+        (``"dense_1/kernel"``), or by ``"<layer name>/<weight name>"`` with ``by_name``."""
+        return layer_state.weight_paths(self, by_name)
+
+    def get_state(self, by_name=False):
+        """``{path: array copy}`` of every weight, keyed by its place in the structure
+        (``"dense_1/kernel"``), or by layer name with ``by_name=True``."""
+        return layer_state.get_state(self, by_name)
+
+    def check_state(self, state, by_name=False, skip_mismatch=False):
+        """``[(Variable, array)]`` that :meth:`set_state` would assign; raises ``ValueError``
+        naming the missing, unexpected or misshapen entries (``skip_mismatch`` drops them)."""
+        return layer_state.check_state(self, state, by_name, skip_mismatch)
+
+    def set_state(self, state, by_name=False, skip_mismatch=False):
+        """Assign :meth:`get_state`'s dict; every name, shape and dtype is checked first,
+        so a mismatch raises ``ValueError`` and changes nothing."""
+        for variable, array in self.check_state(state, by_name, skip_mismatch):
+            variable.assign(array)
 
     def count_params(self):
         """The number of scalars in all weights."""
