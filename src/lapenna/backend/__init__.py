@@ -37,6 +37,7 @@ from lapenna.backend.pool import (
     max_pool_scatter,
     pool_output_size,
 )
+from lapenna.backend.budget import WeightBudgetError, charge_weight, weight_budget
 from lapenna.backend.random import (
     DATA_PURPOSES,
     MODEL_PURPOSES,
@@ -64,6 +65,9 @@ __all__ = [
     "make_generator",
     "get_rng_state",
     "set_rng_state",
+    "weight_budget",
+    "charge_weight",
+    "WeightBudgetError",
     "PURPOSES",
     "DATA_PURPOSES",
     "MODEL_PURPOSES",

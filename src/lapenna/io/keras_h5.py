@@ -34,6 +34,7 @@ import re
 import numpy as np
 
 from lapenna.io.errors import FormatError
+from lapenna.io.files import check_regular_path
 
 MAX_WEIGHT_BYTES = 2**33
 MAX_DEPTH = 32
@@ -75,7 +76,7 @@ def read_keras_weights(path, *, include_empty=False, max_bytes=MAX_WEIGHT_BYTES)
     import h5py
 
     source = os.fspath(path)
-    os.stat(source)  # a missing file is an OSError, not a format problem
+    check_regular_path(source)  # a missing file is an OSError; a FIFO or device is refused
     try:
         handle = h5py.File(source, "r")
     except OSError as err:

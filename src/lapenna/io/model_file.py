@@ -11,24 +11,34 @@ Loading reads and checks everything into temporaries first; a failed load leaves
 model exactly as it was.
 """
 
+import contextlib
 import json
 
 import numpy as np
 
 import lapenna
 from lapenna import backend as B
-from lapenna.io.archive import CONFIG_NAME, WEIGHTS_NAME, read_archive, write_archive
+from lapenna.io.archive import (
+    CONFIG_NAME,
+    MAX_ENTRY_BYTES,
+    WEIGHTS_NAME,
+    read_archive,
+    write_archive,
+)
 from lapenna.io.atomic import atomic_write
-from lapenna.io.config import check_safe, dumps_config, loads_config
+from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import read_keras_weights
+from lapenna.io.model_config import FORMAT_VERSION, check_model_config
 from lapenna.io.npz import load_npz, save_npz
 from lapenna.io.safetensors import load_bytes, load_file, save_bytes, save_file
 from lapenna.utils import get_registry
 
-FORMAT_VERSION = 1
 MODEL_PREFIX = "model/"
 OPTIMIZER_PREFIX = "optimizer/"
+# each entry is refused on its declared size, before it is inflated
+_ENTRY_BOUNDS = {CONFIG_NAME: MAX_CONFIG_BYTES, WEIGHTS_NAME: MAX_ENTRY_BYTES}
+_BUILD_SLACK = 1 << 16  # weights a file may leave out (none today) and rounding
 
 
 # -- weights by their place in the model -------------------------------------------------
@@ -87,12 +97,14 @@ def load_weights(model, path, skip_mismatch=False, by_name=False):
     """
     path = str(path)
     _require_built(model, "load_weights")
+    bound = _file_bound(model)
     if path.endswith(".safetensors"):
-        arrays = load_file(path)
+        arrays = load_file(path, bound)
     elif path.endswith(".npz"):
-        arrays = load_npz(path)
+        arrays = load_npz(path, bound)
     elif path.endswith(".lpn"):
-        entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME])
+        bounds = {CONFIG_NAME: MAX_CONFIG_BYTES, WEIGHTS_NAME: bound}
+        entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=bounds)
         flat = load_bytes(entries[WEIGHTS_NAME], name=f"{path}:{WEIGHTS_NAME}")
         arrays = {k[len(MODEL_PREFIX) :]: v for k, v in flat.items() if k.startswith(MODEL_PREFIX)}
     elif path.endswith(".h5"):
@@ -101,6 +113,12 @@ def load_weights(model, path, skip_mismatch=False, by_name=False):
         raise ValueError(f"load_weights: unknown weight file type for {path!r}")
     _assign(_check_arrays(model, arrays, path, skip_mismatch, by_name))
     return model
+
+
+def _file_bound(model):
+    """The most bytes a weight file for ``model`` may hold: its weights four times over
+    (float64 files, optimizer slots) plus a constant; larger files are refused unread."""
+    return 4 * sum(w.numpy().nbytes for w in model.weights) + (1 << 20)
 
 
 def _require_built(model, what):
@@ -237,29 +255,42 @@ def save_model(model, path, include_optimizer=True, extra=None):
 def read_model_file(path, safe_mode=True):
     """Read and check a ``.lpn`` file; return ``(config, arrays)`` without building."""
     path = str(path)
-    entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME])
+    entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=_ENTRY_BOUNDS)
     try:
         config = loads_config(entries[CONFIG_NAME].decode("utf-8"), safe_mode=safe_mode)
     except UnicodeDecodeError as err:
         raise FormatError(f"{path}: {CONFIG_NAME} is not UTF-8 text") from err
-    if not isinstance(config, dict) or config.get("format") != "lapenna-model":
-        raise FormatError(f"{path}: {CONFIG_NAME} is not a lapenna model config")
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise FormatError(
-            f"{path}: format version {config.get('format_version')} is newer than this "
-            f"lapenna reads ({FORMAT_VERSION}); upgrade lapenna"
-        )
+    except FormatError as err:
+        raise FormatError(f"{path}: {CONFIG_NAME}: {err}") from None
+    check_model_config(config, path)
     arrays = load_bytes(entries[WEIGHTS_NAME], name=f"{path}:{WEIGHTS_NAME}")
     return config, arrays
 
 
-def build_model(config, custom_objects=None, safe_mode=True):
-    """Create the model a config describes (through the layer registry) and build it."""
+def build_model(config, custom_objects=None, safe_mode=True, source="config", max_bytes=None):
+    """Create the model a config describes (through the layer registry) and build it.
+
+    Args:
+        source: the file's name for error messages.
+        max_bytes: the most bytes of weights building may allocate (a loader passes the
+            bytes the file holds, so a config cannot make it allocate more than that).
+
+    Raises:
+        FormatError: naming ``source`` when the config cannot be built or declares more
+            weights than ``max_bytes``; nothing larger is allocated first.
+    """
     check_safe(config["model"], safe_mode=safe_mode)
-    model = get_registry("layers").deserialize(config["model"], custom_objects)
-    shape = _shape_from_json(config.get("build_input_shape"))
-    if not model.weights and shape is not None:
-        model.build(shape)
+    budget = B.weight_budget(max_bytes) if max_bytes is not None else contextlib.nullcontext()
+    try:
+        with budget:
+            model = get_registry("layers").deserialize(config["model"], custom_objects)
+            shape = _shape_from_json(config.get("build_input_shape"))
+            if not model.weights and shape is not None:
+                model.build(shape)
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError) as err:
+        if isinstance(err, FormatError):
+            raise
+        raise FormatError(f"{source}: config.json: 'model' cannot be built: {err}") from None
     return model
 
 
@@ -271,13 +302,17 @@ def load_model(path, compile=True, custom_objects=None, safe_mode=True):  # noqa
     ``custom_objects``); a Lambda or any callable is refused unless ``safe_mode=False``.
     """
     config, arrays = read_model_file(path, safe_mode=safe_mode)
-    model = build_model(config, custom_objects, safe_mode)
+    held = sum(a.nbytes for k, a in arrays.items() if k.startswith(MODEL_PREFIX))
+    model = build_model(config, custom_objects, safe_mode, str(path), held + _BUILD_SLACK)
     weights = {k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)}
     pairs = _check_arrays(model, weights, str(path))
     _assign(pairs)
     compiled = config.get("compile")
     if compile and compiled:
-        _compile_from_config(model, compiled, custom_objects)
+        try:
+            _compile_from_config(model, compiled, custom_objects)
+        except (ValueError, TypeError, KeyError) as err:
+            raise FormatError(f"{path}: config.json: 'compile' cannot be used: {err}") from None
         opt_state = {
             k[len(OPTIMIZER_PREFIX) :]: v
             for k, v in arrays.items()
@@ -397,7 +432,8 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     ``(kh, kw, in, out)``, BatchNormalization ``[gamma, beta, mean, variance]``...), so
     arrays go in as they are, after every shape is checked.
     """
-    entries = [(name, arrays) for name, arrays in read_keras_weights(str(path)) if arrays]
+    found = read_keras_weights(str(path), max_bytes=_file_bound(model))
+    entries = [(name, arrays) for name, arrays in found if arrays]
     layers = list(_layers_with_weights(model).items())
     if by_name:
         found = dict(entries)

@@ -9,6 +9,7 @@ attributes, lists and dicts, so ``self.blocks = [Block(), Block()]`` just works.
 
 import functools
 import inspect
+import math
 
 from lapenna import backend as B
 from lapenna import constraints as constraints_module
@@ -100,6 +101,8 @@ class Layer:
             raise ValueError(f"{type(self).__name__} '{self.name}': negative weight shape {shape}")
         dtype = B.to_dtype(dtype or self.dtype)
         init = initializers_module.get(initializer)
+        what = f"{type(self).__name__} '{self.name}' weight {name!r} of shape {shape}"
+        B.charge_weight(math.prod(shape) * dtype.itemsize, what)  # bounded while loading
         value = init(shape, dtype=dtype)
         variable = Variable(
             value,
