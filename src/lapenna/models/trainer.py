@@ -10,7 +10,7 @@ from lapenna import callbacks as callbacks_module
 from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, no_grad
 from lapenna.layers.symbolic import map_structure
-from lapenna.models import data_adapter
+from lapenna.models import data_adapter, fit_checks
 from lapenna.models.compile_utils import CompiledLoss, CompiledMetrics
 
 
@@ -164,6 +164,9 @@ class Trainer:
             steps_per_epoch: limit each epoch to this many batches.
         """
         self._require_compiled("fit")
+        fit_checks.check_fit_arguments(
+            epochs, batch_size, steps_per_epoch, initial_epoch, validation_freq
+        )
         # 1. data
         train, val = self._fit_data(
             x,
@@ -238,6 +241,8 @@ class Trainer:
                 raise ValueError("validation_split needs arrays; give validation_data instead")
             train = data_adapter.make_batches(x, y, steps=steps_per_epoch)
         else:
+            for value, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
+                fit_checks.check_numbers(value, label)
             x, y = data_adapter.to_arrays(x), data_adapter.to_arrays(y)
             sample_weight = data_adapter.to_arrays(sample_weight)
             if y is None:
@@ -252,6 +257,8 @@ class Trainer:
                 (x, y, sample_weight), validation_data = data_adapter.split_validation(
                     x, y, sample_weight, validation_split
                 )
+            fit_checks.check_inputs_fit(self, x, "x")
+            fit_checks.check_targets_fit(self, x, y, sample_weight)
             train = data_adapter.make_batches(
                 x, y, sample_weight, batch_size, shuffle, steps_per_epoch
             )
@@ -263,7 +270,11 @@ class Trainer:
                     raise ValueError(
                         "validation_data must be (x, y), (x, y, sample_weight) or a Dataset"
                     )
+                for value, label in zip(validation_data, ("x", "y", "sample_weight")):
+                    fit_checks.check_numbers(value, f"validation_data's {label}")
                 vx, vy, vw = data_adapter.unpack(tuple(validation_data))
+                fit_checks.check_inputs_fit(self, vx, "validation_data's x")
+                fit_checks.check_targets_fit(self, vx, vy, vw)
                 val = data_adapter.make_batches(vx, vy, vw, validation_batch_size or batch_size)
         return train, val
 
