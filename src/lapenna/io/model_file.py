@@ -13,6 +13,7 @@ model exactly as it was.
 
 import contextlib
 import json
+import warnings
 
 import numpy as np
 
@@ -57,7 +58,21 @@ def _check_arrays(model, arrays, source, skip_mismatch=False, by_name=False):
         raise FormatError(f"{source}: {err}") from None
 
 
-def _assign(pairs):
+def _assign(pairs, source=None):
+    """Assign checked arrays; warn (naming the file and the weights) when some hold NaN
+    or infinity, which loads but will not train or predict anything useful."""
+    bad = [
+        getattr(var, "path", var.name)
+        for var, array in pairs
+        if array.dtype.kind == "f" and not np.isfinite(array).all()
+    ]
+    if bad:
+        warnings.warn(
+            f"{source or 'the file'}: weights {bad[:10]}{'...' if len(bad) > 10 else ''} hold "
+            "NaN or infinite values",
+            UserWarning,
+            stacklevel=3,
+        )
     for var, array in pairs:
         var.assign(array)
 
@@ -111,7 +126,7 @@ def load_weights(model, path, skip_mismatch=False, by_name=False):
         return load_keras_weights(model, path, by_name=by_name, skip_mismatch=skip_mismatch)
     else:
         raise ValueError(f"load_weights: unknown weight file type for {path!r}")
-    _assign(_check_arrays(model, arrays, path, skip_mismatch, by_name))
+    _assign(_check_arrays(model, arrays, path, skip_mismatch, by_name), path)
     return model
 
 
@@ -306,7 +321,7 @@ def load_model(path, compile=True, custom_objects=None, safe_mode=True):  # noqa
     model = build_model(config, custom_objects, safe_mode, str(path), held + _BUILD_SLACK)
     weights = {k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)}
     pairs = _check_arrays(model, weights, str(path))
-    _assign(pairs)
+    _assign(pairs, str(path))
     compiled = config.get("compile")
     if compile and compiled:
         try:
@@ -384,7 +399,7 @@ def load_checkpoint(model, path):
         except (ValueError, KeyError, TypeError) as err:
             optimizer.set_state(backup)
             raise FormatError(f"{path}: bad RNG state: {err}") from err
-    _assign(pairs)
+    _assign(pairs, str(path))
     return extra
 
 
@@ -463,5 +478,5 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
                 f"{[w.shape for w in own]}, the file has {[tuple(a.shape) for a in arrays]}"
             )
         pairs.extend((w, np.asarray(a).astype(w.dtype)) for w, a in zip(own, arrays))
-    _assign(pairs)
+    _assign(pairs, str(path))
     return model
