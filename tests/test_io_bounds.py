@@ -286,3 +286,15 @@ def test_a_sequential_of_many_layers_is_assembled_in_linear_work():
     n = 1500
     lp.Sequential([Counted() for _ in range(n)])
     assert Counted.reads < 20 * n  # quadratic work would read names about n * n / 2 times
+
+
+def test_h5_name_attributes_are_bounded_before_they_are_read(tmp_path, monkeypatch):
+    h5py = pytest.importorskip("h5py")
+    from lapenna.io import keras_h5
+
+    path = tmp_path / "names.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [f"dense_{i}".encode() for i in range(2000)]
+    monkeypatch.setattr(keras_h5, "MAX_ATTR_BYTES", 1000)
+    message = _refused(keras_h5.read_keras_weights, path, match="layer_names")
+    assert "2000 items" in message and str(path) in message
