@@ -298,3 +298,23 @@ def test_h5_name_attributes_are_bounded_before_they_are_read(tmp_path, monkeypat
     monkeypatch.setattr(keras_h5, "MAX_ATTR_BYTES", 1000)
     message = _refused(keras_h5.read_keras_weights, path, match="layer_names")
     assert "2000 items" in message and str(path) in message
+
+
+def test_a_weights_entry_bomb_is_refused_on_its_declared_size(tmp_path, saved, monkeypatch):
+    from lapenna.io import model_file
+
+    _, config, _ = saved
+    path = tmp_path / "bomb.lpn"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("config.json", json.dumps(config))
+        _bomb_entry(zf, "model.safetensors", 32 * 2**20)
+    model = _model()
+    before = model.get_weights()
+    # filling a known model: the bound is four times its weights
+    assert "model.safetensors" in _refused(lp.io.load_checkpoint, model, path, match="declares")
+    _unchanged = [np.testing.assert_array_equal(a, b) for a, b in zip(before, model.get_weights())]
+    assert len(_unchanged) == 2
+    # building from the file alone: the entry's own cap (made small here)
+    bounds = {**model_file._ENTRY_BOUNDS, "model.safetensors": 2**20}
+    monkeypatch.setattr(model_file, "_ENTRY_BOUNDS", bounds)
+    assert str(path) in _refused(lp.models.load_model, path, match="declares")

@@ -267,10 +267,18 @@ def save_model(model, path, include_optimizer=True, extra=None):
     )
 
 
-def read_model_file(path, safe_mode=True):
-    """Read and check a ``.lpn`` file; return ``(config, arrays)`` without building."""
+def read_model_file(path, safe_mode=True, max_weight_bytes=None):
+    """Read and check a ``.lpn`` file; return ``(config, arrays)`` without building.
+
+    Args:
+        max_weight_bytes: a bound on the weights entry (default ``MAX_ENTRY_BYTES``), for
+            a reader that knows the model it fills.
+    """
     path = str(path)
-    entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=_ENTRY_BOUNDS)
+    bounds = dict(_ENTRY_BOUNDS)
+    if max_weight_bytes is not None:
+        bounds[WEIGHTS_NAME] = max_weight_bytes
+    entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=bounds)
     try:
         config = loads_config(entries[CONFIG_NAME].decode("utf-8"), safe_mode=safe_mode)
     except UnicodeDecodeError as err:
@@ -379,7 +387,7 @@ def load_checkpoint(model, path):
 
     Everything is read and checked before anything is assigned.
     """
-    config, arrays = read_model_file(path)
+    config, arrays = read_model_file(path, max_weight_bytes=_file_bound(model))
     extra = config.get("extra") or {}
     weights = {k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)}
     pairs = _check_arrays(model, weights, str(path))
