@@ -72,13 +72,17 @@ class FitPosition:
         self.epoch_rng_state = B.get_rng_state()
         return None
 
+    def logs(self):
+        """The epoch's logs so far (means over the samples trained), ``{}`` before any."""
+        return {k: v / self.count for k, v in self.totals.items()} if self.count else {}
+
     def advance(self, batch_logs, samples):
         """Add one batch's logs (means over ``samples``) and return the epoch's logs so far."""
         for key, value in batch_logs.items():
             self.totals[key] = self.totals.get(key, 0.0) + value * samples
         self.count += samples
         self.step += 1
-        return {k: v / self.count for k, v in self.totals.items()}
+        return self.logs()
 
     # -- the callback's side --------------------------------------------------------------
     def state(self):

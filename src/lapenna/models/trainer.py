@@ -114,8 +114,10 @@ class Trainer:
         has replayed the batches a resumed epoch skips."""
         if position is None:
             position = callbacks_module.FitPosition()
-        model_rng, logs = position.pending_model_rng, {}
+        model_rng, logs = position.pending_model_rng, position.logs()
         position.pending_model_rng = None
+        if logs:  # a resumed epoch: its logs so far, should no batch be left to run
+            logs.update(self.compiled_metrics.results())
         iterator = batches.epoch(skip=position.step)
         for step, batch in enumerate(iterator, start=position.step):
             if model_rng is not None:  # the pipeline has drawn up to here: go on
@@ -128,6 +130,8 @@ class Trainer:
             getattr(callbacks, end)(step, dict(logs))
             if self.stop_training and step_fn == self.train_step:
                 break
+        if model_rng is not None:  # resumed after the epoch's last batch: nothing replayed
+            B.set_rng_state(model_rng, purposes=B.MODEL_PURPOSES)
         return logs
 
     def fit(
