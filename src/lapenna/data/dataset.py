@@ -406,5 +406,5 @@ def _epoch_generators(seed, reshuffle):
     if isinstance(seed, int) and not isinstance(seed, bool):
         fixed = seed
     else:
-        fixed = int(make_generator(seed).integers(2**63))
+        fixed = int(make_generator(seed, "shuffle").integers(2**63))
     return lambda: np.random.default_rng(fixed)
