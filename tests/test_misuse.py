@@ -104,3 +104,15 @@ def test_ops_on_strings_say_so():
         ops.sum(np.array(["a", "b"]))
     with pytest.raises(TypeError, match="Tensor expects numbers"):
         lp.Tensor(np.array([object()]))
+
+
+@pytest.mark.parametrize("method", ["evaluate", "predict"])
+@pytest.mark.parametrize(
+    ("kwargs", "named"), [({"batch_size": 0}, "batch_size"), ({"steps": 0}, "steps")]
+)
+def test_evaluate_and_predict_refuse_zero_batches(method, kwargs, named):
+    model = _bn_model()
+    x, y = _data()
+    args = (x, y) if method == "evaluate" else (x,)
+    with pytest.raises(ValueError, match=f"{method}: {named} must be an int >= 1, got 0"):
+        getattr(model, method)(*args, verbose=0, **kwargs)

@@ -26,9 +26,16 @@ def check_fit_arguments(epochs, batch_size, steps_per_epoch, initial_epoch, vali
     _count("validation_freq", validation_freq, minimum=1)
 
 
-def _count(name, value, minimum):
+def check_batch_arguments(caller, batch_size, steps):
+    """``evaluate``/``predict``: batch_size and steps are None or ints >= 1."""
+    for name, value in (("batch_size", batch_size), ("steps", steps)):
+        if value is not None:
+            _count(name, value, minimum=1, caller=caller)
+
+
+def _count(name, value, minimum, caller="fit"):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"fit: {name} must be an int >= {minimum}, got {value!r}")
+        raise ValueError(f"{caller}: {name} must be an int >= {minimum}, got {value!r}")
 
 
 def check_numbers(structure, label):

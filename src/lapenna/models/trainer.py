@@ -304,6 +304,7 @@ class Trainer:
     ):
         """The loss (and metrics) on data: a float, ``[loss, *metrics]`` or a dict."""
         self._require_compiled("evaluate")
+        fit_checks.check_batch_arguments("evaluate", batch_size, steps)
         batches = data_adapter.make_batches(x, y, sample_weight, batch_size, False, steps)
         verbose = callbacks_module.resolve_verbose(verbose)
         callbacks = callbacks_module.CallbackList(
@@ -323,6 +324,7 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as numpy arrays, computed in batches with no graph kept."""
+        fit_checks.check_batch_arguments("predict", batch_size, steps)
         batches = data_adapter.make_batches(x, None, None, batch_size, False, steps)
         verbose = callbacks_module.resolve_verbose(verbose)
         callbacks = callbacks_module.CallbackList(
