@@ -85,9 +85,12 @@ class Function:
         return self.needs_grad[i]
 
     def release(self):
-        """Free what was saved for backward (the graph cannot be walked again)."""
+        """Free what was saved for backward and the links to the parents: the graph cannot
+        be walked again, and a kept result (``losses.append(loss)``) keeps its value only,
+        not every activation behind it."""
         self.saved = ()
         self._output = None
+        self.parents = ()
         self.freed = True
 
     def forward(self, *arrays):  # pragma: no cover - abstract

@@ -29,6 +29,11 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, _node=None, name=None):
         self.data = data if isinstance(data, xp.ndarray) else B.as_array(data)
+        if self.data.dtype.kind in "USOV":
+            raise TypeError(
+                f"Tensor expects numbers, got an array of dtype {self.data.dtype}"
+                + (" (strings)" if self.data.dtype.kind in "US" else "")
+            )
         self.node = _node
         self.grad = None
         self.name = name

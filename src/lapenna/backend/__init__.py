@@ -1,8 +1,8 @@
 """The array backend: the one place that imports numpy.
 
 Everything above this room works on the array namespace ``xp`` and the helpers here: the
-default float type, the single seeded random generator, and BLAS thread control. Code
-whose arrays stay on the host (file formats, the data pipeline, host-side metrics)
+default float type, the seeded random streams (one per purpose), and BLAS thread control.
+Code whose arrays stay on the host (file formats, the data pipeline, host-side metrics)
 imports ``host_np`` (numpy itself) instead, and says so by that import:
 ``from lapenna.backend import host_np as np``.
 Raw kernels that are pure array manipulation live beside them: ``conv`` (im2col, GEMMs,
@@ -41,7 +41,11 @@ from lapenna.backend.pool import (
     max_pool_scatter,
     pool_output_size,
 )
+from lapenna.backend.budget import WeightBudgetError, charge_weight, weight_budget
 from lapenna.backend.random import (
+    DATA_PURPOSES,
+    MODEL_PURPOSES,
+    PURPOSES,
     dropout_mask,
     generator,
     get_rng_state,
@@ -66,6 +70,12 @@ __all__ = [
     "make_generator",
     "get_rng_state",
     "set_rng_state",
+    "weight_budget",
+    "charge_weight",
+    "WeightBudgetError",
+    "PURPOSES",
+    "DATA_PURPOSES",
+    "MODEL_PURPOSES",
     "get_num_threads",
     "matmul",
     "relu",

@@ -29,6 +29,8 @@ def set_floatx(dtype):
         ValueError: for any other type.
     """
     global _floatx
+    if dtype is None:  # numpy reads None as float64: refuse it rather than guess
+        raise ValueError(f"set_floatx expects one of {_FLOAT_TYPES}, got None")
     name = xp.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in _FLOAT_TYPES:
         raise ValueError(f"set_floatx expects one of {_FLOAT_TYPES}, got {dtype!r}")
@@ -56,7 +58,15 @@ def as_array(data, dtype=None):
         return data
     if isinstance(data, xp.generic):
         return xp.asarray(data)
-    arr = xp.asarray(data)
+    try:
+        arr = xp.asarray(data)
+    except ValueError as err:
+        if "inhomogeneous" not in str(err) and "sequence" not in str(err):
+            raise
+        raise ValueError(
+            "expected a rectangular array of numbers, got a ragged nested list (its rows "
+            "differ in length)"
+        ) from None
     if arr.dtype == xp.float64:
         arr = arr.astype(_floatx, copy=False)
     return arr

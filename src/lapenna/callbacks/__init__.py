@@ -22,6 +22,7 @@ from lapenna.callbacks.history import History
 from lapenna.callbacks.lambda_callback import LambdaCallback
 from lapenna.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from lapenna.callbacks.model_checkpoint import ModelCheckpoint
+from lapenna.callbacks.position import FitPosition
 from lapenna.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
 from lapenna.callbacks.tensorboard import EventFileWriter, TensorBoard
 from lapenna.callbacks.terminate_on_nan import TerminateOnNaN
@@ -36,6 +37,7 @@ __all__ = [
     "EarlyStopping",
     "ModelCheckpoint",
     "BackupAndRestore",
+    "FitPosition",
     "CSVLogger",
     "LearningRateScheduler",
     "ReduceLROnPlateau",

@@ -11,9 +11,11 @@ from lapenna.callbacks.monitor import weights_are_finite
 class BackupAndRestore(Callback):
     """Back up the whole training state, and restore it when a run starts again.
 
-    A backup holds the weights, the optimizer's slots and step count, the global RNG
-    state, the epoch and the batch position inside it (with the RNG state the epoch's
-    shuffle was drawn from, so it is drawn again identically). ``fit`` called again with
+    A backup holds the weights, the optimizer's slots and step count, and the model's
+    :class:`~lapenna.callbacks.FitPosition`: the epoch and the batch inside it, the running
+    sums of the epoch's logs, the metrics' state, and every random stream's state (at the
+    epoch's start, so the pipeline's shuffle and augmentation are drawn again identically,
+    and at the batch, so dropout continues). ``fit`` called again with
     the same callback after a crash (even a SIGKILL mid-epoch) continues from the last
     backup and ends with weights bitwise equal to a run that was never interrupted. Each
     backup is written to a temporary file and renamed, so a crash while saving leaves the
@@ -50,26 +52,24 @@ class BackupAndRestore(Callback):
             return
         extra = io.load_checkpoint(self.model, self.path)
         self.restored = extra
-        self.model._resume_state = {
-            "epoch": int(extra["epoch"]),
-            "step": int(extra["step"]),
-            "epoch_rng_state": extra.get("epoch_rng_state"),
-            "rng_state": extra["rng_state"],
-            "totals": dict(extra.get("totals", {})),
-            "count": int(extra.get("count", 0)),
-        }
+        position = extra.get("fit_position")
+        if position is None:  # a backup without a position: resume at its epoch
+            position = {"epoch": extra.get("epoch", 0), "step": extra.get("step", 0)}
+        try:
+            self.model.fit_position.restore(position)
+        except ValueError as err:
+            raise io.FormatError(f"{self.path}: bad training position: {err}") from None
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
         self._batches += 1
         if self._batches % self.save_freq == 0:
-            position = self.model._fit_position
-            self._save(position["epoch"], position["step"], position)
+            self._save(self.model.fit_position.state())
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
-            self._save(epoch + 1, 0, None)
+            self._save(self.model.fit_position.next_epoch_state())
 
     def on_train_end(self, logs=None):
         if not self.delete_checkpoint:
@@ -80,15 +80,14 @@ class BackupAndRestore(Callback):
         for stale in self.backup_dir.glob(f".{self.path.name}.*.tmp"):
             stale.unlink(missing_ok=True)
 
-    def _save(self, epoch, step, position):
+    def _save(self, position):
         if not weights_are_finite(self.model.get_weights()):
             return
-        extra = {}
-        if position is not None:
-            extra = {
-                "epoch_rng_state": position["epoch_rng_state"],
-                "totals": dict(position["totals"]),
-                "count": position["count"],
-            }
         self.backup_dir.mkdir(parents=True, exist_ok=True)
-        io.save_checkpoint(self.model, self.path, epoch=epoch, step=step, extra=extra)
+        io.save_checkpoint(
+            self.model,
+            self.path,
+            epoch=position["epoch"],
+            step=position["step"],
+            extra={"fit_position": position},
+        )

@@ -76,8 +76,13 @@ def read_image(path, shape):
             if image.size != (width, height):
                 image = image.resize((width, height), Image.Resampling.BILINEAR)
             array = xp.asarray(image, dtype=xp.float32)
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        # PIL reports a damaged PNG as a SyntaxError
         raise CommandError(f"{path}: cannot read the image ({err})") from err
+    except MemoryError:  # a chunk declaring gigabytes
+        raise CommandError(
+            f"{path}: cannot read the image (it declares more data than fits)"
+        ) from None
     return array.reshape(shape) * xp.float32(1.0 / 255.0)
 
 

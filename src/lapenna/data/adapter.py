@@ -233,11 +233,18 @@ def make_batches(x, y=None, sample_weight=None, batch_size=None, shuffle=False, 
     return ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle, steps)
 
 
-def training_batches(x, y, sample_weight=None, *, batch_size=None, shuffle=True, **options):
+def training_batches(
+    x, y, sample_weight=None, *, batch_size=None, shuffle=True, check=None, **options
+):
     """The training and validation batch sources of ``fit``.
 
     Args:
         x, y, sample_weight, batch_size, shuffle: as ``Model.fit``.
+        check: optional ``check(stage, x, y, sample_weight, prefix)`` the caller uses to
+            validate array data: called with ``stage="raw"`` on the values as given
+            (before any conversion) and with ``stage="arrays"`` on the arrays that will be
+            batched (after the validation split); ``prefix`` is ``""`` for the training
+            data and ``"validation_data's "`` for the validation data.
         **options: ``validation_split``, ``validation_data``, ``class_weight``,
             ``steps_per_epoch``, ``validation_batch_size`` as ``Model.fit``.
 
@@ -258,6 +265,8 @@ def training_batches(x, y, sample_weight=None, *, batch_size=None, shuffle=True,
             raise ValueError("validation_split needs arrays; give validation_data instead")
         train = make_batches(x, y, sample_weight, steps=steps)
     else:
+        if check is not None:
+            check("raw", x, y, sample_weight, "")
         x, y, sample_weight = unpack((x, y, sample_weight))
         if y is None:
             raise ValueError("fit needs targets y with array inputs")
@@ -271,20 +280,28 @@ def training_batches(x, y, sample_weight=None, *, batch_size=None, shuffle=True,
             (x, y, sample_weight), validation_data = split_validation(
                 (x, y, sample_weight), validation_split
             )
+        if check is not None:
+            check("arrays", x, y, sample_weight, "")
         train = ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle, steps)
     return train, _validation_batches(
-        validation_data, options.get("validation_batch_size") or batch_size
+        validation_data, options.get("validation_batch_size") or batch_size, check
     )
 
 
-def _validation_batches(validation_data, batch_size):
+def _validation_batches(validation_data, batch_size, check=None):
     if validation_data is None:
         return None
     if source_kind(validation_data) != "arrays":
         return make_batches(validation_data)
     if not isinstance(validation_data, tuple) or not 2 <= len(validation_data) <= 3:
         raise ValueError("validation_data must be (x, y), (x, y, sample_weight) or a Dataset")
-    return make_batches(*unpack(validation_data), batch_size=batch_size)
+    prefix = "validation_data's "
+    if check is not None:
+        check("raw", *validation_data, *[None] * (3 - len(validation_data)), prefix)
+    vx, vy, vw = unpack(validation_data)
+    if check is not None:
+        check("arrays", vx, vy, vw, prefix)
+    return make_batches(vx, vy, vw, batch_size=batch_size)
 
 
 def as_dataset(x, y=None, sample_weight=None, batch_size=32, shuffle=False):

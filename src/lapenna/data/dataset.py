@@ -230,8 +230,8 @@ class Dataset:
         Args:
             buffer_size: elements held at once; ``len(dataset)`` or more gives a uniform
                 permutation.
-            seed: int or Generator for a private stream; ``None`` draws from the global
-                generator (seeded by ``lapenna.set_seed``) when each pass starts.
+            seed: int or Generator for a private stream; ``None`` draws from the seeded
+                ``shuffle`` stream (``lapenna.set_seed``) when each pass starts.
             reshuffle_each_iteration: a new order every pass (default) or the same each time.
         """
         if not isinstance(buffer_size, int) or isinstance(buffer_size, bool) or buffer_size < 1:
@@ -400,11 +400,11 @@ def _epoch_generators(seed, reshuffle):
     """A function returning the generator that orders one pass of a shuffle."""
     if reshuffle:
         if seed is None:
-            return generator  # looked up per pass, so lapenna.set_seed takes effect
+            return lambda: generator("shuffle")  # per pass, so lapenna.set_seed takes effect
         private = make_generator(seed)
         return lambda: private
     if isinstance(seed, int) and not isinstance(seed, bool):
         fixed = seed
     else:
-        fixed = int(make_generator(seed).integers(2**63))
+        fixed = int(make_generator(seed, "shuffle").integers(2**63))
     return lambda: np.random.default_rng(fixed)

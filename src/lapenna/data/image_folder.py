@@ -161,9 +161,16 @@ def _check_arguments(
 
 
 def _walk_images(folder):
-    found = []
+    """Image files under ``folder``; symlinked folders are followed, each real folder
+    once, so a link back up the tree (a loop) does not repeat images forever."""
+    found, seen = [], set()
     for root, dirs, files in os.walk(folder, followlinks=True):
-        dirs.sort()
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) not in seen)
         found.extend(
             Path(root) / name for name in sorted(files) if name.lower().endswith(IMAGE_EXTENSIONS)
         )
@@ -229,6 +236,8 @@ class _Decoder:
                 array = np.asarray(image, dtype=np.float32)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             raise DatasetFormatError(f"{path}: cannot decode the image ({err})") from err
+        except MemoryError:  # a chunk declaring gigabytes
+            raise DatasetFormatError(f"{path}: cannot decode the image (too large)") from None
         return array.reshape(self.size[0], self.size[1], self.channels)
 
 

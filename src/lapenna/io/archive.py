@@ -18,6 +18,7 @@ import zlib
 
 from lapenna.io.atomic import atomic_write
 from lapenna.io.errors import FormatError
+from lapenna.io.files import open_regular
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -141,7 +142,9 @@ def read_archive(path, expected_names, *, optional_names=(), max_entry_bytes=MAX
         path: the zip file, or a binary file object.
         expected_names: entries that must be present.
         optional_names: entries read when present, skipped otherwise.
-        max_entry_bytes: refuse an entry whose declared or actual size exceeds this.
+        max_entry_bytes: refuse an entry whose declared or actual size exceeds this: one
+            bound for every entry, or ``{name: bound}`` (names not in it get
+            ``MAX_ENTRY_BYTES``). Declared sizes are checked before anything is inflated.
 
     Returns:
         ``{name: bytes}`` for the entries found.
@@ -171,7 +174,31 @@ def read_archive(path, expected_names, *, optional_names=(), max_entry_bytes=MAX
             found = ", ".join(sorted(infos)[:20]) or "none"
             raise FormatError(f"{source}: missing entry {missing[0]!r} (entries found: {found})")
         wanted = [n for n in (*expected_names, *optional_names) if n in infos]
-        return {name: read_entry(zf, infos[name], max_entry_bytes, source) for name in wanted}
+        bounds = {name: _bound(max_entry_bytes, name) for name in wanted}
+        for name in wanted:  # every declared size before any entry is inflated
+            check_declared(infos[name], bounds[name], source)
+        return {name: read_entry(zf, infos[name], bounds[name], source) for name in wanted}
+
+
+def _bound(max_entry_bytes, name):
+    if isinstance(max_entry_bytes, dict):
+        return max_entry_bytes.get(name, MAX_ENTRY_BYTES)
+    return max_entry_bytes
+
+
+def check_declared(info, max_bytes, source):
+    """Refuse an entry that is encrypted, compressed unknowingly, or declares too much."""
+    where = f"{source}: entry {info.filename!r}"
+    if info.flag_bits & 0x1:
+        raise FormatError(f"{where} is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise FormatError(
+            f"{where} uses compression method {info.compress_type}, not stored/deflate"
+        )
+    if info.file_size > max_bytes:
+        raise FormatError(
+            f"{where} declares {info.file_size} bytes, more than the bound of {max_bytes}"
+        )
 
 
 @contextlib.contextmanager
@@ -186,7 +213,7 @@ def open_archive(path):
         own = contextlib.nullcontext(handle)
     else:
         source = os.fspath(path)
-        own = handle = open(source, "rb")  # noqa: SIM115 - closed by the with below
+        own = handle = open_regular(source)
     with own:
         try:
             zf = zipfile.ZipFile(handle, "r")
@@ -213,33 +240,31 @@ def checked_entries(zf, source, max_entries=MAX_ENTRIES):
 
 
 def read_entry(zf, info, max_bytes, source):
-    """Read one entry in chunks, refusing it as soon as it exceeds ``max_bytes``."""
+    """Read one entry in chunks, refusing it as soon as it exceeds its declared size or
+    ``max_bytes``: an entry that inflates past what it declares is cut off there."""
     where = f"{source}: entry {info.filename!r}"
-    if info.flag_bits & 0x1:
-        raise FormatError(f"{where} is encrypted")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise FormatError(
-            f"{where} uses compression method {info.compress_type}, not stored/deflate"
-        )
-    if info.file_size > max_bytes:
-        raise FormatError(
-            f"{where} declares {info.file_size} bytes, more than the bound of {max_bytes}"
-        )
+    check_declared(info, max_bytes, source)
+    max_bytes = min(max_bytes, info.file_size)
     chunks, total = [], 0
     try:
         with zf.open(info) as member:
             while chunk := member.read(min(_CHUNK, max_bytes + 1 - total)):
                 total += len(chunk)
                 if total > max_bytes:
-                    raise FormatError(f"{where} holds more than the bound of {max_bytes} bytes")
+                    raise FormatError(
+                        f"{where} inflates past {max_bytes} bytes (it declares {info.file_size})"
+                    )
                 chunks.append(chunk)
+        data = b"".join(chunks)
     except FormatError:
         raise
+    except MemoryError:
+        raise FormatError(f"{where}: its {info.file_size} bytes do not fit in memory") from None
     except _ZIP_ERRORS as err:
         raise FormatError(f"{where} cannot be read ({_describe(err)})") from None
     if total != info.file_size:
         raise FormatError(f"{where} holds {total} bytes but declares {info.file_size}")
-    return b"".join(chunks)
+    return data
 
 
 def _describe(err):

@@ -33,6 +33,7 @@ import re
 
 from lapenna.backend import host_np as np
 from lapenna.io.errors import FormatError
+from lapenna.io.files import check_regular_path
 
 MAX_WEIGHT_BYTES = 2**33
 MAX_DEPTH = 32
@@ -74,7 +75,7 @@ def read_keras_weights(path, *, include_empty=False, max_bytes=MAX_WEIGHT_BYTES)
     import h5py
 
     source = os.fspath(path)
-    os.stat(source)  # a missing file is an OSError, not a format problem
+    check_regular_path(source)  # a missing file is an OSError; a FIFO or device is refused
     try:
         handle = h5py.File(source, "r")
     except OSError as err:
@@ -229,14 +230,31 @@ def _has_list_attr(group, name):
     return name in group.attrs or f"{name}0" in group.attrs
 
 
+MAX_ATTR_BYTES = 2**24  # a name list of a few hundred thousand layers
+MAX_ATTR_CHUNKS = 10_000
+
+
+def _bounded_attr(group, name, source):
+    """An attribute's value, after checking its declared element count and size."""
+    attribute = group.attrs.get_id(name)
+    count = int(np.prod(attribute.shape)) if attribute.shape else 1
+    size = count * attribute.dtype.itemsize
+    if count > MAX_ATTR_BYTES or size > MAX_ATTR_BYTES:
+        raise FormatError(
+            f"{source}: attribute {name!r} of {group.name!r} declares {count} items in "
+            f"{size} bytes, more than the bound of {MAX_ATTR_BYTES}"
+        )
+    return group.attrs[name]
+
+
 def _string_list(group, name, source):
     """A list-of-strings attribute, joining Keras's chunks ``name0``, ``name1``..."""
     if name in group.attrs:
-        chunks = [group.attrs[name]]
+        chunks = [_bounded_attr(group, name, source)]
     else:
         chunks, i = [], 0
-        while f"{name}{i}" in group.attrs:
-            chunks.append(group.attrs[f"{name}{i}"])
+        while f"{name}{i}" in group.attrs and i < MAX_ATTR_CHUNKS:
+            chunks.append(_bounded_attr(group, f"{name}{i}", source))
             i += 1
         if not chunks:
             raise FormatError(f"{source}: group {group.name!r} has no {name!r} attribute")

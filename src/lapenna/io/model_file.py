@@ -2,75 +2,76 @@
 
 ``io`` never imports ``models``: a model is rebuilt from its config through the layer
 registry (``Functional``, ``Sequential`` and every layer are registered there), and its
-state is reached through a small protocol every model has: ``weights`` (Variables with a
-``path``), ``get_config()``, ``optimizer`` (``get_state``/``set_state``/``build``), and
-``compile(...)``. Loading reads and checks everything into temporaries first; a failed
-load leaves the model exactly as it was.
+state is reached through a small protocol every model has: ``weight_paths()``,
+``get_state()`` and ``check_state()`` (weights keyed by their place in the model's
+structure, ``"dense_1/kernel"``, or by layer name), ``get_config()``, ``optimizer``
+(``get_state``/``set_state``/``build``), and ``compile(...)``. Optimizer slots are stored
+under the structure paths of their variables too (``optimizer/m/dense_1/kernel``).
+Loading reads and checks everything into temporaries first; a failed load leaves the
+model exactly as it was.
 """
 
+import contextlib
 import json
+import warnings
 
 from lapenna import backend as B
 from lapenna.backend import host_np as np
-from lapenna.io.archive import CONFIG_NAME, WEIGHTS_NAME, read_archive, write_archive
+from lapenna.io.archive import (
+    CONFIG_NAME,
+    MAX_ENTRY_BYTES,
+    WEIGHTS_NAME,
+    read_archive,
+    write_archive,
+)
 from lapenna.io.atomic import atomic_write
-from lapenna.io.config import check_safe, dumps_config, loads_config
+from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import read_keras_weights
+from lapenna.io.model_config import FORMAT_VERSION, check_model_config
 from lapenna.io.npz import load_npz, save_npz
 from lapenna.io.safetensors import load_bytes, load_file, save_bytes, save_file
 from lapenna.utils import get_registry
 from lapenna.utils.version import __version__
 
-FORMAT_VERSION = 1
 MODEL_PREFIX = "model/"
 OPTIMIZER_PREFIX = "optimizer/"
+# each entry is refused on its declared size, before it is inflated
+_ENTRY_BOUNDS = {CONFIG_NAME: MAX_CONFIG_BYTES, WEIGHTS_NAME: MAX_ENTRY_BYTES}
+_BUILD_SLACK = 1 << 16  # weights a file may leave out (none today) and rounding
 
 
-# -- weights by name ----------------------------------------------------------------------
-def weight_names(model):
-    """``{name: Variable}`` keyed by each weight's path, made unique with ``#n``."""
-    named = {}
-    for w in model.weights:
-        name = getattr(w, "path", None) or w.name or "weight"
-        key, k = name, 1
-        while key in named:
-            key, k = f"{name}#{k}", k + 1
-        named[key] = w
-    return named
-
-
-def _check_arrays(model, arrays, source, skip_mismatch=False):
+# -- weights by their place in the model -------------------------------------------------
+def _check_arrays(model, arrays, source, skip_mismatch=False, by_name=False):
     """Match loaded arrays to the model's weights; return (variable, array) pairs.
 
-    Every name, shape and dtype is checked before anything is assigned.
+    Weights are matched by their structure path (``model.get_state()``'s keys); a file
+    keyed by layer names (``by_name=True``, or a file written before structure paths) is
+    matched by name. Every name, shape and dtype is checked before anything is assigned.
     """
-    named = weight_names(model)
-    missing = [n for n in named if n not in arrays]
-    extra = [n for n in arrays if n not in named]
-    if (missing or extra) and not skip_mismatch:
-        raise FormatError(
-            f"{source}: the weights do not match model {model.name!r}: missing "
-            f"{missing[:10]}{'...' if len(missing) > 10 else ''}, unexpected "
-            f"{extra[:10]}{'...' if len(extra) > 10 else ''}"
+    if not by_name and set(arrays) != set(model.weight_paths()):
+        by_name = set(arrays) == set(model.weight_paths(by_name=True))
+    try:
+        return model.check_state(arrays, by_name, skip_mismatch)
+    except ValueError as err:
+        raise FormatError(f"{source}: {err}") from None
+
+
+def _assign(pairs, source=None):
+    """Assign checked arrays; warn (naming the file and the weights) when some hold NaN
+    or infinity, which loads but will not train or predict anything useful."""
+    bad = [
+        getattr(var, "path", var.name)
+        for var, array in pairs
+        if array.dtype.kind == "f" and not np.isfinite(array).all()
+    ]
+    if bad:
+        warnings.warn(
+            f"{source or 'the file'}: weights {bad[:10]}{'...' if len(bad) > 10 else ''} hold "
+            "NaN or infinite values",
+            UserWarning,
+            stacklevel=3,
         )
-    pairs = []
-    for name, var in named.items():
-        if name not in arrays:
-            continue
-        array = arrays[name]
-        if tuple(array.shape) != var.shape or array.dtype != var.dtype:
-            if skip_mismatch:
-                continue
-            raise FormatError(
-                f"{source}: weight {name!r} is {array.dtype}{tuple(array.shape)} in the file, "
-                f"but the model expects {var.dtype}{var.shape}"
-            )
-        pairs.append((var, array))
-    return pairs
-
-
-def _assign(pairs):
     for var, array in pairs:
         var.assign(array)
 
@@ -78,7 +79,7 @@ def _assign(pairs):
 def save_weights(model, path):
     """Write the model's weights by path to ``.safetensors``, ``.npz`` or ``.h5``."""
     path = str(path)
-    arrays = {name: w.numpy() for name, w in weight_names(model).items()}
+    arrays = model.get_state()
     if path.endswith(".safetensors"):
         save_file(arrays, path, metadata={"format": "lapenna-weights"})
     elif path.endswith(".npz"):
@@ -94,11 +95,15 @@ def save_weights(model, path):
 def load_weights(model, path, skip_mismatch=False, by_name=False):
     """Fill the model's weights from a weight file or a ``.lpn`` archive.
 
+    Native files match weights by their place in the model's structure
+    (``"dense_1/kernel"``), so the same architecture built again in the same process (whose
+    layers get new names) loads them.
+
     Args:
         skip_mismatch: skip weights whose name is unknown or whose shape differs instead
             of raising.
-        by_name: for ``.h5`` files, match layers by name rather than by order (native
-            files always match by weight path).
+        by_name: match by layer name instead (``"<layer name>/kernel"`` for native files;
+            for ``.h5`` files, layers by name rather than by order).
 
     Raises:
         FormatError: when the file is malformed or does not fit the model; the model is
@@ -106,20 +111,28 @@ def load_weights(model, path, skip_mismatch=False, by_name=False):
     """
     path = str(path)
     _require_built(model, "load_weights")
+    bound = _file_bound(model)
     if path.endswith(".safetensors"):
-        arrays = load_file(path)
+        arrays = load_file(path, bound)
     elif path.endswith(".npz"):
-        arrays = load_npz(path)
+        arrays = load_npz(path, bound)
     elif path.endswith(".lpn"):
-        entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME])
+        bounds = {CONFIG_NAME: MAX_CONFIG_BYTES, WEIGHTS_NAME: bound}
+        entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=bounds)
         flat = load_bytes(entries[WEIGHTS_NAME], name=f"{path}:{WEIGHTS_NAME}")
         arrays = {k[len(MODEL_PREFIX) :]: v for k, v in flat.items() if k.startswith(MODEL_PREFIX)}
     elif path.endswith(".h5"):
         return load_keras_weights(model, path, by_name=by_name, skip_mismatch=skip_mismatch)
     else:
         raise ValueError(f"load_weights: unknown weight file type for {path!r}")
-    _assign(_check_arrays(model, arrays, path, skip_mismatch))
+    _assign(_check_arrays(model, arrays, path, skip_mismatch, by_name), path)
     return model
+
+
+def _file_bound(model):
+    """The most bytes a weight file for ``model`` may hold: its weights four times over
+    (float64 files, optimizer slots) plus a constant; larger files are refused unread."""
+    return 4 * sum(w.numpy().nbytes for w in model.weights) + (1 << 20)
 
 
 def _require_built(model, what):
@@ -185,12 +198,46 @@ def _shape_from_json(shape):
 
 def state_arrays(model, include_optimizer=True):
     """Weights under ``model/`` and, when built, optimizer state under ``optimizer/``."""
-    arrays = {MODEL_PREFIX + name: w.numpy() for name, w in weight_names(model).items()}
+    arrays = {MODEL_PREFIX + name: array for name, array in model.get_state().items()}
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
+        slots = _slot_paths(model, optimizer)
         for name, value in optimizer.get_state().items():
-            arrays[OPTIMIZER_PREFIX + name] = np.asarray(value)
+            arrays[OPTIMIZER_PREFIX + slots.get(name, name)] = np.asarray(value)
     return arrays
+
+
+def _slot_paths(model, optimizer):
+    """``{slot name: "<slot>/<structure path>"}``: optimizer slots are named after the
+    layer names of their variables (``adam/m/dense_7/kernel``); files name them after the
+    variables' place in the model (``m/dense_1/kernel``), like the weights."""
+    by_layer_name = {getattr(w, "path", None): key for key, w in model.weight_paths().items()}
+    prefix, out = f"{optimizer.name}/", {}
+    for name in optimizer.get_state():
+        if name.startswith(prefix):
+            slot, _, variable = name[len(prefix) :].partition("/")
+            if variable in by_layer_name:
+                out[name] = f"{slot}/{by_layer_name[variable]}"
+    return out
+
+
+def _optimizer_state(model, optimizer, saved, source):
+    """The file's optimizer state renamed to this optimizer's slot names (files written
+    before structure paths use the slot names themselves)."""
+    optimizer.build(model.trainable_weights)
+    expected = optimizer.get_state()
+    if set(saved) == set(expected):
+        return saved
+    slots = _slot_paths(model, optimizer)
+    renamed = {name: saved.get(slots.get(name, name)) for name in expected}
+    missing = [slots.get(n, n) for n, v in renamed.items() if v is None]
+    extra = sorted(set(saved) - {slots.get(n, n) for n in expected})
+    if missing or extra:
+        raise FormatError(
+            f"{source}: optimizer state does not fit: missing {missing[:10]}, unexpected "
+            f"{extra[:10]}"
+        )
+    return renamed
 
 
 def save_model(model, path, include_optimizer=True, extra=None):
@@ -219,32 +266,53 @@ def save_model(model, path, include_optimizer=True, extra=None):
     )
 
 
-def read_model_file(path, safe_mode=True):
-    """Read and check a ``.lpn`` file; return ``(config, arrays)`` without building."""
+def read_model_file(path, safe_mode=True, max_weight_bytes=None):
+    """Read and check a ``.lpn`` file; return ``(config, arrays)`` without building.
+
+    Args:
+        max_weight_bytes: a bound on the weights entry (default ``MAX_ENTRY_BYTES``), for
+            a reader that knows the model it fills.
+    """
     path = str(path)
-    entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME])
+    bounds = dict(_ENTRY_BOUNDS)
+    if max_weight_bytes is not None:
+        bounds[WEIGHTS_NAME] = max_weight_bytes
+    entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=bounds)
     try:
         config = loads_config(entries[CONFIG_NAME].decode("utf-8"), safe_mode=safe_mode)
     except UnicodeDecodeError as err:
         raise FormatError(f"{path}: {CONFIG_NAME} is not UTF-8 text") from err
-    if not isinstance(config, dict) or config.get("format") != "lapenna-model":
-        raise FormatError(f"{path}: {CONFIG_NAME} is not a lapenna model config")
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise FormatError(
-            f"{path}: format version {config.get('format_version')} is newer than this "
-            f"lapenna reads ({FORMAT_VERSION}); upgrade lapenna"
-        )
+    except FormatError as err:
+        raise FormatError(f"{path}: {CONFIG_NAME}: {err}") from None
+    check_model_config(config, path)
     arrays = load_bytes(entries[WEIGHTS_NAME], name=f"{path}:{WEIGHTS_NAME}")
     return config, arrays
 
 
-def build_model(config, custom_objects=None, safe_mode=True):
-    """Create the model a config describes (through the layer registry) and build it."""
+def build_model(config, custom_objects=None, safe_mode=True, source="config", max_bytes=None):
+    """Create the model a config describes (through the layer registry) and build it.
+
+    Args:
+        source: the file's name for error messages.
+        max_bytes: the most bytes of weights building may allocate (a loader passes the
+            bytes the file holds, so a config cannot make it allocate more than that).
+
+    Raises:
+        FormatError: naming ``source`` when the config cannot be built or declares more
+            weights than ``max_bytes``; nothing larger is allocated first.
+    """
     check_safe(config["model"], safe_mode=safe_mode)
-    model = get_registry("layers").deserialize(config["model"], custom_objects)
-    shape = _shape_from_json(config.get("build_input_shape"))
-    if not model.weights and shape is not None:
-        model.build(shape)
+    budget = B.weight_budget(max_bytes) if max_bytes is not None else contextlib.nullcontext()
+    try:
+        with budget:
+            model = get_registry("layers").deserialize(config["model"], custom_objects)
+            shape = _shape_from_json(config.get("build_input_shape"))
+            if not model.weights and shape is not None:
+                model.build(shape)
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError) as err:
+        if isinstance(err, FormatError):
+            raise
+        raise FormatError(f"{source}: config.json: 'model' cannot be built: {err}") from None
     return model
 
 
@@ -256,20 +324,24 @@ def load_model(path, compile=True, custom_objects=None, safe_mode=True):  # noqa
     ``custom_objects``); a Lambda or any callable is refused unless ``safe_mode=False``.
     """
     config, arrays = read_model_file(path, safe_mode=safe_mode)
-    model = build_model(config, custom_objects, safe_mode)
+    held = sum(a.nbytes for k, a in arrays.items() if k.startswith(MODEL_PREFIX))
+    model = build_model(config, custom_objects, safe_mode, str(path), held + _BUILD_SLACK)
     weights = {k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)}
     pairs = _check_arrays(model, weights, str(path))
-    _assign(pairs)
+    _assign(pairs, str(path))
     compiled = config.get("compile")
     if compile and compiled:
-        _compile_from_config(model, compiled, custom_objects)
+        try:
+            _compile_from_config(model, compiled, custom_objects)
+        except (ValueError, TypeError, KeyError) as err:
+            raise FormatError(f"{path}: config.json: 'compile' cannot be used: {err}") from None
         opt_state = {
             k[len(OPTIMIZER_PREFIX) :]: v
             for k, v in arrays.items()
             if k.startswith(OPTIMIZER_PREFIX)
         }
         if opt_state:
-            model.optimizer.build(model.trainable_weights)
+            opt_state = _optimizer_state(model, model.optimizer, opt_state, path)
             try:
                 model.optimizer.set_state(opt_state)
             except ValueError as err:
@@ -314,7 +386,7 @@ def load_checkpoint(model, path):
 
     Everything is read and checked before anything is assigned.
     """
-    config, arrays = read_model_file(path)
+    config, arrays = read_model_file(path, max_weight_bytes=_file_bound(model))
     extra = config.get("extra") or {}
     weights = {k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)}
     pairs = _check_arrays(model, weights, str(path))
@@ -323,7 +395,7 @@ def load_checkpoint(model, path):
     }
     optimizer = getattr(model, "optimizer", None)
     if opt_state and optimizer is not None:
-        optimizer.build(model.trainable_weights)
+        opt_state = _optimizer_state(model, optimizer, opt_state, path)
         backup = optimizer.get_state()
         try:
             optimizer.set_state(opt_state)
@@ -334,7 +406,7 @@ def load_checkpoint(model, path):
         except (ValueError, KeyError, TypeError) as err:
             optimizer.set_state(backup)
             raise FormatError(f"{path}: bad RNG state: {err}") from err
-    _assign(pairs)
+    _assign(pairs, str(path))
     return extra
 
 
@@ -358,17 +430,20 @@ def _save_h5(model, path):
 
     with atomic_write(path) as f, h5py.File(f, "w") as h5:
         layers = _layers_with_weights(model)
-        h5.attrs["layer_names"] = [layer.name.encode() for layer in layers]
-        for layer in layers:
-            group = h5.create_group(layer.name)
-            names = [w.path.encode() for w in layer._weights]
-            group.attrs["weight_names"] = names
-            for w in layer._weights:
+        h5.attrs["layer_names"] = [name.encode() for name in layers]
+        for name, own in layers.items():
+            group = h5.create_group(name)
+            group.attrs["weight_names"] = [w.path.encode() for w in own]
+            for w in own:
                 group.create_dataset(w.path, data=w.numpy())
 
 
 def _layers_with_weights(model):
-    return [layer for layer in model._walk() if layer._weights]
+    """``{layer name: [its weights]}`` in model order, from the layer-name paths."""
+    layers = {}
+    for w in model.weight_paths(by_name=True).values():
+        layers.setdefault(w.path.partition("/")[0], []).append(w)
+    return layers
 
 
 def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
@@ -379,11 +454,12 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     ``(kh, kw, in, out)``, BatchNormalization ``[gamma, beta, mean, variance]``...), so
     arrays go in as they are, after every shape is checked.
     """
-    entries = [(name, arrays) for name, arrays in read_keras_weights(str(path)) if arrays]
-    layers = _layers_with_weights(model)
+    found = read_keras_weights(str(path), max_bytes=_file_bound(model))
+    entries = [(name, arrays) for name, arrays in found if arrays]
+    layers = list(_layers_with_weights(model).items())
     if by_name:
         found = dict(entries)
-        matched = [(layer, found.get(layer.name)) for layer in layers]
+        matched = [(layer, found.get(layer[0])) for layer in layers]
     else:
         if len(entries) != len(layers) and not skip_mismatch:
             raise FormatError(
@@ -396,8 +472,8 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
         if arrays is None:
             if skip_mismatch:
                 continue
-            raise FormatError(f"{path}: no weights for layer {layer.name!r}")
-        own = layer._weights
+            raise FormatError(f"{path}: no weights for layer {layer[0]!r}")
+        own = layer[1]
         shapes_ok = len(arrays) == len(own) and all(
             tuple(a.shape) == w.shape for a, w in zip(arrays, own)
         )
@@ -405,9 +481,9 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
             if skip_mismatch:
                 continue
             raise FormatError(
-                f"{path}: layer {layer.name!r} expects weights "
+                f"{path}: layer {layer[0]!r} expects weights "
                 f"{[w.shape for w in own]}, the file has {[tuple(a.shape) for a in arrays]}"
             )
         pairs.extend((w, np.asarray(a).astype(w.dtype)) for w, a in zip(own, arrays))
-    _assign(pairs)
+    _assign(pairs, str(path))
     return model

@@ -61,8 +61,9 @@ def load_npz(path, max_bytes=MAX_ENTRY_BYTES):
 
     Args:
         path: the file, or a binary file object.
-        max_bytes: bound on the total bytes read (each member is read in chunks and
-            refused as soon as the total passes the bound).
+        max_bytes: bound on the total bytes read: the members' declared sizes are added
+            up and refused before anything is inflated, and each member is read in chunks,
+            refused as soon as it passes its declared size or the bound.
 
     Returns:
         ``{name: ndarray}`` with fresh, writable arrays.
@@ -81,7 +82,13 @@ def load_npz(path, max_bytes=MAX_ENTRY_BYTES):
     """
     out, budget = {}, max_bytes
     with open_archive(path) as (zf, source):
-        for member, info in checked_entries(zf, source).items():
+        entries = checked_entries(zf, source)
+        declared = sum(info.file_size for info in entries.values())
+        if declared > max_bytes:
+            raise FormatError(
+                f"{source}: its arrays declare {declared} bytes, more than the bound of {max_bytes}"
+            )
+        for member, info in entries.items():
             if not member.endswith(".npy"):
                 raise FormatError(f"{source}: entry {member!r} is not a .npy array")
             data = read_entry(zf, info, budget, source)

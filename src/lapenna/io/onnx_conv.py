@@ -282,14 +282,14 @@ def layer_norm(g, layer, inputs, output_shapes):
     trailing axes): ``(x - mean) / sqrt(variance + epsilon) * gamma + beta``."""
     (x,) = inputs
     perm, name = x.first_form()
-    axes = [perm.index(a) for a in layer._axes]
+    axes = [perm.index(a) for a in layer.normalized_axes]
     base = layer.name
     mean = g.reduce("ReduceMean", name, axes, 1, base)
     centred = g.add("Sub", [name, mean], base)
     variance = g.reduce("ReduceMean", g.add("Mul", [centred, centred], base), axes, 1, base)
     shifted = g.add("Add", [variance, g.scalar(layer.epsilon, f"{base}/epsilon")], base)
     out = g.add("Div", [centred, g.add("Sqrt", [shifted], base)], base)
-    shape = [x.shape[a] if a in layer._axes else 1 for a in range(x.rank)]
+    shape = [x.shape[a] if a in layer.normalized_axes else 1 for a in range(x.rank)]
     for weight, op in ((layer.gamma, "Mul"), (layer.beta, "Add")):
         if weight is not None:
             array = np.transpose(weight.numpy().reshape(shape), perm)

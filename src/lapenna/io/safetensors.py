@@ -20,6 +20,7 @@ import struct
 from lapenna.backend import host_np as np
 from lapenna.io.atomic import atomic_write
 from lapenna.io.errors import FormatError
+from lapenna.io.files import open_regular
 from lapenna.io.safetensors_header import (
     DTYPE_NAMES,
     MAX_HEADER_BYTES,
@@ -65,7 +66,7 @@ def read_header(path, max_header_bytes=MAX_HEADER_BYTES):
         >>> read_header(p).tensors["w"].shape
         (2, 3)
     """
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         return _read_header_from(f, os.fstat(f.fileno()).st_size, str(path), max_header_bytes)
 
 
@@ -95,7 +96,7 @@ def load_file(path, max_bytes=None, *, with_metadata=False, max_header_bytes=MAX
         ([0, 1, 2], {'epoch': '2'})
     """
     source = str(path)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         _check_total(size, max_bytes, source)
         header = _read_header_from(f, size, source, max_header_bytes)

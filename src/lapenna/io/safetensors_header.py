@@ -126,7 +126,7 @@ def _check_entry(name, entry, source):
             f"got {sorted(entry)}"
         )
     dtype = entry["dtype"]
-    if dtype in _KNOWN_UNSUPPORTED:
+    if isinstance(dtype, str) and dtype in _KNOWN_UNSUPPORTED:
         raise FormatError(f"{where}: dtype {dtype} is not supported by lapenna")
     if not isinstance(dtype, str) or dtype not in STORAGE_DTYPES:
         raise FormatError(f"{where}: unknown dtype {dtype!r} (known: {', '.join(STORAGE_DTYPES)})")

@@ -9,6 +9,7 @@ attributes, lists and dicts, so ``self.blocks = [Block(), Block()]`` just works.
 
 import functools
 import inspect
+import math
 
 from lapenna import backend as B
 from lapenna import constraints as constraints_module
@@ -16,6 +17,7 @@ from lapenna import initializers as initializers_module
 from lapenna import regularizers as regularizers_module
 from lapenna.autograd import Tensor, Variable
 from lapenna.backend import trace as kernel_trace
+from lapenna.layers import state as layer_state
 from lapenna.layers import symbolic
 from lapenna.utils import get_registry, to_snake_case, unique_name
 
@@ -100,6 +102,8 @@ class Layer:
             raise ValueError(f"{type(self).__name__} '{self.name}': negative weight shape {shape}")
         dtype = B.to_dtype(dtype or self.dtype)
         init = initializers_module.get(initializer)
+        what = f"{type(self).__name__} '{self.name}' weight {name!r} of shape {shape}"
+        B.charge_weight(math.prod(shape) * dtype.itemsize, what)  # bounded while loading
         value = init(shape, dtype=dtype)
         variable = Variable(
             value,
@@ -230,6 +234,28 @@ class Layer:
             arrays.append(value)
         for w, value in zip(own, arrays):
             w.assign(value)
+
+    # -- the state protocol (files and backups use it; see layers/state.py) -------------
+    def weight_paths(self, by_name=False):
+        """``{path: Variable}``: each weight keyed by its place in the structure
+        (``"dense_1/kernel"``), or by ``"<layer name>/<weight name>"`` with ``by_name``."""
+        return layer_state.weight_paths(self, by_name)
+
+    def get_state(self, by_name=False):
+        """``{path: array copy}`` of every weight, keyed by its place in the structure
+        (``"dense_1/kernel"``), or by layer name with ``by_name=True``."""
+        return layer_state.get_state(self, by_name)
+
+    def check_state(self, state, by_name=False, skip_mismatch=False):
+        """``[(Variable, array)]`` that :meth:`set_state` would assign; raises ``ValueError``
+        naming the missing, unexpected or misshapen entries (``skip_mismatch`` drops them)."""
+        return layer_state.check_state(self, state, by_name, skip_mismatch)
+
+    def set_state(self, state, by_name=False, skip_mismatch=False):
+        """Assign :meth:`get_state`'s dict; every name, shape and dtype is checked first,
+        so a mismatch raises ``ValueError`` and changes nothing."""
+        for variable, array in self.check_state(state, by_name, skip_mismatch):
+            variable.assign(array)
 
     def count_params(self):
         """The number of scalars in all weights."""

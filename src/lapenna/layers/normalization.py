@@ -294,6 +294,13 @@ class LayerNormalization(_ScaleOffset):
     def call(self, inputs):
         return ops.layer_norm(inputs, self.gamma, self.beta, axis=self._axes, epsilon=self.epsilon)
 
+    @property
+    def normalized_axes(self):
+        """The axes normalised over, as non-negative ints (known once the layer is built)."""
+        if not self.built:
+            raise ValueError(f"LayerNormalization '{self.name}' is not built yet")
+        return self._axes
+
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
 

@@ -2,7 +2,9 @@
 
 A layer built with ``seed=n`` owns a generator seeded with ``n``, so two such layers draw the
 same numbers in the same order whatever else runs. Without a seed, the layer draws from the
-global generator at call time, so ``lapenna.set_seed`` makes a whole run reproducible.
+seeded ``noise`` stream at call time (``lapenna.backend.generator("noise")``), so
+``lapenna.set_seed`` makes a whole run reproducible and a resumed run continues the stream
+from its backup.
 """
 
 from lapenna import backend as B
@@ -29,8 +31,8 @@ class SeededLayer(Layer):
         self._generator = B.make_generator(seed) if seed is not None else None
 
     def generator(self):
-        """The generator to draw from now: the layer's own, else the current global one."""
-        return self._generator if self._generator is not None else B.generator()
+        """The generator to draw from now: the layer's own, else the seeded ``noise`` stream."""
+        return self._generator if self._generator is not None else B.generator("noise")
 
     def normal_noise(self, shape, dtype):
         """A constant Tensor of standard normal draws (no gradient flows into noise)."""

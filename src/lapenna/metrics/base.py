@@ -90,6 +90,30 @@ class Metric:
         for name, initial in self._states.items():
             getattr(self, name)[...] = initial
 
+    def get_state(self):
+        """``{state name: array copy}``: what a backup saves to resume mid-epoch."""
+        return {name: getattr(self, name).copy() for name in self._states}
+
+    def set_state(self, state):
+        """Restore :meth:`get_state`'s dict; every shape is checked before anything changes.
+
+        Raises:
+            ValueError: for a missing, unknown or misshapen state array.
+        """
+        if not isinstance(state, dict) or set(state) != set(self._states):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(
+                f"metric {self.name!r} expects states {sorted(self._states)}, got {got}"
+            )
+        for name, value in state.items():
+            if xp.shape(value) != getattr(self, name).shape:
+                raise ValueError(
+                    f"metric {self.name!r} state {name!r} has shape "
+                    f"{getattr(self, name).shape}, got {xp.shape(value)}"
+                )
+        for name, value in state.items():
+            getattr(self, name)[...] = value
+
     def update_state(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError(f"{type(self).__name__} must define update_state")
 

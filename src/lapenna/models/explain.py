@@ -24,8 +24,8 @@ from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, Tensor, no_grad
 from lapenna.backend import trace
 from lapenna.layers.base import trace_calls
-from lapenna.utils.tree import flatten
 from lapenna.models.explain_report import Explanation
+from lapenna.utils.tree import flatten
 
 # FLOPs per parameter of one update, counted from each optimizer's ``update_step`` (plain
 # variants; SGD with momentum 4, Nesterov 7; weight decay adds 2)

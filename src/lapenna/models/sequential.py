@@ -29,6 +29,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._stack = []
+        self._names = set()  # the stack's layer names: add() stays linear in the layers
         self._input = None
         for layer in layers or []:
             self.add(layer, rebuild=False)
@@ -43,11 +44,12 @@ class Sequential(Model):
         elif isinstance(layer, InputLayer):
             self._input = layer.output
         elif isinstance(layer, Layer):
-            if any(existing.name == layer.name for existing in self._stack):
+            if layer.name in self._names:
                 raise ValueError(
                     f"Sequential {self.name!r} already has a layer named {layer.name!r}"
                 )
             self._stack.append(layer)
+            self._names.add(layer.name)
         else:
             raise TypeError(
                 f"Sequential.add expects a Layer or Input(...), got {type(layer).__name__}"
@@ -60,6 +62,7 @@ class Sequential(Model):
         if not self._stack:
             raise ValueError(f"Sequential {self.name!r} has no layers to pop")
         layer = self._stack.pop()
+        self._names.discard(layer.name)
         self._rebuild()
         return layer
 

@@ -10,6 +10,7 @@ from lapenna import callbacks as callbacks_module
 from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, no_grad
 from lapenna.data import adapter
+from lapenna.models import fit_checks
 from lapenna.models.compile_utils import CompiledLoss, CompiledMetrics
 from lapenna.utils.tree import map_structure
 
@@ -24,6 +25,7 @@ class Trainer:
         self.stop_training = False
         self._compile_config = None
         self.history = None
+        self.fit_position = None
 
     # -- compile ------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
@@ -107,27 +109,30 @@ class Trainer:
 
     # -- loops --------------------------------------------------------------------------
     def _run_epoch_steps(self, batches, step_fn, callbacks, begin, end, position=None):
-        """Run ``step_fn`` over one epoch. ``position`` (a dict) is kept current, so that a
-        backup callback can save where the epoch is and a resumed run can start there."""
+        """Run ``step_fn`` over one epoch. ``position`` (a ``FitPosition``) is kept current,
+        so that a backup callback can save where the epoch is and a resumed run can start
+        there; its ``pending_model_rng`` is the model's RNG state to set once the pipeline
+        has replayed the batches a resumed epoch skips."""
         if position is None:
-            position = {"step": 0, "totals": {}, "count": 0}
-        totals, logs = position["totals"], {}
-        iterator = batches.epoch(skip=position["step"])
-        if "rng_after_skip" in position:  # a resumed epoch: the order is redrawn, go on
-            B.set_rng_state(position.pop("rng_after_skip"))
-        for step, batch in enumerate(iterator, start=position["step"]):
+            position = callbacks_module.FitPosition()
+        model_rng, logs = position.pending_model_rng, position.logs()
+        position.pending_model_rng = None
+        if logs:  # a resumed epoch: its logs so far, should no batch be left to run
+            logs.update(self.compiled_metrics.results())
+        iterator = batches.epoch(skip=position.step)
+        for step, batch in enumerate(iterator, start=position.step):
+            if model_rng is not None:  # the pipeline has drawn up to here: go on
+                B.set_rng_state(model_rng, purposes=B.MODEL_PURPOSES)
+                model_rng = None
             getattr(callbacks, begin)(step, {})
             batch_logs = step_fn(batch)
-            n = adapter.num_samples(batch[0])
-            for key, value in batch_logs.items():
-                totals[key] = totals.get(key, 0.0) + value * n
-            position["count"] += n
-            position["step"] = step + 1
-            logs = {k: v / position["count"] for k, v in totals.items()}
+            logs = position.advance(batch_logs, adapter.num_samples(batch[0]))
             logs.update(self.compiled_metrics.results())
             getattr(callbacks, end)(step, dict(logs))
             if self.stop_training and step_fn == self.train_step:
                 break
+        if model_rng is not None:  # resumed after the epoch's last batch: nothing replayed
+            B.set_rng_state(model_rng, purposes=B.MODEL_PURPOSES)
         return logs
 
     def fit(
@@ -166,6 +171,9 @@ class Trainer:
             steps_per_epoch: limit each epoch to this many batches.
         """
         self._require_compiled("fit")
+        fit_checks.check_fit_arguments(
+            epochs, batch_size, steps_per_epoch, initial_epoch, validation_freq
+        )
         # 1. data: one adapter turns arrays, Datasets, generators and PyDatasets into batches
         train, val = adapter.training_batches(
             x,
@@ -178,20 +186,20 @@ class Trainer:
             class_weight=class_weight,
             steps_per_epoch=steps_per_epoch,
             validation_batch_size=validation_batch_size,
+            check=self._check_fit_data,
         )
         # 2. callbacks
         callbacks = self._callback_list(callbacks, verbose, len(train), epochs, history=True)
         self.stop_training = False
+        position = self.fit_position = callbacks_module.FitPosition(self.metrics)
         callbacks.on_train_begin({})
-        # a backup callback may have restored a run: continue where it stopped
-        resume = self.__dict__.pop("_resume_state", None)
-        if resume is not None:
-            initial_epoch = resume["epoch"]
+        if position.resumed:  # a callback restored a saved position: continue from it
+            initial_epoch = position.epoch
         # 3. epochs
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
             callbacks.on_epoch_begin(epoch, {})
-            position = self._start_position(epoch, resume)
+            position.pending_model_rng = position.start_epoch(epoch)
             logs = self._run_epoch_steps(
                 train,
                 self.train_step,
@@ -211,30 +219,6 @@ class Trainer:
         self.history = callbacks.history
         return self.history
 
-    def _start_position(self, epoch, resume):
-        """Where this epoch starts: batch 0, or the saved batch of a resumed epoch. The RNG
-        state at the start of the epoch is kept, so the shuffle order can be redrawn."""
-        if resume is not None and resume["epoch"] == epoch and resume["step"] > 0:
-            B.set_rng_state(resume["epoch_rng_state"])
-            position = {
-                "epoch": epoch,
-                "step": resume["step"],
-                "totals": dict(resume["totals"]),
-                "count": resume["count"],
-                "epoch_rng_state": resume["epoch_rng_state"],
-                "rng_after_skip": resume["rng_state"],
-            }
-        else:
-            position = {
-                "epoch": epoch,
-                "step": 0,
-                "totals": {},
-                "count": 0,
-                "epoch_rng_state": B.get_rng_state(),
-            }
-        self._fit_position = position
-        return position
-
     def _callback_list(self, callbacks, verbose, steps, epochs=1, history=False):
         """The callbacks of one fit/evaluate/predict call, with a progress bar unless
         ``verbose`` is 0 and a ``History`` for fit."""
@@ -248,6 +232,16 @@ class Trainer:
             epochs=epochs,
             steps=steps,
         )
+
+    def _check_fit_data(self, stage, x, y, sample_weight, prefix=""):
+        """The adapter's check hook: numbers before conversion, then the model's inputs and
+        targets on the arrays fit will train on (``prefix`` names validation data)."""
+        if stage == "raw":
+            for value, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
+                fit_checks.check_numbers(value, prefix + label)
+        else:
+            fit_checks.check_inputs_fit(self, x, prefix + "x")
+            fit_checks.check_targets_fit(self, x, y, sample_weight)
 
     def _evaluate_batches(self, batches, callbacks):
         self.compiled_metrics.reset()
@@ -271,6 +265,7 @@ class Trainer:
     ):
         """The loss (and metrics) on data: a float, ``[loss, *metrics]`` or a dict."""
         self._require_compiled("evaluate")
+        fit_checks.check_batch_arguments("evaluate", batch_size, steps)
         batches = adapter.make_batches(x, y, sample_weight, batch_size, False, steps)
         callbacks = self._callback_list(callbacks, verbose, len(batches))
         logs = self._evaluate_batches(batches, callbacks)
@@ -281,6 +276,7 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as numpy arrays, computed in batches with no graph kept."""
+        fit_checks.check_batch_arguments("predict", batch_size, steps)
         batches = adapter.make_batches(x, None, None, batch_size, False, steps)
         callbacks = self._callback_list(callbacks, verbose, len(batches))
         callbacks.on_predict_begin({})

@@ -2,8 +2,9 @@
 brightness, contrast, cutout, and per-channel normalization.
 
 Each function takes one image (H, W, C) or a batch (N, H, W, C) of numpy arrays, draws one
-random transformation per image from ``generator`` (a numpy Generator or int seed; the global
-generator of ``lapenna.set_seed`` by default) and returns an array of the input's shape and
+random transformation per image from ``generator`` (a numpy Generator or int seed; the
+``augment`` stream of ``lapenna.set_seed`` by default, apart from dropout's, so a resumed
+run can replay a pipeline's draws) and returns an array of the input's shape and
 dtype. They work inside ``Dataset.map`` and back the preprocessing layers.
 
 Example:

@@ -53,8 +53,8 @@ def factor_range(factor, where, name="factor", minimum=None):
 
 
 def uniform(generator, low, high, count, dtype):
-    """``count`` draws in [low, high) from the given (or global) generator, cast to ``dtype``."""
-    return make_generator(generator).uniform(low, high, size=count).astype(dtype)
+    """``count`` draws in [low, high), cast to ``dtype`` (default: the ``augment`` stream)."""
+    return make_generator(generator, "augment").uniform(low, high, size=count).astype(dtype)
 
 
 def pair(value, where, name):

@@ -1,8 +1,8 @@
 """Random photometric augmentation (brightness, contrast), cutout, and normalization.
 
 Like the geometric functions, each takes one image (H, W, C) or a batch (N, H, W, C) and
-returns the input's shape; random ones draw per image from ``generator`` (the global
-generator by default).
+returns the input's shape; random ones draw per image from ``generator`` (the seeded
+``augment`` stream by default).
 """
 
 from lapenna.backend import floatx, make_generator
@@ -27,7 +27,7 @@ def random_brightness(images, factor, value_range=(0, 255), generator=None):
         factor: ``f`` or ``(low, high)`` within [-1, 1], a fraction of the value range: the
             offset is drawn in ``[low, high] * (range_high - range_low)``.
         value_range: the range the pixels live in, ``(0, 255)`` or ``(0, 1)`` usually.
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
     """
     low, high = factor_range(factor, "random_brightness")
     if low < -1 or high > 1:
@@ -49,7 +49,7 @@ def random_contrast(images, factor, value_range=(0, 255), generator=None):
         factor: ``f`` draws the contrast factor in ``[1 - f, 1 + f]``; ``(lower, upper)`` in
             ``[1 - lower, 1 + upper]`` (Keras's convention). Must keep the factor >= 0.
         value_range: the output is clipped to it.
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
     """
     if isinstance(factor, list | tuple):
         lower, upper = (float(f) for f in factor)
@@ -80,12 +80,12 @@ def cutout(images, size, fill_value=0, generator=None):
         images: (H, W, C) or (N, H, W, C).
         size: side of the rectangle, an int or ``(rows, cols)``.
         fill_value: the value written into the rectangle.
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
     """
     rows, cols = pair(size, "cutout", "size")
     batch, single = as_batch(images, "cutout")
     n, h, w, _ = batch.shape
-    rng = make_generator(generator)
+    rng = make_generator(generator, "augment")
     tops = rng.integers(0, h, size=n) - rows // 2
     lefts = rng.integers(0, w, size=n) - cols // 2
     row_ids, col_ids = np.arange(h)[None, :, None], np.arange(w)[None, None, :]

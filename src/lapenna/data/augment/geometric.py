@@ -1,7 +1,7 @@
 """Random geometric augmentation: flips, crops, rotations, zooms and translations.
 
 Every function takes one image (H, W, C) or a batch (N, H, W, C), draws one random
-transformation per image from ``generator`` (the global generator by default, so
+transformation per image from ``generator`` (the seeded ``augment`` stream by default, so
 ``lapenna.set_seed`` makes them reproducible), and returns an array of the input's shape and
 dtype. Factor conventions follow the Keras preprocessing layers.
 """
@@ -29,7 +29,7 @@ def random_flip(images, mode="horizontal", generator=None):
     Args:
         images: (H, W, C) or (N, H, W, C).
         mode: ``"horizontal"``, ``"vertical"`` or ``"horizontal_and_vertical"``.
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
 
     Example:
         >>> random_flip(np.zeros((4, 8, 8, 3)), generator=0).shape
@@ -38,7 +38,7 @@ def random_flip(images, mode="horizontal", generator=None):
     if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
         raise ValueError(f"random_flip expects a mode of horizontal/vertical, got {mode!r}")
     batch, single = as_batch(images, "random_flip")
-    rng = make_generator(generator)
+    rng = make_generator(generator, "augment")
     out = batch.copy()
     if mode in ("horizontal", "horizontal_and_vertical"):
         chosen = rng.random(len(out)) < 0.5
@@ -63,7 +63,7 @@ def random_crop(
         padding: pixels added on every side (an int or ``(rows, cols)``).
         padding_mode: ``"constant"`` (``fill_value``), ``"edge"``, ``"reflect"`` (edge not
             repeated) or ``"symmetric"`` (edge repeated).
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
 
     Raises:
         ValueError: if the padded image is smaller than the crop.
@@ -82,7 +82,7 @@ def random_crop(
         raise ValueError(
             f"random_crop: cannot cut {height}x{width} out of padded images of {h}x{w}"
         )
-    rng = make_generator(generator)
+    rng = make_generator(generator, "augment")
     tops = rng.integers(0, h - height + 1, size=n)
     lefts = rng.integers(0, w - width + 1, size=n)
     rows = (tops[:, None] + np.arange(height))[:, :, None]
@@ -116,7 +116,7 @@ def random_rotation(
             :mod:`lapenna.data.augment.affine`).
         interpolation: ``"bilinear"`` or ``"nearest"``.
         fill_value: the value outside the image for ``fill_mode="constant"``.
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
 
     Example:
         >>> random_rotation(np.zeros((8, 8, 1)), (0.25, 0.25)).shape  # a quarter turn
@@ -152,7 +152,7 @@ def random_zoom(
         width_factor: the same for the width; ``None`` keeps the aspect ratio (one zoom for
             both axes).
         fill_mode, interpolation, fill_value: as in :func:`random_rotation`.
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
     """
     h_low, h_high = factor_range(height_factor, "random_zoom", "height_factor", minimum=-1.0)
     w_range = None
@@ -160,7 +160,7 @@ def random_zoom(
         w_range = factor_range(width_factor, "random_zoom", "width_factor", minimum=-1.0)
 
     def matrices(n, h, w, dtype):
-        rng = make_generator(generator)
+        rng = make_generator(generator, "augment")
         zoom_y = 1 + uniform(rng, h_low, h_high, n, dtype)
         zoom_x = zoom_y if w_range is None else 1 + uniform(rng, *w_range, n, dtype)
         zeros = np.zeros(n, dtype=dtype)
@@ -187,13 +187,13 @@ def random_translation(
             shift the content down.
         width_factor: the same for the width; positive values shift right.
         fill_mode, interpolation, fill_value: as in :func:`random_rotation`.
-        generator: a numpy Generator or int seed; ``None`` uses the global generator.
+        generator: a numpy Generator or int seed; ``None`` uses the seeded ``augment`` stream.
     """
     h_low, h_high = factor_range(height_factor, "random_translation", "height_factor")
     w_low, w_high = factor_range(width_factor, "random_translation", "width_factor")
 
     def matrices(n, h, w, dtype):
-        rng = make_generator(generator)
+        rng = make_generator(generator, "augment")
         shift_y = uniform(rng, h_low, h_high, n, dtype) * dtype.type(h)
         shift_x = uniform(rng, w_low, w_high, n, dtype) * dtype.type(w)
         eye = np.broadcast_to(np.eye(2, dtype=dtype), (n, 2, 2))
