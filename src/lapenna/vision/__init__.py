@@ -1,0 +1,39 @@
+"""Object detection on arrays: boxes, IoU and box losses, NMS, anchors and matching,
+RoI ops, COCO-format files and detection metrics (VOC AP, COCO evaluation).
+
+Boxes are ``(..., 4)`` arrays in ``xyxy`` unless a function says otherwise; see
+``lapenna.vision.boxes`` for the formats.
+"""
+
+from lapenna.vision.boxes import (
+    FORMATS,
+    box_area,
+    box_iou,
+    check_boxes,
+    ciou_loss,
+    clip_boxes,
+    convert_boxes,
+    decode_boxes,
+    diou_loss,
+    encode_boxes,
+    generalized_box_iou,
+    giou_loss,
+)
+from lapenna.vision.nms import non_max_suppression, soft_non_max_suppression
+
+__all__ = [
+    "FORMATS",
+    "box_area",
+    "box_iou",
+    "check_boxes",
+    "ciou_loss",
+    "clip_boxes",
+    "convert_boxes",
+    "decode_boxes",
+    "diou_loss",
+    "encode_boxes",
+    "generalized_box_iou",
+    "giou_loss",
+    "non_max_suppression",
+    "soft_non_max_suppression",
+]
