@@ -5,6 +5,13 @@ Boxes are ``(..., 4)`` arrays in ``xyxy`` unless a function says otherwise; see
 ``lapenna.vision.boxes`` for the formats.
 """
 
+from lapenna.vision.anchors import (
+    BACKGROUND,
+    IGNORED,
+    generate_anchors,
+    hard_negative_mining,
+    match_anchors,
+)
 from lapenna.vision.boxes import (
     FORMATS,
     box_area,
@@ -19,9 +26,19 @@ from lapenna.vision.boxes import (
     generalized_box_iou,
     giou_loss,
 )
+from lapenna.vision.losses import SSD_VARIANCES, SSDLoss, focal_loss, ssd_targets
 from lapenna.vision.nms import non_max_suppression, soft_non_max_suppression
 
 __all__ = [
+    "BACKGROUND",
+    "IGNORED",
+    "SSD_VARIANCES",
+    "SSDLoss",
+    "focal_loss",
+    "generate_anchors",
+    "hard_negative_mining",
+    "match_anchors",
+    "ssd_targets",
     "FORMATS",
     "box_area",
     "box_iou",
