@@ -28,6 +28,7 @@ from lapenna.vision.boxes import (
 )
 from lapenna.vision.losses import SSD_VARIANCES, SSDLoss, focal_loss, ssd_targets
 from lapenna.vision.nms import non_max_suppression, soft_non_max_suppression
+from lapenna.vision.roi import roi_align, roi_pool
 
 __all__ = [
     "BACKGROUND",
@@ -52,5 +53,7 @@ __all__ = [
     "generalized_box_iou",
     "giou_loss",
     "non_max_suppression",
+    "roi_align",
+    "roi_pool",
     "soft_non_max_suppression",
 ]
