@@ -26,11 +26,43 @@ from lapenna.vision.boxes import (
     generalized_box_iou,
     giou_loss,
 )
+from lapenna.vision.coco import (
+    check_coco,
+    check_results,
+    read_coco,
+    read_results,
+    to_coco,
+    to_results,
+    write_coco,
+    write_results,
+)
+from lapenna.vision.evaluation import (
+    STAT_NAMES,
+    COCOEvaluation,
+    average_precision,
+    coco_evaluate,
+    plot_precision_recall,
+    voc_evaluate,
+)
 from lapenna.vision.losses import SSD_VARIANCES, SSDLoss, focal_loss, ssd_targets
 from lapenna.vision.nms import non_max_suppression, soft_non_max_suppression
 from lapenna.vision.roi import roi_align, roi_pool
 
 __all__ = [
+    "check_coco",
+    "check_results",
+    "read_coco",
+    "read_results",
+    "to_coco",
+    "to_results",
+    "write_coco",
+    "write_results",
+    "STAT_NAMES",
+    "COCOEvaluation",
+    "average_precision",
+    "coco_evaluate",
+    "plot_precision_recall",
+    "voc_evaluate",
     "BACKGROUND",
     "IGNORED",
     "SSD_VARIANCES",
