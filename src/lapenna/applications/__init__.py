@@ -16,6 +16,7 @@ from lapenna.applications.imagenet_utils import decode_predictions, preprocess_i
 from lapenna.applications.lenet import LeNet5
 from lapenna.applications.mobilenet import MobileNetV2
 from lapenna.applications.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
+from lapenna.applications.ssd import SSD, ssd_anchors, ssd_decode, ssd_evaluate, ssd_targets_for
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
@@ -48,4 +49,9 @@ __all__ = [
     "preprocess_input",
     "decode_predictions",
     "feature_extractor",
+    "SSD",
+    "ssd_anchors",
+    "ssd_decode",
+    "ssd_evaluate",
+    "ssd_targets_for",
 ]
