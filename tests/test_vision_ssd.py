@@ -1,0 +1,98 @@
+"""The shapes_detection set, the zoo's SSD (save/load, ONNX heads in onnxruntime, a training
+gate) and the detection commands of ``lapenna``."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from lapenna import io, vision
+from lapenna.applications import SSD, ssd_anchors, ssd_decode, ssd_evaluate
+from lapenna.cli import detection, main
+from lapenna.datasets import shapes_detection
+
+SHAPE = (64, 64, 3)
+
+
+def test_dataset_is_seeded_and_boxes_fit_the_masks():
+    images, targets = shapes_detection.make_detection_shapes(12, seed=4)
+    again, _ = shapes_detection.make_detection_shapes(12, seed=4)
+    np.testing.assert_array_equal(images, again)
+    counts = {len(t["labels"]) for t in targets}
+    assert counts <= {1, 2, 3} and len(counts) > 1
+    for t in targets:
+        for box, mask in zip(t["boxes"], t["masks"]):
+            rows, cols = np.nonzero(mask)
+            if rows.size:  # visible pixels lie inside the whole shape's box
+                assert box[0] <= cols.min() and cols.max() < box[2]
+                assert box[1] <= rows.min() and rows.max() < box[3]
+    with pytest.raises(ValueError, match="max_objects"):
+        shapes_detection.make_detection_shapes(2, max_objects=0)
+
+
+def test_model_decode_save_load_and_onnx_heads(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from lapenna.io.onnx_export import export_onnx
+
+    model = SSD(SHAPE, classes=3)
+    anchors = ssd_anchors(SHAPE)
+    assert model.output_shape == (None, len(anchors), 8)
+    x = np.random.default_rng(0).uniform(size=(2, *SHAPE)).astype(np.float32)
+    pred = model.predict(x, verbose=0)
+    io.save_model(model, tmp_path / "ssd.lpn")
+    np.testing.assert_array_equal(io.load_model(tmp_path / "ssd.lpn").predict(x, verbose=0), pred)
+    export_onnx(model, tmp_path / "ssd.onnx")
+    session = ort.InferenceSession(str(tmp_path / "ssd.onnx"), providers=["CPUExecutionProvider"])
+    heads = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(heads, pred, rtol=1e-4, atol=1e-5)
+    # the documented decoding step gives the same detections from either output
+    for ours, theirs in zip(ssd_decode(pred, SHAPE), ssd_decode(heads, SHAPE)):
+        np.testing.assert_array_equal(ours[2], theirs[2])
+        np.testing.assert_allclose(ours[0], theirs[0], atol=1e-3)
+    boxes, scores, labels = ssd_decode(pred, SHAPE, score_threshold=0.0)[0]
+    assert len(boxes) <= 100 and (np.diff(scores) <= 0).all() and labels.max() < 3
+    assert (boxes >= 0).all() and (boxes <= 64).all()
+    with pytest.raises(ValueError, match="divisible by 16"):
+        SSD((60, 60, 3))
+    with pytest.raises(ValueError, match="expected predictions"):
+        ssd_decode(pred[:, :10], SHAPE)
+
+
+def test_ssd_learns_shapes_detection():
+    # the README's figure (AP50 >= 0.90, AP >= 0.60) comes from 'lapenna bench --detection'
+    (x, y), (xt, yt) = detection.load_dataset(300)
+    model = detection.fit_detector((x, y), None, epochs=10, batch_size=16, lr=6e-3, seed=0)
+    result = ssd_evaluate(model, xt[:100], yt[:100], shapes_detection.CLASS_NAMES)
+    assert result.stats[1] >= 0.5, result.table()
+    assert result.stats[0] >= 0.25, result.table()
+
+
+def test_detection_commands(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    out = tmp_path / "run"
+    code = main(["train", "--model", "ssd", "--dataset", "shapes_detection", "--epochs", "1", "--limit", "24", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert {"best.lpn", "history.csv", "results.json", "coco.txt", "class_names.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    with open(out / "history.csv") as f:
+        row = next(csv.DictReader(f))
+    assert {"loss", "val_AP", "val_AP50"} <= set(row)
+    assert list(json.loads((out / "results.json").read_text()))[:12] == list(vision.STAT_NAMES)
+    capsys.readouterr()
+    assert (
+        main(["evaluate", str(out / "best.lpn"), "--dataset", "shapes_detection", "--limit", "8"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in printed
+    images, _ = shapes_detection.make_detection_shapes(1, seed=3)
+    Image.fromarray(images[0]).save(tmp_path / "scene.png")
+    assert main(["predict", str(out / "best.lpn"), str(tmp_path / "scene.png")]) == 0
+    assert "object(s)" in capsys.readouterr().out
+    assert (tmp_path / "scene_boxes.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["train", "--model", "ssd", "--dataset", "mnist"]) == 2
