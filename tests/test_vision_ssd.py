@@ -74,8 +74,8 @@ def test_detection_commands(tmp_path, capsys):
     from PIL import Image
 
     out = tmp_path / "run"
-    code = main(["train", "--model", "ssd", "--dataset", "shapes_detection", "--epochs", "1", "--limit", "24", "--out", str(out)])  # fmt: skip
-    assert code == 0
+    options = ["--epochs", "1", "--limit", "24", "--out", str(out)]
+    assert main(["train", "--model", "ssd", "--dataset", "shapes_detection", *options]) == 0
     assert {"best.lpn", "history.csv", "results.json", "coco.txt", "class_names.json"} <= {
         p.name for p in out.iterdir()
     }

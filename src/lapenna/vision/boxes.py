@@ -128,15 +128,19 @@ def _pairwise(a, b, name):
         raise ValueError(f"{name}: expected (N, 4) and (M, 4) boxes, got {a.shape} and {b.shape}")
     dtype = xp.result_type(a.dtype, b.dtype)
     a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
-    # the intersection as (N, M) broadcasts: no loop over pairs
-    lt_x = xp.maximum(a[:, None, 0], b[None, :, 0])
-    lt_y = xp.maximum(a[:, None, 1], b[None, :, 1])
-    rb_x = xp.minimum(a[:, None, 2], b[None, :, 2])
-    rb_y = xp.minimum(a[:, None, 3], b[None, :, 3])
-    inter = xp.clip(rb_x - lt_x, 0, None) * xp.clip(rb_y - lt_y, 0, None)
+    # the intersection as (N, M) broadcasts, no loop over pairs; in place, so that 10,000 x
+    # 10,000 boxes need three (N, M) arrays, not eight
+    inter = xp.minimum(a[:, None, 2], b[None, :, 2])
+    inter -= xp.maximum(a[:, None, 0], b[None, :, 0])
+    xp.maximum(inter, 0, out=inter)
+    h = xp.minimum(a[:, None, 3], b[None, :, 3])
+    h -= xp.maximum(a[:, None, 1], b[None, :, 1])
+    xp.maximum(h, 0, out=h)
+    inter *= h
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
+    union = xp.add(area_a[:, None], area_b[None, :], out=h)
+    union -= inter
     return a, b, inter, union
 
 
@@ -156,7 +160,9 @@ def box_iou(boxes1, boxes2):
         [[0.1429, 1.0]]
     """
     _, _, inter, union = _pairwise(boxes1, boxes2, "box_iou")
-    return _safe_divide(inter, union)
+    xp.divide(inter, union, out=inter, where=union > 0)
+    inter[union <= 0] = 0
+    return inter
 
 
 def generalized_box_iou(boxes1, boxes2):
