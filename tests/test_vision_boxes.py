@@ -8,6 +8,7 @@ import pytest
 
 import lapenna as lp
 from lapenna import vision
+from lapenna.vision import nms as nms_module
 
 torch = pytest.importorskip("torch")
 
@@ -186,7 +187,10 @@ def _ort_nms(boxes, scores, iou_threshold, score_threshold=None, max_per_class=1
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("iou_threshold", [0.0, 0.3, 0.5, 0.7])
-def test_nms_equals_onnxruntime_on_random_boxes(seed, iou_threshold):
+@pytest.mark.parametrize("path", ["sparse", "dense"])
+def test_nms_equals_onnxruntime_on_random_boxes(seed, iou_threshold, path, monkeypatch):
+    # the pair sweep and the direct loop must agree with the reference alike
+    monkeypatch.setattr(nms_module, "_PAIRS_PER_BOX", 0 if path == "dense" else 10**9)
     rng = np.random.default_rng(seed)
     boxes = _random_boxes(rng, 300).astype(np.float32)
     # coarse scores make many ties; the order among them must match

@@ -52,11 +52,25 @@ def _iou_one(box, others, areas, area):
     return out
 
 
+#: above this many candidate pairs per box the sparse path gives way to the direct loop
+_PAIRS_PER_BOX = 2000
+
+
 def _greedy(boxes, scores, iou_threshold, max_output_size):
     order = _order(scores)
     boxes = boxes[order]
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    alive = xp.arange(order.size)
+    pairs = _overlap_candidates(boxes)
+    if pairs is not None and iou_threshold >= 0:
+        keep = _greedy_sparse(boxes, areas, pairs, iou_threshold, max_output_size)
+    else:
+        keep = _greedy_dense(boxes, areas, iou_threshold, max_output_size)
+    return order[xp.asarray(keep, dtype=xp.int64)]
+
+
+def _greedy_dense(boxes, areas, iou_threshold, max_output_size):
+    """Greedy NMS on score-sorted boxes: each kept box against all remaining ones."""
+    alive = xp.arange(len(boxes))
     keep = []
     while alive.size and (max_output_size is None or len(keep) < max_output_size):
         i = alive[0]
@@ -64,7 +78,54 @@ def _greedy(boxes, scores, iou_threshold, max_output_size):
         rest = alive[1:]
         iou = _iou_one(boxes[i], boxes[rest], areas[rest], areas[i])
         alive = rest[iou <= iou_threshold]
-    return order[xp.asarray(keep, dtype=xp.int64)]
+    return keep
+
+
+def _overlap_candidates(boxes):
+    """Pairs ``(i, j)`` whose x-extents overlap (a sweep over boxes sorted by x1), or None
+    when they would be too many (boxes piled on one another: the dense loop is cheap then)."""
+    n = len(boxes)
+    by_x = xp.argsort(boxes[:, 0], kind="stable")
+    x1 = boxes[by_x, 0]
+    # for the box at sorted position p: later boxes whose x1 lies before its x2
+    ends = xp.searchsorted(x1, boxes[by_x, 2], side="left")
+    counts = xp.maximum(ends - xp.arange(n) - 1, 0)
+    total = int(counts.sum())
+    if total > _PAIRS_PER_BOX * max(n, 1):
+        return None
+    first = xp.repeat(xp.arange(n), counts)
+    offset = xp.arange(total) - xp.repeat(xp.cumsum(counts) - counts, counts)
+    return by_x[first], by_x[first + 1 + offset]
+
+
+def _greedy_sparse(boxes, areas, pairs, iou_threshold, max_output_size):
+    """Greedy NMS on score-sorted boxes from the list of pairs that overlap enough."""
+    a, b = pairs
+    w = xp.minimum(boxes[a, 2], boxes[b, 2]) - xp.maximum(boxes[a, 0], boxes[b, 0])
+    h = xp.minimum(boxes[a, 3], boxes[b, 3]) - xp.maximum(boxes[a, 1], boxes[b, 1])
+    inter = xp.clip(w, 0, None) * xp.clip(h, 0, None)
+    # the same operations as the dense path: (kept box's area + other area) - intersection
+    high, low = xp.minimum(a, b), xp.maximum(a, b)
+    union = areas[high] + areas[low] - inter
+    iou = xp.zeros_like(inter)
+    xp.divide(inter, union, out=iou, where=union > 0)
+    hit = iou > iou_threshold
+    high, low = high[hit], low[hit]
+    # each box's list of lower-ranked boxes it suppresses, as one sorted array and offsets
+    by_high = xp.argsort(high, kind="stable")
+    targets = low[by_high]
+    starts = xp.searchsorted(high[by_high], xp.arange(len(boxes) + 1))
+    suppressed = xp.zeros(len(boxes), dtype=bool)
+    keep = []
+    limit = len(boxes) if max_output_size is None else max_output_size
+    for i in range(len(boxes)):
+        if len(keep) >= limit:
+            break
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        suppressed[targets[starts[i] : starts[i + 1]]] = True
+    return keep
 
 
 def non_max_suppression(
