@@ -12,6 +12,13 @@ from lapenna.vision.anchors import (
     hard_negative_mining,
     match_anchors,
 )
+from lapenna.vision.augment import (
+    flip_horizontal,
+    random_flip,
+    random_scale_crop,
+    random_translate,
+    scale_translate,
+)
 from lapenna.vision.boxes import (
     FORMATS,
     box_area,
@@ -49,6 +56,11 @@ from lapenna.vision.nms import non_max_suppression, soft_non_max_suppression
 from lapenna.vision.roi import roi_align, roi_pool
 
 __all__ = [
+    "flip_horizontal",
+    "random_flip",
+    "random_scale_crop",
+    "random_translate",
+    "scale_translate",
     "check_coco",
     "check_results",
     "read_coco",
