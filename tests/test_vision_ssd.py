@@ -62,9 +62,11 @@ def test_model_decode_save_load_and_onnx_heads(tmp_path):
 
 def test_ssd_learns_shapes_detection():
     # the README's figure (AP50 >= 0.90, AP >= 0.60) comes from 'lapenna bench --detection'
-    (x, y), (xt, yt) = detection.load_dataset(300)
-    model = detection.fit_detector((x, y), None, epochs=10, batch_size=16, lr=6e-3, seed=0)
-    result = ssd_evaluate(model, xt[:100], yt[:100], shapes_detection.CLASS_NAMES)
+    (x, y), (xt, yt), names = detection.load_dataset(300)
+    model = detection.fit_detector(
+        (x, y), None, 10, batch_size=16, lr=6e-3, seed=0, class_names=names
+    )
+    result = ssd_evaluate(model, xt[:100], yt[:100], names)
     assert result.stats[1] >= 0.5, result.table()
     assert result.stats[0] >= 0.25, result.table()
 
@@ -96,3 +98,49 @@ def test_detection_commands(tmp_path, capsys):
     assert "object(s)" in capsys.readouterr().out
     assert (tmp_path / "scene_boxes.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["train", "--model", "ssd", "--dataset", "mnist"]) == 2
+
+
+def test_training_on_a_coco_folder(tmp_path, capsys):
+    """Users' own labelled images: a folder of PNGs and one COCO JSON file."""
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    images, targets = shapes_detection.make_detection_shapes(10, image_size=128, seed=2)
+    names = []
+    for i, image in enumerate(images):
+        names.append(f"img{i}.png")
+        Image.fromarray(image).save(tmp_path / names[-1])
+    boxes, labels = [t["boxes"] for t in targets], [t["labels"] for t in targets]
+    classes = list(shapes_detection.CLASS_NAMES)
+    coco = vision.to_coco(boxes, labels, classes, image_sizes=[(128, 128)] * 10, file_names=names)
+    vision.write_coco(tmp_path / "labels.json", coco)
+    x, loaded, found = vision.load_coco_folder(tmp_path, image_size=(64, 64))
+    assert x.shape == (10, 64, 64, 3) and found == classes
+    np.testing.assert_allclose(loaded[3]["boxes"], targets[3]["boxes"] / 2)
+    assert loaded[3]["labels"].tolist() == targets[3]["labels"].tolist()
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "ssd",
+                "--dataset",
+                str(tmp_path),
+                "--epochs",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "ssd on" in capsys.readouterr().out
+    assert main(["evaluate", str(out / "best.lpn"), "--dataset", str(tmp_path)]) == 0
+    assert "maxDets=100" in capsys.readouterr().out
+    (tmp_path / "labels.json").write_text(
+        '{"images": [{"id": 1}], "annotations": [], "categories": []}'
+    )
+    assert (
+        main(["train", "--model", "ssd", "--dataset", str(tmp_path), "--out", str(out / "x")]) == 1
+    )

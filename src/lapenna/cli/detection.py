@@ -35,6 +35,17 @@ def wants_detection(args):
     return getattr(args, "model", None) == MODEL or getattr(args, "dataset", None) == DATASET
 
 
+def is_coco_folder(name):
+    """Whether ``name`` is a folder holding a COCO annotation file (and images)."""
+    folder = Path(str(name))
+    return folder.is_dir() and any(p.suffix.lower() == ".json" for p in folder.iterdir())
+
+
+def wants_evaluation(args):
+    """Whether ``lapenna evaluate`` was asked for a detection dataset."""
+    return args.dataset == DATASET or is_coco_folder(args.dataset)
+
+
 def is_detector(model):
     """Whether a loaded model is the zoo's SSD (its output is one row per anchor)."""
     shape = getattr(model, "output_shape", None)
@@ -46,32 +57,51 @@ def is_detector(model):
         return False
 
 
-def load_dataset(limit=None, seed=0):
-    """``((x, targets), (x_test, targets_test))`` of shapes_detection, images in [0, 1]."""
-    n_train, n_test = _SIZES if limit is None else (limit, limit)
-    (x, y), (xt, yt) = shapes_detection.load_data(n_train, n_test, IMAGE_SHAPE[0], seed=seed)
-    scale = xp.float32(1 / 255)
-    return (x.astype(xp.float32) * scale, y), (xt.astype(xp.float32) * scale, yt)
+def load_dataset(limit=None, seed=0, source=DATASET, test_fraction=0.2):
+    """``((x, targets), (x_test, targets_test), class_names)``, images in [0, 1].
+
+    ``source`` is ``shapes_detection`` (its own test split) or a folder of images with a
+    COCO JSON file (resized to 64x64; a seeded ``test_fraction`` of the images is held out).
+    """
+    if source == DATASET:
+        n_train, n_test = _SIZES if limit is None else (limit, limit)
+        (x, y), (xt, yt) = shapes_detection.load_data(n_train, n_test, IMAGE_SHAPE[0], seed=seed)
+        scale = xp.float32(1 / 255)
+        train, test = (x.astype(xp.float32) * scale, y), (xt.astype(xp.float32) * scale, yt)
+        return train, test, list(shapes_detection.CLASS_NAMES)
+    if not is_coco_folder(source):
+        raise CommandError(f"{source} is neither {DATASET} nor a folder with a COCO .json file")
+    try:
+        images, targets, names = vision.load_coco_folder(source, image_size=IMAGE_SHAPE[:2])
+    except ValueError as err:
+        raise CommandError(str(err)) from err
+    order = xp.random.default_rng(seed).permutation(len(images))[:limit]
+    cut = max(1, round(len(order) * test_fraction))
+    if len(order) <= cut:
+        raise CommandError(f"{source}: {len(order)} image(s) are too few to hold some out")
+    pick = lambda idx: (images[idx], [targets[i] for i in idx])  # noqa: E731
+    return pick(order[cut:]), pick(order[:cut]), names
 
 
 class _COCOValidation(callbacks.Callback):
     """Adds ``val_AP`` and ``val_AP50`` to each epoch's logs (before the logger sees them)."""
 
-    def __init__(self, images, targets):
+    def __init__(self, images, targets, class_names):
         super().__init__()
-        self.images, self.targets = images, targets
+        self.images, self.targets, self.class_names = images, targets, class_names
 
     def on_epoch_end(self, epoch, logs=None):
-        result = ssd_evaluate(self.model, self.images, self.targets, shapes_detection.CLASS_NAMES)
+        result = ssd_evaluate(self.model, self.images, self.targets, self.class_names)
         if logs is not None:
             logs["val_AP"], logs["val_AP50"] = result.stats[0], result.stats[1]
 
 
 def _options(args):
-    if args.dataset not in (None, DATASET) or args.model not in (None, MODEL):
+    folder = args.dataset not in (None, DATASET) and is_coco_folder(args.dataset)
+    if (args.dataset not in (None, DATASET) and not folder) or args.model not in (None, MODEL):
         raise UsageError(
-            f"the detector trains with --model {MODEL} --dataset {DATASET}, "
-            f"got --model {args.model} --dataset {args.dataset}"
+            f"the detector trains with --model {MODEL} --dataset {DATASET} (or a folder of "
+            f"images with a COCO .json file), got --model {args.model} --dataset {args.dataset}"
         )
     if getattr(args, "resume", False):
         raise UsageError("detection runs cannot be resumed (--resume); start a new run")
@@ -79,7 +109,9 @@ def _options(args):
     return {key: DEFAULTS[key] if value is None else value for key, value in options.items()}
 
 
-def fit_detector(train, validation, epochs, batch_size, lr, seed, extra_callbacks=(), verbose=0):
+def fit_detector(
+    train, validation, epochs, batch_size, lr, seed, class_names, extra_callbacks=(), verbose=0
+):
     """Build and train the SSD on ``(images, targets)``; returns the model.
 
     Adam with cosine decay of ``lr`` over the run, ``SSDLoss``; validation AP is computed
@@ -87,11 +119,11 @@ def fit_detector(train, validation, epochs, batch_size, lr, seed, extra_callback
     """
     lp.set_seed(seed)
     images, targets = train
-    model = SSD(tuple(images.shape[1:]), len(shapes_detection.CLASS_NAMES))
+    model = SSD(tuple(images.shape[1:]), len(class_names))
     steps = math.ceil(len(images) / batch_size) * epochs
     schedule = optimizers.schedules.CosineDecay(lr, decay_steps=steps)
     model.compile(optimizer=optimizers.Adam(schedule), loss=vision.SSDLoss())
-    hooks = [_COCOValidation(*validation)] if validation is not None else []
+    hooks = [_COCOValidation(*validation, class_names)] if validation is not None else []
     model.fit(
         images,
         ssd_targets_for(tuple(images.shape[1:]), targets),
@@ -108,19 +140,22 @@ def run_train(args):
     out = Path(args.out) if args.out else run_folder.default_out()
     folder = run_folder.RunFolder(out)
     folder.path.mkdir(parents=True, exist_ok=True)
-    train, test = load_dataset(options["limit"], options["seed"])
+    source = args.dataset or DATASET
+    train, test, names = load_dataset(options["limit"], options["seed"], source)
     cut = max(1, len(train[0]) // 10)  # a tenth of the training images picks the best epoch
+    if cut >= len(train[0]):
+        raise CommandError(f"{source}: {len(train[0])} training image(s) are too few")
     validation = (train[0][:cut], train[1][:cut])
     train = (train[0][cut:], train[1][cut:])
     print(
-        f"ssd on {DATASET}: {len(train[0]):,} train, {cut:,} validation, {len(test[0]):,} test "
+        f"ssd on {source}: {len(train[0]):,} train, {cut:,} validation, {len(test[0]):,} test "
         f"images of 64x64x3 | {options['epochs']} epochs of batch {options['batch_size']}, "
         f"adam lr {options['lr']:g} (cosine)"
     )
     (folder.path / "run.json").write_text(
-        json.dumps({"model": MODEL, "dataset": DATASET, **options})
+        json.dumps({"model": MODEL, "dataset": str(source), **options})
     )
-    common.write_class_names(folder.path, list(shapes_detection.CLASS_NAMES))
+    common.write_class_names(folder.path, names)
     model = fit_detector(
         train,
         validation,
@@ -128,6 +163,7 @@ def run_train(args):
         options["batch_size"],
         options["lr"],
         options["seed"],
+        names,
         extra_callbacks=[
             callbacks.ModelCheckpoint(
                 folder.best, monitor="val_AP", save_best_only=True, mode="max"
@@ -137,29 +173,31 @@ def run_train(args):
         verbose=2,
     )
     best = common.load_model_file(folder.best) if folder.best.exists() else model
-    result = ssd_evaluate(best, *test, shapes_detection.CLASS_NAMES)
-    _write_results(folder, result, len(test[0]))
+    result = ssd_evaluate(best, *test, names)
+    _write_results(folder, result, len(test[0]), names)
     print(result.table())
     print(f"test AP {result.stats[0]:.4f}   AP50 {result.stats[1]:.4f}   run folder: {folder.path}")
     return 0
 
 
-def _write_results(folder, result, count):
+def _write_results(folder, result, count, names):
     folder.results.write_text(json.dumps({**result.as_dict(), "test_images": count}, indent=1))
     (folder.path / "coco.txt").write_text(result.table() + "\n")
     if importlib.util.find_spec("matplotlib") is not None:
-        vision.plot_precision_recall(
-            result, folder.path / "precision_recall.png", shapes_detection.CLASS_NAMES
-        )
+        vision.plot_precision_recall(result, folder.path / "precision_recall.png", names)
 
 
 def run_evaluate(args):
     model = common.load_model_file(args.model)
     if not is_detector(model):
         raise CommandError(f"{args.model} is not a detector (its output is {model.output_shape})")
-    _, test = load_dataset(getattr(args, "limit", None))
-    result = ssd_evaluate(model, *test, shapes_detection.CLASS_NAMES)
-    print(f"{DATASET}: {len(test[0]):,} test images")
+    _, test, names = load_dataset(getattr(args, "limit", None), source=args.dataset)
+    if len(names) != model.output_shape[-1] - 5:
+        raise CommandError(
+            f"{args.dataset} has {len(names)} classes, the detector {model.output_shape[-1] - 5}"
+        )
+    result = ssd_evaluate(model, *test, names)
+    print(f"{args.dataset}: {len(test[0]):,} test images")
     print(result.table())
     return 0
 

@@ -81,7 +81,7 @@ def add_export_parser(subparsers, parents):
 
 
 def run_evaluate(args):
-    if args.dataset == detection.DATASET:
+    if detection.wants_evaluation(args):
         return detection.run_evaluate(args)
     model = common.load_model_file(args.model)
     images = sources.load(args.dataset, common.sample_shape(model), args.download)

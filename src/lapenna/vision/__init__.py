@@ -36,6 +36,7 @@ from lapenna.vision.boxes import (
 from lapenna.vision.coco import (
     check_coco,
     check_results,
+    load_coco_folder,
     read_coco,
     read_results,
     to_coco,
@@ -63,6 +64,7 @@ __all__ = [
     "scale_translate",
     "check_coco",
     "check_results",
+    "load_coco_folder",
     "read_coco",
     "read_results",
     "to_coco",

@@ -215,3 +215,71 @@ def to_results(boxes, scores, labels, image_ids=None):
                 }
             )
     return check_results(out)
+
+
+def load_coco_folder(folder, annotation_file=None, image_size=None):
+    """Images and targets of a folder of images with one COCO ground-truth JSON file.
+
+    Args:
+        folder: holds the images (``file_name`` of each image entry, relative to it).
+        annotation_file: the JSON file; by default the only ``.json`` file in ``folder``.
+        image_size: ``(height, width)`` to resize every image to (the boxes are scaled
+            alike); None keeps the sizes, which must then all be equal.
+
+    Returns:
+        ``(images, targets, class_names)``: float32 RGB images in ``[0, 1]``, ``(N, H, W,
+        3)``, in the order of the file's images; per image a dict with ``"boxes"``
+        (``xyxy`` pixels), ``"labels"`` (indices into ``class_names``, the categories
+        sorted by id), ``"iscrowd"`` and ``"image_id"``.
+    """
+    from PIL import Image  # noqa: PLC0415 - optional
+
+    folder = os.fspath(folder)
+    if annotation_file is None:
+        found = sorted(f for f in os.listdir(folder) if f.lower().endswith(".json"))
+        if len(found) != 1:
+            raise ValueError(
+                f"load_coco_folder: expected one .json annotation file in {folder!r}, found {found}"
+            )
+        annotation_file = os.path.join(folder, found[0])
+    coco = read_coco(annotation_file)
+    categories = sorted(coco["categories"], key=lambda c: c["id"])
+    index = {c["id"]: i for i, c in enumerate(categories)}
+    by_image = {}
+    for ann in coco["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    images, targets = [], []
+    for i, entry in enumerate(coco["images"]):
+        if "file_name" not in entry:
+            _fail(f"images[{i}]", "missing field(s) ['file_name'] needed to find the image")
+        path = os.path.join(folder, entry["file_name"])
+        try:
+            with Image.open(path) as picture:
+                picture = picture.convert("RGB")
+                width, height = picture.size
+                if image_size is not None and (height, width) != tuple(image_size):
+                    picture = picture.resize(
+                        (image_size[1], image_size[0]), Image.Resampling.BILINEAR
+                    )
+                pixels = xp.asarray(picture, dtype=xp.float32) / 255
+        except OSError as error:
+            raise ValueError(f"load_coco_folder: cannot read image {path!r}: {error}") from None
+        anns = by_image.get(entry["id"], [])
+        boxes = xp.asarray([a["bbox"] for a in anns], dtype=xp.float32).reshape(-1, 4)
+        boxes[:, 2:] += boxes[:, :2]
+        boxes *= xp.asarray(
+            [pixels.shape[1] / width, pixels.shape[0] / height] * 2, dtype=xp.float32
+        )
+        labels = xp.asarray([index[a["category_id"]] for a in anns], dtype=xp.int64)
+        crowd = xp.asarray([bool(a["iscrowd"]) for a in anns], dtype=bool)
+        targets.append(
+            {"boxes": boxes, "labels": labels, "iscrowd": crowd, "image_id": entry["id"]}
+        )
+        images.append(pixels)
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"load_coco_folder: images differ in size {sorted(shapes)}; pass image_size"
+        )
+    stacked = xp.stack(images) if images else xp.zeros((0, 1, 1, 3), dtype=xp.float32)
+    return stacked, targets, [c["name"] for c in categories]
