@@ -32,6 +32,7 @@ from lapenna.vision.boxes import (
     encode_boxes,
     generalized_box_iou,
     giou_loss,
+    order_corners,
 )
 from lapenna.vision.coco import (
     check_coco,
@@ -52,7 +53,7 @@ from lapenna.vision.evaluation import (
     plot_precision_recall,
     voc_evaluate,
 )
-from lapenna.vision.losses import SSD_VARIANCES, SSDLoss, focal_loss, ssd_targets
+from lapenna.vision.losses import SSD_VARIANCES, GIoULoss, SSDLoss, focal_loss, ssd_targets
 from lapenna.vision.nms import non_max_suppression, soft_non_max_suppression
 from lapenna.vision.roi import roi_align, roi_pool
 
@@ -81,6 +82,7 @@ __all__ = [
     "IGNORED",
     "SSD_VARIANCES",
     "SSDLoss",
+    "GIoULoss",
     "focal_loss",
     "generate_anchors",
     "hard_negative_mining",
@@ -98,6 +100,7 @@ __all__ = [
     "encode_boxes",
     "generalized_box_iou",
     "giou_loss",
+    "order_corners",
     "non_max_suppression",
     "roi_align",
     "roi_pool",

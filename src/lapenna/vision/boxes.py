@@ -100,6 +100,20 @@ def convert_boxes(boxes, in_format, out_format):
     return _stack([(x1 + x2) * 0.5, (y1 + y2) * 0.5, x2 - x1, y2 - y1])
 
 
+def order_corners(boxes):
+    """Put each box's corners in order: ``(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))``.
+
+    Differentiable on Tensors: a box head whose outputs cross keeps a valid box and a
+    gradient (the two corners swap roles).
+    """
+    boxes = _as_boxes(boxes, "order_corners")
+    low, high = (
+        (ops.minimum, ops.maximum) if isinstance(boxes, Tensor) else (xp.minimum, xp.maximum)
+    )
+    x1, y1, x2, y2 = (boxes[..., i] for i in range(4))
+    return _stack([low(x1, x2), low(y1, y2), high(x1, x2), high(y1, y2)])
+
+
 def box_area(boxes, format="xyxy"):  # noqa: A002
     """Areas of boxes, shape ``(...,)``."""
     boxes = convert_boxes(boxes, format, "xyxy")

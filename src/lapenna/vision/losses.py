@@ -12,7 +12,7 @@ from lapenna.backend import xp
 from lapenna.losses import Loss
 from lapenna.utils import register
 from lapenna.vision.anchors import BACKGROUND, IGNORED, hard_negative_mining, match_anchors
-from lapenna.vision.boxes import check_boxes, encode_boxes
+from lapenna.vision.boxes import check_boxes, encode_boxes, giou_loss, order_corners
 
 SSD_VARIANCES = (0.1, 0.1, 0.2, 0.2)
 
@@ -144,3 +144,24 @@ class SSDLoss(Loss):
             "neg_pos_ratio": self.neg_pos_ratio,
             "box_weight": self.box_weight,
         }
+
+
+@register("losses")
+class GIoULoss(Loss):
+    """``1 - GIoU`` between predicted and true ``xyxy`` boxes, one loss per sample.
+
+    For a box head trained with ``fit``: ``y_true`` and ``y_pred`` are ``(batch, 4)`` (or
+    ``(batch, ..., 4)``, averaged over the middle axes). Unlike an L2 loss on corners it is
+    scale-invariant and still has a gradient when the boxes do not overlap (Rezatofighi et
+    al., CVPR 2019). The predicted corners are put in order first (:func:`order_corners`),
+    so a head whose outputs cross still gets a valid box. See :func:`giou_loss`.
+    """
+
+    def call(self, y_true, y_pred):
+        if y_true.shape != y_pred.shape or y_pred.shape[-1] != 4 or y_pred.ndim < 2:
+            raise ValueError(
+                f"GIoULoss: expected true and predicted boxes of the same shape (batch, ..., 4), "
+                f"got {tuple(y_true.shape)} and {tuple(y_pred.shape)}"
+            )
+        loss = giou_loss(order_corners(y_pred), y_true)
+        return loss.reshape(loss.shape[0], -1).mean(axis=-1)
