@@ -58,7 +58,7 @@ def SSD(  # noqa: N802 - Keras's spelling of model builders
     Example:
         >>> model = SSD((64, 64, 3), classes=3)
         >>> model.output_shape, ssd_anchors((64, 64, 3)).shape
-        ((None, 160, 8), (160, 4))
+        ((None, 224, 8), (224, 4))
     """
     shape = check_input_shape("SSD", input_shape, (64, 64, 3), min_size=32, channels=3)
     if shape[0] % 16 or shape[1] % 16:

@@ -3,7 +3,7 @@
 Timed side by side in this process: pairwise IoU of 10,000 x 10,000 boxes (against the
 same broadcast formula in PyTorch), NMS of 10,000 boxes (against onnxruntime's
 NonMaxSuppression), COCO evaluation of 5,000 images (against pycocotools' COCOeval). Then
-the SSD trains on shapes_detection (1,800 images, 12 epochs) and its COCO AP and AP50 on
+the SSD trains on shapes_detection (2,000 images, 12 epochs) and its COCO AP and AP50 on
 the 300 held-out images are printed with the gate: AP50 >= 0.90 and AP >= 0.60.
 """
 
