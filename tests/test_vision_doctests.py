@@ -12,6 +12,7 @@ MODULES = [
     "lapenna.vision.evaluation",
     "lapenna.applications.ssd",
     "lapenna.applications.localizer",
+    "lapenna.applications.yolo",
     "lapenna.datasets.shapes_detection",
 ]
 

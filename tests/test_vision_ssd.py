@@ -7,8 +7,17 @@ import json
 import numpy as np
 import pytest
 
-from lapenna import io, vision
-from lapenna.applications import SSD, ssd_anchors, ssd_decode, ssd_evaluate
+from lapenna import io, optimizers, vision
+from lapenna.applications import (
+    SSD,
+    YOLO,
+    YOLOLoss,
+    ssd_anchors,
+    ssd_decode,
+    ssd_evaluate,
+    yolo_decode,
+    yolo_targets,
+)
 from lapenna.cli import detection, main
 from lapenna.datasets import shapes_detection
 
@@ -144,3 +153,48 @@ def test_training_on_a_coco_folder(tmp_path, capsys):
     assert (
         main(["train", "--model", "ssd", "--dataset", str(tmp_path), "--out", str(out / "x")]) == 1
     )
+
+
+def test_yolo_grid_detector_learns_and_decodes():
+    (x, y), (xt, yt), names = detection.load_dataset(300)
+    targets = np.stack([yolo_targets(SHAPE, t["boxes"], t["labels"]) for t in y])
+    assert targets[..., 0].sum() == sum(len(t["labels"]) for t in y) - _shared_cells(y)
+    model = YOLO(SHAPE, classes=3)
+    model.compile(
+        optimizer=optimizers.Adam(optimizers.schedules.CosineDecay(2e-3, 190)), loss=YOLOLoss()
+    )
+    model.fit(x, targets, batch_size=16, epochs=10, verbose=0)
+    found = yolo_decode(model.predict(xt[:100], verbose=0), SHAPE)
+    truth = vision.to_coco([t["boxes"] for t in yt[:100]], [t["labels"] for t in yt[:100]], names)
+    result = vision.coco_evaluate(truth, vision.to_results(*zip(*found)))
+    # 300 images and 10 epochs; the larger run is 'lapenna bench --detection --only yolo'
+    assert result.stats[1] >= 0.15, result.table()
+    with pytest.raises(ValueError, match="expected predictions"):
+        yolo_decode(np.zeros((1, 5, 8)), SHAPE)
+
+
+def _shared_cells(targets):
+    """Objects whose centre falls in a cell another object of the image already claims."""
+    shared = 0
+    for t in targets:
+        centres = (t["boxes"][:, :2] + t["boxes"][:, 2:]) / 2 // 8
+        shared += len(centres) - len({tuple(c) for c in centres.tolist()})
+    return shared
+
+
+def test_yolo_decoding_of_ideal_outputs_finds_every_box():
+    (_, _), (x, y), names = detection.load_dataset(40)
+    t = np.stack([yolo_targets(SHAPE, a["boxes"], a["labels"]) for a in y])
+    keep = [i for i, a in enumerate(y) if _shared_cells([a]) == 0]
+    t, y = t[keep], [y[i] for i in keep]
+    ideal = np.zeros((len(y), 64, 8))
+    ideal[..., 0] = np.where(t[..., 0] > 0, 12.0, -12.0)
+    offsets = np.clip(t[..., 1:3], 1e-6, 1 - 1e-6)
+    ideal[..., 1:3] = np.log(offsets / (1 - offsets))
+    ideal[..., 3:5] = t[..., 3:5]
+    cells = np.arange(64)[None]
+    ideal[np.arange(len(y))[:, None], cells, 5 + t[..., 5].astype(int)] = 12.0
+    found = yolo_decode(ideal, SHAPE)
+    truth = vision.to_coco([a["boxes"] for a in y], [a["labels"] for a in y], names)
+    stats = vision.coco_evaluate(truth, vision.to_results(*zip(*found))).stats
+    np.testing.assert_allclose(stats[:3], 1.0)

@@ -21,6 +21,7 @@ from lapenna.applications.ssd import SSD, ssd_anchors, ssd_decode, ssd_evaluate,
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
+from lapenna.applications.yolo import YOLO, YOLOLoss, yolo_decode, yolo_targets
 
 __all__ = [
     "LeNet5",
@@ -56,4 +57,8 @@ __all__ = [
     "ssd_decode",
     "ssd_evaluate",
     "ssd_targets_for",
+    "YOLO",
+    "YOLOLoss",
+    "yolo_decode",
+    "yolo_targets",
 ]

@@ -57,7 +57,7 @@ def add_parser(subparsers, parents):
         "--detection",
         action="store_true",
         help="time IoU, NMS and COCO evaluation against their references, then train the "
-        "SSD on shapes_detection and check its AP gate (--only: iou nms coco ssd)",
+        "SSD on shapes_detection and check its AP gate (--only: iou nms coco yolo ssd)",
     )
     parser.add_argument(
         "--repeat",
