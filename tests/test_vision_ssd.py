@@ -11,6 +11,7 @@ from lapenna import io, optimizers, vision
 from lapenna.applications import (
     SSD,
     YOLO,
+    ClassifierLocalizer,
     YOLOLoss,
     ssd_anchors,
     ssd_decode,
@@ -198,3 +199,19 @@ def test_yolo_decoding_of_ideal_outputs_finds_every_box():
     truth = vision.to_coco([a["boxes"] for a in y], [a["labels"] for a in y], names)
     stats = vision.coco_evaluate(truth, vision.to_results(*zip(*found))).stats
     np.testing.assert_allclose(stats[:3], 1.0)
+
+
+@pytest.mark.parametrize("builder", [YOLO, ClassifierLocalizer])
+def test_other_detectors_export_to_onnx(builder, tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from lapenna.io.onnx_export import export_onnx
+
+    model = builder(SHAPE, classes=3)
+    x = np.random.default_rng(1).uniform(size=(2, *SHAPE)).astype(np.float32)
+    export_onnx(model, tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    theirs = session.run(None, {session.get_inputs()[0].name: x})
+    ours = model.predict(x, verbose=0)
+    for a, b in zip(theirs, ours if isinstance(ours, list) else [ours]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
