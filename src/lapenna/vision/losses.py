@@ -11,7 +11,7 @@ from lapenna.autograd import as_tensor
 from lapenna.backend import xp
 from lapenna.losses import Loss
 from lapenna.utils import register
-from lapenna.vision.anchors import BACKGROUND, IGNORED, hard_negative_mining, match_anchors
+from lapenna.vision.anchors import IGNORED, hard_negative_mining, match_anchors
 from lapenna.vision.boxes import check_boxes, encode_boxes, giou_loss, order_corners
 
 SSD_VARIANCES = (0.1, 0.1, 0.2, 0.2)
@@ -85,8 +85,7 @@ def ssd_targets(anchors, gt_boxes, gt_labels, iou_threshold=0.5, variances=SSD_V
     out[matches == IGNORED, 0] = -1
     if positive.any():
         out[positive, 1:] = encode_boxes(gt_boxes[matches[positive]], anchors[positive], variances)
-    assert BACKGROUND == -1  # background anchors keep class 0 and zero offsets
-    return out
+    return out  # BACKGROUND anchors keep class 0 and zero offsets
 
 
 def _smooth_l1(diff, beta=1.0):
