@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import lapenna as lp
-from lapenna import vision
+from lapenna import losses, vision
+from lapenna.applications import YOLOLoss, yolo_targets
 
 torch = pytest.importorskip("torch")
 
@@ -124,3 +125,22 @@ def test_ssd_targets_encode_matched_boxes():
     np.testing.assert_allclose(rows, [[3, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
     with pytest.raises(ValueError, match="integer labels"):
         vision.ssd_targets(anchors, [[0.0, 0, 4, 4]], [0.5])
+
+
+def test_detection_losses_round_trip_through_their_config():
+    rng = np.random.default_rng(9)
+    anchors = vision.generate_anchors((32, 32), [(4, 4)], [[8]], [[1.0]])
+    boxes = np.array([[2.0, 2, 12, 12], [16, 16, 30, 28]])
+    ssd_true = vision.ssd_targets(anchors, boxes, [0, 1])[None]
+    yolo_true = yolo_targets((64, 64, 3), boxes, [0, 1])[None]
+    box_true = np.array([[0.0, 0, 2, 2], [1, 1, 3, 3]])
+    cases = [
+        (vision.SSDLoss(neg_pos_ratio=2, box_weight=0.5, reduction="sum"), ssd_true, (1, 16, 7)),
+        (YOLOLoss(no_object_weight=0.3, box_weight=2.0), yolo_true, (1, 64, 7)),
+        (vision.GIoULoss(reduction="sum"), box_true, (2, 4)),
+    ]
+    for loss, y_true, shape in cases:
+        y_pred = rng.uniform(0.1, 3, shape)
+        rebuilt = losses.deserialize(losses.serialize(loss))
+        assert type(rebuilt) is type(loss) and rebuilt.get_config() == loss.get_config()
+        assert rebuilt(y_true, y_pred).item() == loss(y_true, y_pred).item()
