@@ -169,7 +169,7 @@ def test_yolo_grid_detector_learns_and_decodes():
     truth = vision.to_coco([t["boxes"] for t in yt[:100]], [t["labels"] for t in yt[:100]], names)
     result = vision.coco_evaluate(truth, vision.to_results(*zip(*found)))
     # 300 images and 10 epochs; the larger run is 'lapenna bench --detection --only yolo'
-    assert result.stats[1] >= 0.15, result.table()
+    assert result.stats[1] >= 0.2, result.table()
     with pytest.raises(ValueError, match="expected predictions"):
         yolo_decode(np.zeros((1, 5, 8)), SHAPE)
 
