@@ -60,8 +60,8 @@ def _greedy(boxes, scores, iou_threshold, max_output_size):
     order = _order(scores)
     boxes = boxes[order]
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    pairs = _overlap_candidates(boxes)
-    if pairs is not None and iou_threshold >= 0:
+    pairs = _overlap_candidates(boxes, iou_threshold) if iou_threshold >= 0 else None
+    if pairs is not None:
         keep = _greedy_sparse(boxes, areas, pairs, iou_threshold, max_output_size)
     else:
         keep = _greedy_dense(boxes, areas, iou_threshold, max_output_size)
@@ -81,14 +81,21 @@ def _greedy_dense(boxes, areas, iou_threshold, max_output_size):
     return keep
 
 
-def _overlap_candidates(boxes):
-    """Pairs ``(i, j)`` whose x-extents overlap (a sweep over boxes sorted by x1), or None
-    when they would be too many (boxes piled on one another: the dense loop is cheap then)."""
+def _overlap_candidates(boxes, iou_threshold):
+    """Pairs ``(i, j)`` that may have IoU > ``iou_threshold`` (a sweep over boxes sorted by
+    x1), or None when they would be too many (boxes piled on one another: the dense loop is
+    cheap then)."""
     n = len(boxes)
     by_x = xp.argsort(boxes[:, 0], kind="stable")
-    x1 = boxes[by_x, 0]
-    # for the box at sorted position p: later boxes whose x1 lies before its x2
-    ends = xp.searchsorted(x1, boxes[by_x, 2], side="left")
+    x1 = boxes[by_x, 0].astype(xp.float64)
+    x2, width = (
+        boxes[by_x, 2].astype(xp.float64),
+        (boxes[by_x, 2] - boxes[by_x, 0]).astype(xp.float64),
+    )
+    # a later box j (x1_j >= x1_i) overlaps box i by at most x2_i - x1_j in width, so
+    # IoU > t needs (x2_i - x1_j) * h_i > t * w_i * h_i: x1_j < x2_i - t * w_i (0.1% slack
+    # covers float32 rounding of the IoU)
+    ends = xp.searchsorted(x1, x2 - 0.999 * iou_threshold * width, side="left")
     counts = xp.maximum(ends - xp.arange(n) - 1, 0)
     total = int(counts.sum())
     if total > _PAIRS_PER_BOX * max(n, 1):
