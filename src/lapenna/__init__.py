@@ -26,6 +26,7 @@ from lapenna import optimizers
 from lapenna import plot
 from lapenna import regularizers
 from lapenna import utils
+from lapenna import vision
 from lapenna.autograd import (
     Function,
     GradientTape,
@@ -78,6 +79,7 @@ __all__ = [
     "ops",
     "plot",
     "utils",
+    "vision",
     "initializers",
     "regularizers",
     "constraints",

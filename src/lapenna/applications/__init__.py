@@ -14,11 +14,14 @@ from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
 from lapenna.applications.lenet import LeNet5
+from lapenna.applications.localizer import ClassifierLocalizer
 from lapenna.applications.mobilenet import MobileNetV2
 from lapenna.applications.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
+from lapenna.applications.ssd import SSD, ssd_anchors, ssd_decode, ssd_evaluate, ssd_targets_for
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
+from lapenna.applications.yolo import YOLO, YOLOLoss, yolo_decode, yolo_targets
 
 __all__ = [
     "LeNet5",
@@ -48,4 +51,14 @@ __all__ = [
     "preprocess_input",
     "decode_predictions",
     "feature_extractor",
+    "ClassifierLocalizer",
+    "SSD",
+    "ssd_anchors",
+    "ssd_decode",
+    "ssd_evaluate",
+    "ssd_targets_for",
+    "YOLO",
+    "YOLOLoss",
+    "yolo_decode",
+    "yolo_targets",
 ]

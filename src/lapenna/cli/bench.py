@@ -13,6 +13,7 @@ import time
 import lapenna as lp
 from lapenna.backend import xp
 from lapenna.cli import common
+from lapenna.cli.bench_detection import run_detection
 from lapenna.cli.bench_kernels import run_kernels
 from lapenna.cli.bench_workloads import WORKLOADS, torch_models
 from lapenna.cli.errors import CommandError, UsageError
@@ -51,6 +52,12 @@ def add_parser(subparsers, parents):
         "--kernels",
         action="store_true",
         help="time single convolution, pooling and normalization kernels instead",
+    )
+    parser.add_argument(
+        "--detection",
+        action="store_true",
+        help="time IoU, NMS and COCO evaluation against their references, then train the "
+        "SSD on shapes_detection and check its AP gate (--only: iou nms coco yolo ssd)",
     )
     parser.add_argument(
         "--repeat",
@@ -156,6 +163,8 @@ def _import_torch(threads):
 
 def run(args):
     threads = lp.set_num_threads(args.threads) if args.threads else lp.get_num_threads()
+    if args.detection:
+        return run_detection(args.repeat, args.only or ())
     if args.kernels:
         if args.lapenna_only:
             raise UsageError("--kernels compares with PyTorch; it cannot be --lapenna-only")

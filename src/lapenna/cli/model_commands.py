@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from lapenna import io
-from lapenna.cli import common, sources, zoo
+from lapenna.cli import common, detection, sources, zoo
 from lapenna.cli.errors import CommandError, UsageError
 from lapenna.io.onnx_export import MAX_OPSET, MIN_OPSET
 
@@ -81,6 +81,8 @@ def add_export_parser(subparsers, parents):
 
 
 def run_evaluate(args):
+    if detection.wants_evaluation(args):
+        return detection.run_evaluate(args)
     model = common.load_model_file(args.model)
     images = sources.load(args.dataset, common.sample_shape(model), args.download)
     if args.limit:

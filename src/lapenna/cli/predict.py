@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from lapenna.backend import xp
-from lapenna.cli import common
+from lapenna.cli import common, detection
 from lapenna.cli.errors import CommandError
 from lapenna.data.image_folder import IMAGE_EXTENSIONS
 
@@ -35,6 +35,8 @@ def run(args):
     model = common.load_model_file(args.model)
     shape = common.sample_shape(model)
     paths = _image_paths(Path(args.images))
+    if detection.is_detector(model):
+        return detection.run_predict(args, model, read_image, paths)
     classes = common.output_classes(model)
     names = common.read_class_names(args.model, classes)
     batch = xp.stack([read_image(path, shape) for path in paths])

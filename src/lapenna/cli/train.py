@@ -6,7 +6,7 @@ from pathlib import Path
 
 import lapenna as lp
 from lapenna import callbacks, data, optimizers
-from lapenna.cli import common, run_folder, sources, zoo
+from lapenna.cli import common, detection, run_folder, sources, zoo
 from lapenna.cli.errors import UsageError
 from lapenna.data import augment as augmentation
 
@@ -79,6 +79,8 @@ def add_parser(subparsers, parents):
 
 
 def run(args):
+    if detection.wants_detection(args):
+        return detection.run_train(args)
     given = {key: getattr(args, key, None) for key in run_folder.DEFAULTS}
     if given["input_shape"] is not None:
         given["input_shape"] = list(common.parse_shape(given["input_shape"]))

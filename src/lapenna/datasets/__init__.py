@@ -32,6 +32,7 @@ from lapenna.datasets import (
     mnist,
     mnist_sample,
     shapes,
+    shapes_detection,
     wine,
 )
 from lapenna.datasets.cifar_binary import parse_cifar_binary, read_cifar_binary
@@ -50,6 +51,7 @@ __all__ = [
     "mnist",
     "mnist_sample",
     "shapes",
+    "shapes_detection",
     "wine",
     "read_idx",
     "parse_idx",

@@ -20,6 +20,7 @@ from lapenna.ops.losses import binary_cross_entropy, softmax_cross_entropy
 from lapenna.ops.math import (
     abs,
     add,
+    arctan,
     clip,
     divide,
     elu,
@@ -92,6 +93,7 @@ from lapenna.ops.special import erf
 __all__ = [
     "abs",
     "add",
+    "arctan",
     "clip",
     "divide",
     "elu",

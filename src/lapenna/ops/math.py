@@ -47,6 +47,11 @@ def log(x):
     return F.Log.apply(as_tensor(x))
 
 
+def arctan(x):
+    """The inverse tangent, elementwise, in (-pi/2, pi/2)."""
+    return F.Arctan.apply(as_tensor(x))
+
+
 def sqrt(x):
     return F.Sqrt.apply(as_tensor(x))
 

@@ -4,6 +4,7 @@ from lapenna.autograd.functions.conv import Conv, ConvKernelGrad, ConvTranspose
 from lapenna.autograd.functions.elementwise import (
     Abs,
     Add,
+    Arctan,
     Cast,
     Clip,
     Divide,
@@ -70,6 +71,7 @@ __all__ = [
     "Sqrt",
     "Subtract",
     "Tanh",
+    "Arctan",
     "Where",
     "MatMul",
     "matmul",

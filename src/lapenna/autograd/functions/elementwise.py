@@ -180,6 +180,16 @@ class Tanh(Function):
         return grad * (1 - y * y)
 
 
+class Arctan(Function):
+    def forward(self, x):
+        self.save_for_backward(self.parents[0])
+        return xp.arctan(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / (1 + x * x)
+
+
 class Sigmoid(Function):
     def forward(self, x):
         self.save_output()
