@@ -1,0 +1,16 @@
+"""Reinforcement learning on Gymnasium environments, with lapenna networks.
+
+Agents share one API: ``agent.learn(total_timesteps=... or episodes=..., callbacks=...)``,
+``agent.predict(obs, deterministic=True)``, ``agent.save(path)``/``agent.load(path)``,
+and :func:`evaluate` returns the mean and standard deviation of the return.
+
+- :class:`QLearning`, :class:`SARSA`: the Q-table (Discrete states and actions).
+Gymnasium is imported only when an environment is made: ``pip install 'lapenna[rl]'``.
+"""
+
+from lapenna.rl.base import Agent
+from lapenna.rl.evaluation import evaluate
+from lapenna.rl.schedules import LinearSchedule
+from lapenna.rl.tabular import SARSA, QLearning
+
+__all__ = ["Agent", "QLearning", "SARSA", "LinearSchedule", "evaluate"]
