@@ -5,12 +5,25 @@ Agents share one API: ``agent.learn(total_timesteps=... or episodes=..., callbac
 and :func:`evaluate` returns the mean and standard deviation of the return.
 
 - :class:`QLearning`, :class:`SARSA`: the Q-table (Discrete states and actions).
+- :class:`DQN`, :class:`DoubleDQN`: a network approximates Q (replay buffer, target
+  network, epsilon schedule).
 Gymnasium is imported only when an environment is made: ``pip install 'lapenna[rl]'``.
 """
 
 from lapenna.rl.base import Agent
+from lapenna.rl.dqn import DQN, DoubleDQN
 from lapenna.rl.evaluation import evaluate
+from lapenna.rl.replay import ReplayBuffer
 from lapenna.rl.schedules import LinearSchedule
 from lapenna.rl.tabular import SARSA, QLearning
 
-__all__ = ["Agent", "QLearning", "SARSA", "LinearSchedule", "evaluate"]
+__all__ = [
+    "Agent",
+    "QLearning",
+    "SARSA",
+    "DQN",
+    "DoubleDQN",
+    "ReplayBuffer",
+    "LinearSchedule",
+    "evaluate",
+]
