@@ -7,12 +7,16 @@ and :func:`evaluate` returns the mean and standard deviation of the return.
 - :class:`QLearning`, :class:`SARSA`: the Q-table (Discrete states and actions).
 - :class:`DQN`, :class:`DoubleDQN`: a network approximates Q (replay buffer, target
   network, epsilon schedule).
+- :class:`REINFORCE` (with a baseline), :class:`A2C` (advantage actor-critic on
+  vectorised environments).
 Gymnasium is imported only when an environment is made: ``pip install 'lapenna[rl]'``.
 """
 
+from lapenna.rl import callbacks
 from lapenna.rl.base import Agent
 from lapenna.rl.dqn import DQN, DoubleDQN
 from lapenna.rl.evaluation import evaluate
+from lapenna.rl.policy_gradient import A2C, REINFORCE
 from lapenna.rl.replay import ReplayBuffer
 from lapenna.rl.schedules import LinearSchedule
 from lapenna.rl.tabular import SARSA, QLearning
@@ -23,7 +27,10 @@ __all__ = [
     "SARSA",
     "DQN",
     "DoubleDQN",
+    "REINFORCE",
+    "A2C",
     "ReplayBuffer",
     "LinearSchedule",
     "evaluate",
+    "callbacks",
 ]

@@ -31,7 +31,7 @@ class Agent:
     def __init__(self, env, seed=None):
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
             raise ValueError(f"{type(self).__name__}: seed must be an int >= 0, got {seed!r}")
-        self.env = make_env(env)
+        self.env = self._make_env(env)
         self.seed = seed
         self.rng = xp.random.default_rng(seed) if seed is not None else make_generator(None)
         self.num_timesteps = 0
@@ -42,6 +42,9 @@ class Agent:
         self._env_seeded = False
         self._progress = 0.0
         self._plan = None
+
+    def _make_env(self, env):
+        return make_env(env)
 
     # -- the loop ---------------------------------------------------------------------
     def learn(self, total_timesteps=None, episodes=None, callbacks=None, resume=False):
@@ -84,16 +87,16 @@ class Agent:
             if done >= budget:
                 break
             self._progress = done / budget
-            record = self._step()
+            records = self._step()
             for hook in on_step:
                 hook(self)
-            if record is not None:
+            for record in records:
                 _call(callbacks, "on_episode_end", self, record)
         _call(callbacks, "on_learn_end", self)
         return self
 
     def _step(self):
-        """One environment step; returns the episode's record when it ended."""
+        """One environment step; returns the records of the episodes that ended (0 or 1)."""
         if self._obs is None:
             self._obs = self._reset()
             self._episode_return, self._episode_length = 0.0, 0
@@ -107,10 +110,10 @@ class Agent:
         self._observe(obs, action, float(reward), next_obs, bool(terminated), bool(truncated))
         self._obs = next_obs
         if not (terminated or truncated):
-            return None
+            return ()
         self._obs = None
         self._end_episode()
-        return self._record_episode(self._episode_return, self._episode_length)
+        return (self._record_episode(self._episode_return, self._episode_length),)
 
     def _record_episode(self, episode_return, length):
         self.num_episodes += 1

@@ -10,7 +10,8 @@ def evaluate(agent, env=None, n_episodes=10, deterministic=True, seed=None):
     Args:
         agent: any lapenna.rl agent (anything with ``predict(obs, deterministic)``).
         env: the environment (or its id) to evaluate on; default the agent's own
-            (evaluating on it moves its episode, so training code passes a separate one).
+            (evaluating on it ends its episode, so training code passes a separate one;
+            A2C evaluates on a single copy of its environments).
         n_episodes: how many episodes (an int > 0).
         deterministic: greedy actions (True) or actions drawn from the policy.
         seed: reset the environment with this seed before the first episode.
@@ -20,7 +21,8 @@ def evaluate(agent, env=None, n_episodes=10, deterministic=True, seed=None):
     """
     if not isinstance(n_episodes, int) or isinstance(n_episodes, bool) or n_episodes <= 0:
         raise ValueError(f"evaluate: n_episodes must be an int > 0, got {n_episodes!r}")
-    env = agent.env if env is None else make_env(env)
+    own = getattr(agent, "eval_env", agent.env)  # a vectorised agent keeps a single copy
+    env = own if env is None else make_env(env)
     returns = []
     for episode in range(n_episodes):
         obs, _ = env.reset(seed=seed if episode == 0 else None)

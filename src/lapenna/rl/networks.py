@@ -63,7 +63,11 @@ def model_state(model):
 
 
 def optimizer_state(optimizer):
-    return {name.replace("/", "|"): value for name, value in optimizer.get_state().items()}
+    """The optimizer's step counter and slots by position: slot names carry layer names,
+    which differ between two models of the same architecture built in one process."""
+    state = optimizer.get_state()
+    slots = [value for name, value in state.items() if name != "iterations"]
+    return {"iterations": state["iterations"], **{str(i): v for i, v in enumerate(slots)}}
 
 
 def check_model_state(owner, model, state):
@@ -76,13 +80,17 @@ def set_model_state(model, state):
 
 
 def set_optimizer_state(optimizer, state):
-    optimizer.set_state({name.replace("|", "/"): value for name, value in state.items()})
+    names = [name for name in optimizer.get_state() if name != "iterations"]
+    slots = {name: state[str(i)] for i, name in enumerate(names)}
+    optimizer.set_state({"iterations": state["iterations"], **slots})
 
 
 def get_optimizer(optimizer, learning_rate, max_grad_norm, owner):
     """An optimizer from a name (with the learning rate and global clipping), or as given."""
     if isinstance(optimizer, str):
         kwargs = {"learning_rate": learning_rate}
+        if optimizer.lower() == "rmsprop":  # the A2C paper's (and Stable-Baselines3's) settings
+            kwargs.update(rho=0.99, epsilon=1e-5)
         if max_grad_norm is not None:
             kwargs["global_clipnorm"] = max_grad_norm
         return optimizers.get({"class_name": optimizer, "config": kwargs})
