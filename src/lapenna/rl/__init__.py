@@ -9,6 +9,7 @@ and :func:`evaluate` returns the mean and standard deviation of the return.
   network, epsilon schedule).
 - :class:`REINFORCE` (with a baseline), :class:`A2C` (advantage actor-critic on
   vectorised environments).
+- :func:`atari_preprocessing`: grayscale, resize and frame stack, written with lapenna's ops.
 Gymnasium is imported only when an environment is made: ``pip install 'lapenna[rl]'``.
 """
 
@@ -20,6 +21,7 @@ from lapenna.rl.policy_gradient import A2C, REINFORCE
 from lapenna.rl.replay import ReplayBuffer
 from lapenna.rl.schedules import LinearSchedule
 from lapenna.rl.tabular import SARSA, QLearning
+from lapenna.rl.wrappers import atari_preprocessing, preprocess_frame
 
 __all__ = [
     "Agent",
@@ -33,4 +35,6 @@ __all__ = [
     "LinearSchedule",
     "evaluate",
     "callbacks",
+    "atari_preprocessing",
+    "preprocess_frame",
 ]

@@ -108,7 +108,9 @@ class DQN(Agent):
         self.optimizer = networks.get_optimizer(optimizer, learning_rate, max_grad_norm, owner)
         self.optimizer.build(self.q_network.trainable_weights)
         self.loss_fn = losses.Huber(delta=1.0) if loss == "huber" else losses.MeanSquaredError()
-        self.buffer = ReplayBuffer(buffer_size, obs_shape)
+        obs_dtype = self.env.observation_space.dtype
+        stored = obs_dtype if obs_dtype == xp.uint8 else None  # frames stay bytes
+        self.buffer = ReplayBuffer(buffer_size, obs_shape, stored)
         self.learning_starts, self.batch_size, self.gamma = learning_starts, batch_size, gamma
         self.train_freq, self.gradient_steps = train_freq, gradient_steps
         self.target_update_interval, self.tau = target_update_interval, tau
@@ -133,7 +135,7 @@ class DQN(Agent):
         self.epsilon = self.exploration(self._progress)
         if self.num_timesteps < self.learning_starts or self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
-        return int(xp.argmax(self.q_values(obs[None])[0]))
+        return int(xp.argmax(self.q_values(xp.asarray(obs)[None])[0]))
 
     # -- learning ---------------------------------------------------------------------
     def _observe(self, obs, action, reward, next_obs, terminated, truncated):

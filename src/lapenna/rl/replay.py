@@ -13,7 +13,8 @@ class ReplayBuffer:
     Args:
         capacity: how many transitions are kept (an int > 0).
         obs_shape: the shape of one observation.
-        obs_dtype: the dtype observations are stored in (default floatx).
+        obs_dtype: the dtype observations are stored in (default floatx; uint8 frames
+            stay uint8, a quarter of the memory, and are cast when sampled).
 
     Example:
         >>> buffer = ReplayBuffer(100, (4,))
@@ -50,11 +51,14 @@ class ReplayBuffer:
         if self.size == 0:
             raise ValueError("ReplayBuffer.sample: the buffer is empty")
         index = rng.integers(0, self.size, size=batch_size)
+        obs, next_obs = self.obs[index], self.next_obs[index]
+        if obs.dtype != self.rewards.dtype:
+            obs, next_obs = obs.astype(self.rewards.dtype), next_obs.astype(self.rewards.dtype)
         return (
-            self.obs[index],
+            obs,
             self.actions[index],
             self.rewards[index],
-            self.next_obs[index],
+            next_obs,
             self.terminated[index],
         )
 
