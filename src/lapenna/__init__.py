@@ -25,6 +25,7 @@ from lapenna import ops
 from lapenna import optimizers
 from lapenna import plot
 from lapenna import regularizers
+from lapenna import rl
 from lapenna import utils
 from lapenna.autograd import (
     Function,
@@ -80,6 +81,7 @@ __all__ = [
     "utils",
     "initializers",
     "regularizers",
+    "rl",
     "constraints",
     "activations",
     "losses",

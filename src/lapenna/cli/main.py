@@ -5,7 +5,7 @@ import sys
 import traceback
 
 from lapenna import __version__
-from lapenna.cli import bench, catalog, model_commands, predict, train
+from lapenna.cli import bench, catalog, model_commands, predict, rl_run, train
 from lapenna.cli.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 
 EXAMPLES = """\
@@ -18,6 +18,7 @@ examples:
   lapenna export runs/demo/best.lpn --onnx lenet5.onnx
   lapenna datasets
   lapenna bench --seconds 2 --only mlp lenet5
+  lapenna rl --agent dqn --env CartPole-v1 --timesteps 50000
 
 Exit codes: 0 success, 1 failure while running (missing or unreadable files), 2 usage error.
 """
@@ -58,6 +59,7 @@ def build_parser():
     model_commands.add_export_parser(subparsers, [debug])
     catalog.add_parser(subparsers, [debug])
     bench.add_parser(subparsers, [debug])
+    rl_run.add_parser(subparsers, [debug])
     return parser
 
 

@@ -17,7 +17,9 @@ from lapenna.rl import callbacks
 from lapenna.rl.base import Agent
 from lapenna.rl.dqn import DQN, DoubleDQN
 from lapenna.rl.evaluation import evaluate
+from lapenna.rl.plotting import learning_curve
 from lapenna.rl.policy_gradient import A2C, REINFORCE
+from lapenna.rl.presets import AGENTS, hyperparameters
 from lapenna.rl.replay import ReplayBuffer
 from lapenna.rl.schedules import LinearSchedule
 from lapenna.rl.tabular import SARSA, QLearning
@@ -37,4 +39,7 @@ __all__ = [
     "callbacks",
     "atari_preprocessing",
     "preprocess_frame",
+    "learning_curve",
+    "AGENTS",
+    "hyperparameters",
 ]
