@@ -51,6 +51,7 @@ OPTIONAL = {
     "threadpoolctl",
     "mpi4py",
     "gymnasium",
+    "stable_baselines3",
     "optuna",
     "sklearn",
     "mlxtend",
