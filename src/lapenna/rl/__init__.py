@@ -9,6 +9,7 @@ and :func:`evaluate` returns the mean and standard deviation of the return.
   network, epsilon schedule).
 - :class:`REINFORCE` (with a baseline), :class:`A2C` (advantage actor-critic on
   vectorised environments).
+- :func:`value_iteration`, :func:`policy_return`: the exact yardsticks on toy-text tasks.
 - :func:`atari_preprocessing`: grayscale, resize and frame stack, written with lapenna's ops.
 Gymnasium is imported only when an environment is made: ``pip install 'lapenna[rl]'``.
 """
@@ -17,6 +18,7 @@ from lapenna.rl import callbacks
 from lapenna.rl.base import Agent
 from lapenna.rl.dqn import DQN, DoubleDQN
 from lapenna.rl.evaluation import evaluate
+from lapenna.rl.planning import policy_return, value_iteration
 from lapenna.rl.plotting import learning_curve
 from lapenna.rl.policy_gradient import A2C, REINFORCE
 from lapenna.rl.presets import AGENTS, hyperparameters
@@ -40,6 +42,8 @@ __all__ = [
     "atari_preprocessing",
     "preprocess_frame",
     "learning_curve",
+    "value_iteration",
+    "policy_return",
     "AGENTS",
     "hyperparameters",
 ]
