@@ -14,7 +14,7 @@ online network choose the next action and the target network evaluate it,
 upward bias on noisy values.
 """
 
-from lapenna import losses, ops
+from lapenna import losses
 from lapenna.autograd import GradientTape, no_grad, tensor
 from lapenna.backend import floatx, set_seed, xp
 from lapenna.rl import networks, schedules
@@ -117,6 +117,7 @@ class DQN(Agent):
         self.exploration, self.double = exploration, double
         self.epsilon = exploration(0.0)
         self.save_replay_buffer = True
+        self._rows = xp.arange(batch_size)  # kept: the step loop rebuilds nothing it can keep
         self.last_loss = None
 
     # -- acting -----------------------------------------------------------------------
@@ -156,7 +157,7 @@ class DQN(Agent):
                 chosen = xp.argmax(self.q_network(tensor(next_obs), training=False).data, axis=1)
             else:
                 chosen = xp.argmax(next_target, axis=1)
-        next_value = xp.take_along_axis(next_target, chosen[:, None], axis=1)[:, 0]
+        next_value = next_target[xp.arange(len(chosen)), chosen]
         gamma = next_value.dtype.type(self.gamma)
         return rewards + gamma * (1 - terminated) * next_value
 
@@ -167,7 +168,7 @@ class DQN(Agent):
         weights = self.q_network.trainable_weights
         with GradientTape() as tape:
             q = self.q_network(tensor(obs), training=True)
-            chosen = ops.take_along_axis(q, actions[:, None], axis=1)[:, 0]
+            chosen = q[self._rows, actions]  # Q(s, a) of the actions taken
             loss = self.loss_fn(target, chosen)
         self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
         self.last_loss = loss.item()
