@@ -93,7 +93,10 @@ def test_reinforce_learns_cartpole_a_little():
 
 
 def test_a2c_learns_cartpole_a_little():
-    agent = rl.A2C("CartPole-v1", n_envs=8, seed=0).learn(total_timesteps=50_000)
+    evaluator = rl.callbacks.EvalCallback("CartPole-v1", every=10_000, n_episodes=2)
+    agent = rl.A2C("CartPole-v1", n_envs=8, seed=0)
+    agent.learn(total_timesteps=50_000, callbacks=[evaluator])
+    assert [r[0] for r in evaluator.results] == [10_000, 20_000, 30_000, 40_000, 50_000]
     returns = agent.history["episode_return"]
     assert np.mean(returns[-30:]) > 2 * np.mean(returns[:30])
     assert agent.num_timesteps == 50_000

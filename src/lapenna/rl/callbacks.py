@@ -142,9 +142,13 @@ class EvalCallback:
         self.best_path, self.seed = best_path and os.fspath(best_path), seed
         self.best_mean, self.results = float("-inf"), []
 
+    def on_learn_begin(self, agent):
+        self._next = (agent.num_timesteps // self.every + 1) * self.every
+
     def on_step(self, agent):
-        if agent.num_timesteps % self.every:
-            return
+        if agent.num_timesteps < self._next:
+            return  # A2C's steps come n_envs * n_steps at a time, so not "% every == 0"
+        self._next = (agent.num_timesteps // self.every + 1) * self.every
         mean, std = evaluate(agent, self.env, self.n_episodes, seed=self._next_seed())
         self.results.append((agent.num_timesteps, mean, std))
         if mean > self.best_mean:
