@@ -184,3 +184,36 @@ def test_bad_input_names_what_to_change(monkeypatch):
     monkeypatch.setitem(sys.modules, "gymnasium", None)
     with pytest.raises(ImportError, match="pip install 'lapenna\\[rl\\]'"):
         rl.DQN("CartPole-v1")
+
+
+def test_a2c_n_step_returns_match_stable_baselines3():
+    """SB3's rollout buffer with gae_lambda=1 returns the same bootstrapped n-step returns."""
+    torch = pytest.importorskip("torch")
+    buffers = pytest.importorskip("stable_baselines3.common.buffers")
+    agent = rl.A2C("CartPole-v1", n_envs=3, n_steps=6, gamma=0.9, seed=0)
+    rng = np.random.default_rng(0)
+    rewards = rng.standard_normal((6, 3)).astype(np.float32)
+    dones = (rng.random((6, 3)) < 0.3).astype(np.float32)
+    values = rng.standard_normal((6, 3)).astype(np.float32)
+    last = rng.standard_normal(3).astype(np.float32)
+    ours = agent._n_step_returns(rewards, dones, last).reshape(6, 3)
+    space = agent.env.single_observation_space
+    buffer = buffers.RolloutBuffer(
+        6, space, agent.env.single_action_space, gamma=0.9, gae_lambda=1.0, n_envs=3
+    )
+    starts = np.vstack([np.zeros((1, 3), np.float32), dones[:-1]])  # SB3: done before obs t
+    for t in range(6):
+        obs = np.zeros((3, 4), np.float32)
+        buffer.add(
+            obs, np.zeros((3, 1)), rewards[t], starts[t], torch.tensor(values[t]), torch.zeros(3)
+        )
+    buffer.compute_returns_and_advantage(torch.tensor(last), dones[-1])
+    np.testing.assert_allclose(ours, buffer.returns, rtol=1e-5, atol=1e-5)
+
+
+def test_epsilon_schedule_matches_stable_baselines3():
+    utils = pytest.importorskip("stable_baselines3.common.utils")
+    theirs = utils.LinearSchedule(1.0, 0.04, 0.16)  # takes the progress *remaining*
+    ours = rl.LinearSchedule(1.0, 0.04, 0.16)
+    for progress in (0.0, 0.05, 0.1, 0.16, 0.5, 1.0):
+        assert ours(progress) == pytest.approx(theirs(1.0 - progress), abs=1e-9)
