@@ -87,9 +87,21 @@ def test_dqn_learns_cartpole_a_little():
 
 
 def test_reinforce_learns_cartpole_a_little():
-    agent = rl.REINFORCE("CartPole-v1", seed=1).learn(episodes=120)
+    agent = rl.REINFORCE("CartPole-v1", seed=1).learn(episodes=100)
     returns = agent.history["episode_return"]
     assert np.mean(returns[-20:]) > 2 * np.mean(returns[:20])
+
+
+def test_reinforce_with_dropout_acts_and_learns_through_the_same_passes():
+    """PyTorch's example: dropout is active while acting, and the gradient flows through
+    the log-probabilities of those very passes (the bench runs it to the solve gate)."""
+    agent = rl.REINFORCE("CartPole-v1", dropout=0.6, seed=1)
+    assert "Dropout" in [type(layer).__name__ for layer in agent.policy.layers]
+    before = [w.data.copy() for w in agent.policy.trainable_weights]
+    agent.learn(episodes=3)
+    assert agent._log_probs == [] and np.isfinite(agent.last_loss)
+    changed = [not np.array_equal(b, w.data) for b, w in zip(before, agent.policy.weights)]
+    assert all(changed)
 
 
 def test_a2c_learns_cartpole_a_little():
@@ -115,9 +127,11 @@ def test_same_seed_same_run_bit_for_bit(cls):
             np.testing.assert_array_equal(a[key], b[key])
 
 
-@pytest.mark.parametrize("cls", [rl.DQN, rl.DoubleDQN, rl.REINFORCE])
+@pytest.mark.parametrize("cls", [rl.DQN, rl.DoubleDQN, rl.REINFORCE, "dropout"])
 def test_resume_from_a_checkpoint_is_exact(cls, tmp_path):
     def make(seed=2):
+        if cls == "dropout":  # dropout masks come from lapenna's global generator
+            return rl.REINFORCE("CartPole-v1", dropout=0.6, seed=seed)
         if cls is rl.REINFORCE:
             return cls("CartPole-v1", baseline="value", seed=seed)
         return short_dqn(cls, seed=seed, learning_starts=100, target_update_interval=50)

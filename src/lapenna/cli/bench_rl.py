@@ -52,7 +52,7 @@ def run_rl(args, threads):
 def _gate(name, values, passed, needed, fmt="{:.3f}"):
     shown = "  ".join(fmt.format(v) if v is not None else "-" for v in values)
     verdict = "PASS" if sum(passed) >= needed else "FAIL"
-    print(f"{name:<44}{shown:<36}{sum(passed)}/{len(passed)} (need {needed})  {verdict}")
+    print(f"{name:<52}{shown:<30}{sum(passed)}/{len(passed)} (need {needed})  {verdict}")
 
 
 def _tabular(gym, seeds):
@@ -70,7 +70,7 @@ def _tabular(gym, seeds):
     _gate("FrozenLake-v1 not slippery: greedy success", lake, [v == 1.0 for v in lake], seeds)
     q_star = lp.rl.value_iteration(agent.env)
     optimum = lp.rl.policy_return(agent.env, lambda s: int(q_star[s].argmax()))
-    print(f"{'Taxi-v4: optimum (value iteration), exact':<44}{optimum:.3f}")
+    print(f"{'Taxi-v4: optimum (value iteration), exact':<52}{optimum:.3f}")
     _gate("Taxi-v4: greedy return, exact expectation", taxi, [v >= 7.9 for v in taxi], 2)
 
 
@@ -192,7 +192,7 @@ def _overestimation(gym, seeds):
             means[name].append(float(q.mean()))
     for name, values in means.items():
         shown = "  ".join(f"{v:+.3f}" for v in values)
-        print(f"{name + ': mean Q(s, a), true 0':<44}{shown}")
+        print(f"{name + ': mean Q(s, a), true 0':<52}{shown}")
     smaller = [abs(d) < abs(q) for d, q in zip(means["DoubleDQN"], means["DQN"], strict=True)]
     _gate("Double DQN overestimates less", [], smaller, seeds, "{}")
 
@@ -223,13 +223,13 @@ def _sb3(threads, seeds, ours):
         returns.append(lp.rl.evaluate(_SB3Agent(model), "CartPole-v1", 100, seed=10_000 + seed)[0])
         print(f"  seed {seed}: last {returns[-1]:.1f}, {seconds[-1]:.1f} s", flush=True)
     sb3_us = sum(seconds) / len(seconds) / CARTPOLE_STEPS * 1e6
-    print(f"{'SB3 DQN: us per environment step':<44}{sb3_us:.0f}")
+    print(f"{'SB3 DQN: us per environment step':<52}{sb3_us:.0f}")
     if ours is not None:
         lp_us = sum(ours["seconds"]) / len(ours["seconds"]) / CARTPOLE_STEPS * 1e6
-        print(f"{'lapenna DQN: us per environment step':<44}{lp_us:.0f}")
-        print(f"{'speed ratio lapenna/SB3 (>1: faster)':<44}{sb3_us / lp_us:.2f}")
+        print(f"{'lapenna DQN: us per environment step':<52}{lp_us:.0f}")
+        print(f"{'speed ratio lapenna/SB3 (>1: faster)':<52}{sb3_us / lp_us:.2f}")
         lp_last, sb3_last = sum(ours["last"]) / len(ours["last"]), sum(returns) / len(returns)
-        print(f"{'return of the last agent: lapenna, SB3':<44}{lp_last:.1f}, {sb3_last:.1f}")
+        print(f"{'return of the last agent: lapenna, SB3':<52}{lp_last:.1f}, {sb3_last:.1f}")
 
 
 class _SB3Agent:

@@ -13,7 +13,7 @@ seed gives the same returns, bit for bit, on the same machine.
 import json
 
 from lapenna import io
-from lapenna.backend import make_generator, xp
+from lapenna.backend import get_rng_state, make_generator, set_rng_state, xp
 from lapenna.rl._gym import env_name, make_env
 
 FORMAT = "lapenna.rl.agent/1"
@@ -169,7 +169,8 @@ class Agent:
     # -- files ------------------------------------------------------------------------
     def save(self, path):
         """Write the agent (its tables or networks, optimizer slots, replay buffer, counters,
-        history and both generators) to one safetensors file, atomically.
+        history, its generator, the environment's and lapenna's global one) to one
+        safetensors file, atomically.
 
         Resuming is exact when the file was written between episodes (as
         :class:`~lapenna.rl.callbacks.Checkpoint` does): ``load`` then ``learn`` ends
@@ -185,6 +186,7 @@ class Agent:
             ),
             "history": json.dumps(self.history),
             "rng": json.dumps(self.rng.bit_generator.state),
+            "global_rng": json.dumps(get_rng_state()),
             "env_rng": json.dumps(self._env_rng_state()),
             "plan": json.dumps(self._plan),
         }
@@ -208,10 +210,15 @@ class Agent:
             counters = json.loads(meta["counters"])
             history, rng = json.loads(meta["history"]), json.loads(meta["rng"])
             env_rng, plan = json.loads(meta["env_rng"]), json.loads(meta["plan"])
+            global_rng = json.loads(meta["global_rng"])
             generator = xp.random.Generator(getattr(xp.random, rng["bit_generator"])())
             generator.bit_generator.state = rng
         except (KeyError, ValueError, TypeError, AttributeError) as err:
             raise io.FormatError(f"{path}: does not fit this {type(self).__name__}: {err}") from err
+        try:
+            set_rng_state(global_rng)  # dropout masks come from the global generator
+        except ValueError as err:
+            raise io.FormatError(f"{path}: bad global generator state: {err}") from err
         self._set_state(state)
         self.num_timesteps, self.num_episodes = counters["timesteps"], counters["episodes"]
         self.history, self.rng, self._plan = history, generator, plan

@@ -8,11 +8,18 @@ from lapenna.models import Model, Sequential
 from lapenna.rl.base import check_arrays
 
 
-def mlp(input_shape, outputs, hidden=(64, 64), activation="relu", name=None):
-    """``Input -> Dense(h, activation) for h in hidden -> Dense(outputs)``, a plain Sequential."""
+def mlp(input_shape, outputs, hidden=(64, 64), activation="relu", name=None, dropout=0.0):
+    """``Input -> Dense(h, activation) for h in hidden -> Dense(outputs)``, a plain Sequential
+    (with ``dropout``, each hidden layer is ``Dense(h) -> Dropout -> activation``, as in
+    PyTorch's REINFORCE example)."""
     model = Sequential([L.Input(tuple(input_shape))], name=name)
     for units in hidden:
-        model.add(L.Dense(units, activation=activation))
+        if dropout:
+            model.add(L.Dense(units))
+            model.add(L.Dropout(dropout))
+            model.add(L.Activation(activation))
+        else:
+            model.add(L.Dense(units, activation=activation))
     model.add(L.Dense(outputs))
     return model
 

@@ -13,7 +13,7 @@ an entropy bonus that keeps the policy from collapsing too early.
 """
 
 from lapenna import ops
-from lapenna.autograd import GradientTape, no_grad, tensor
+from lapenna.autograd import GradientTape, grad, no_grad, tensor
 from lapenna.backend import floatx, set_seed, xp
 from lapenna.rl import networks
 from lapenna.rl._gym import gymnasium, require_box, require_discrete
@@ -63,7 +63,10 @@ class _PolicyAgent(Agent):
 
     def _apply(self, loss, tape):
         weights = self._weights()
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        grads = (
+            grad(loss, weights) if getattr(self, "dropout", 0.0) else tape.gradient(loss, weights)
+        )
+        self.optimizer.apply_gradients(zip(grads, weights))
         self.last_loss = loss.item()
 
     def _get_state(self):
@@ -104,6 +107,11 @@ class REINFORCE(_PolicyAgent):
             by their standard deviation): the mean acts as a baseline.
         baseline: ``"value"`` to learn a value network ``V(s)`` (squared error to the
             returns) and use ``G_t - V(s_t)``, or None.
+        dropout: a Dropout rate after each hidden layer of the default policy (PyTorch's
+            example uses 0.6). The policy then acts in training mode, noise included, and
+            the log-probabilities of the actions taken are kept from those very passes
+            (each step's graph is kept until the episode's update), as in that example;
+            without dropout one batched pass over the episode recomputes them.
         seed: an int for a reproducible run (also seeds the default networks' weights).
     """
 
@@ -118,8 +126,11 @@ class REINFORCE(_PolicyAgent):
         normalize_returns=True,
         baseline=None,
         max_grad_norm=None,
+        dropout=0.0,
         seed=None,
     ):
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"REINFORCE: dropout must be in [0, 1), got {dropout!r}")
         if baseline not in (None, "value"):
             raise ValueError(f"REINFORCE: baseline must be None or 'value', got {baseline!r}")
         if not 0.0 <= gamma <= 1.0:
@@ -128,14 +139,27 @@ class REINFORCE(_PolicyAgent):
         self.single_action_space = self.env.action_space
         self.single_observation_space = self.env.observation_space
         value = None if baseline == "value" else False
+        if dropout and policy is None:
+            if seed is not None:
+                set_seed(seed)
+            n_actions = require_discrete(self.env.action_space, "REINFORCE", "action")
+            obs_shape = require_box(self.env.observation_space, "REINFORCE")
+            policy = networks.mlp(obs_shape, n_actions, hidden, name="policy", dropout=dropout)
         self._build(policy, value, hidden, optimizer, learning_rate, max_grad_norm, seed)
         self.gamma, self.normalize_returns, self.last_loss = gamma, normalize_returns, None
+        self.dropout = dropout
 
     def _begin_episode(self):
-        self._observations, self._actions, self._rewards = [], [], []
+        self._observations, self._actions, self._rewards, self._log_probs = [], [], [], []
 
     def _act(self, obs):
-        return int(sample_categorical(self._logits(obs[None])[0], self.rng))
+        if not self.dropout:
+            return int(sample_categorical(self._logits(obs[None])[0], self.rng))
+        obs = tensor(xp.asarray(obs, dtype=floatx())[None])
+        log_probs = ops.log_softmax(self.policy(obs, training=True), axis=-1)[0]
+        action = int(sample_categorical(log_probs.data, self.rng))
+        self._log_probs.append(log_probs[action])
+        return action
 
     def _observe(self, obs, action, reward, next_obs, terminated, truncated):
         self._observations.append(obs)
@@ -155,10 +179,13 @@ class REINFORCE(_PolicyAgent):
         if self.normalize_returns and len(returns) > 1:
             returns = (returns - returns.mean()) / (returns.std() + returns.dtype.type(1e-8))
         obs = tensor(xp.asarray(self._observations, dtype=floatx()))
-        actions = xp.asarray(self._actions)[:, None]
+        actions = xp.asarray(self._actions)
         with GradientTape() as tape:
-            log_probs = ops.log_softmax(self.policy(obs, training=True), axis=-1)
-            chosen = ops.take_along_axis(log_probs, actions, axis=1)[:, 0]
+            if self.dropout:  # the graphs of the acting passes, kept since
+                chosen = ops.stack(self._log_probs)
+            else:
+                log_probs = ops.log_softmax(self.policy(obs, training=True), axis=-1)
+                chosen = log_probs[xp.arange(len(actions)), actions]
             advantage = tensor(returns)
             loss = 0.0
             if self.value is not None:
@@ -166,6 +193,7 @@ class REINFORCE(_PolicyAgent):
                 advantage = tensor(returns - values.data)
                 loss = ops.sum(ops.square(tensor(returns) - values))
             loss = loss - ops.sum(chosen * advantage)
+        self._log_probs = []
         self._apply(loss, tape)
 
 
