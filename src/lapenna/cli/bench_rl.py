@@ -51,6 +51,7 @@ def run_rl(args, threads):
 
 def _gate(name, values, passed, needed, fmt="{:.3f}"):
     shown = "  ".join(fmt.format(v) if v is not None else "-" for v in values)
+    needed = min(needed, len(passed))  # --seeds below the gate's count: all of them
     verdict = "PASS" if sum(passed) >= needed else "FAIL"
     print(f"{name:<52}{shown:<30}{sum(passed)}/{len(passed)} (need {needed})  {verdict}")
 
