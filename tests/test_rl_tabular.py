@@ -117,3 +117,13 @@ def test_bad_input_is_refused_before_anything_changes(tmp_path):
     with pytest.raises(FormatError, match="expected a SARSA file"):
         rl.SARSA(lake()).load(tmp_path / "taxi.safetensors")
     np.testing.assert_array_equal(agent.q_table, before)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from lapenna.rl import replay, schedules
+
+    for module in (replay, schedules):
+        failures, _ = doctest.testmod(module)
+        assert failures == 0, module.__name__
