@@ -39,6 +39,7 @@ demo: $(VENV)/.installed-demo
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m lapenna bench
+	$(PY) -m lapenna bench --rl --threads 1 --only dqn sb3 --seeds 1
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

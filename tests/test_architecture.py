@@ -56,6 +56,7 @@ OPTIONAL = {
     "threadpoolctl",
     "mpi4py",
     "gymnasium",
+    "stable_baselines3",
     "optuna",
     "sklearn",
     "mlxtend",

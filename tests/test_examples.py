@@ -241,3 +241,30 @@ def test_explain_lenet5(tmp_path):
     assert rows[:2] == ["conv1", "pool1"] and rows[-1] == "outside the ops"
     for path in result["paths"].values():
         assert Path(path).stat().st_size > 0
+
+
+# -- reinforcement learning (lapenna.rl, needs gymnasium) ---------------------------------
+
+
+def test_frozenlake_qtable():
+    pytest.importorskip("gymnasium")
+    result = load("frozenlake_qtable").main(episodes=400, slippery=False, eval_episodes=5)
+    assert result["success"] == 1.0 and result["q_table"].shape == (16, 4)
+    assert result["policy"].splitlines()[3].endswith("G")
+
+
+def test_cartpole_dqn(tmp_path):
+    pytest.importorskip("gymnasium")
+    small = {"hidden": (16,), "learning_starts": 100, "train_freq": 16, "gradient_steps": 4}
+    results = load("cartpole_dqn").main(timesteps=600, out=tmp_path, **small)
+    for name in ("dqn", "double_dqn"):
+        assert results[name]["mean"] > 0 and (tmp_path / f"cartpole_{name}.png").stat().st_size
+    assert results["double_dqn"]["agent"].double and not results["dqn"]["agent"].double
+
+
+def test_cartpole_reinforce(tmp_path):
+    pytest.importorskip("gymnasium")
+    result = load("cartpole_reinforce").main(episodes=30, out=tmp_path, target=60.0)
+    returns = result["history"]["episode_return"]
+    assert len(returns) <= 30 and finite(returns)
+    assert Path(result["plot"]).stat().st_size > 0

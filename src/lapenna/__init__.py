@@ -25,6 +25,7 @@ from lapenna import ops
 from lapenna import optimizers
 from lapenna import plot
 from lapenna import regularizers
+from lapenna import rl
 from lapenna import utils
 from lapenna import vision
 from lapenna.autograd import (
@@ -82,6 +83,7 @@ __all__ = [
     "vision",
     "initializers",
     "regularizers",
+    "rl",
     "constraints",
     "activations",
     "losses",

@@ -15,6 +15,7 @@ from lapenna.backend import xp
 from lapenna.cli import common
 from lapenna.cli.bench_detection import run_detection
 from lapenna.cli.bench_kernels import run_kernels
+from lapenna.cli.bench_rl import run_rl
 from lapenna.cli.bench_workloads import WORKLOADS, torch_models
 from lapenna.cli.errors import CommandError, UsageError
 
@@ -68,6 +69,15 @@ def add_parser(subparsers, parents):
     )
     parser.add_argument(
         "--threads", metavar="N", type=common.positive_int, help="BLAS threads (default: all cores)"
+    )
+    parser.add_argument(
+        "--rl",
+        action="store_true",
+        help="run the reinforcement-learning gates and DQN against Stable-Baselines3 instead "
+        "(--only: tabular dqn double_dqn reinforce overestimation sb3)",
+    )
+    parser.add_argument(
+        "--seeds", metavar="N", type=common.positive_int, help="--rl: seeds per gate"
     )
     parser.set_defaults(run=run)
 
@@ -165,6 +175,8 @@ def run(args):
     threads = lp.set_num_threads(args.threads) if args.threads else lp.get_num_threads()
     if args.detection:
         return run_detection(args.repeat, args.only or ())
+    if args.rl:
+        return run_rl(args, threads)
     if args.kernels:
         if args.lapenna_only:
             raise UsageError("--kernels compares with PyTorch; it cannot be --lapenna-only")

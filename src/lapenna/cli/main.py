@@ -5,7 +5,7 @@ import sys
 import traceback
 
 from lapenna import __version__
-from lapenna.cli import bench, catalog, explain, model_commands, predict, train, tune
+from lapenna.cli import bench, catalog, explain, model_commands, predict, rl_run, train, tune
 from lapenna.cli.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 
 EXAMPLES = """\
@@ -20,6 +20,7 @@ examples:
   lapenna bench --seconds 2 --only mlp lenet5
   lapenna tune examples/tuning/mnist_hyperband.toml --workers 2
   lapenna explain lenet5 --input-shape 28,28,1 --classes 10 --batch-size 128 --measure
+  lapenna rl --agent dqn --env CartPole-v1 --timesteps 50000
 
 Exit codes: 0 success, 1 failure while running (missing or unreadable files), 2 usage error.
 """
@@ -62,6 +63,7 @@ def build_parser():
     bench.add_parser(subparsers, [debug])
     tune.add_parser(subparsers, [debug])
     explain.add_parser(subparsers, [debug])
+    rl_run.add_parser(subparsers, [debug])
     return parser
 
 
