@@ -1,0 +1,84 @@
+"""lapenna.distributed against the real thing: MPI jobs started with mpiexec.
+
+The data-parallel gate: N ranks with per-rank batch B/N end every step with the weights
+that one process with batch B reaches (plain ``fit`` on the same sample order), within
+float32 summation tolerance, and every rank holds bitwise identical weights.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py", reason="the mpi extra (mpi4py, mpich) is not installed")
+
+
+sys.path.insert(0, str(Path(__file__).parent))
+import distributed_worker as worker  # noqa: E402
+
+WORKER = Path(__file__).parent / "distributed_worker.py"
+MPIEXEC = Path(sys.executable).parent / "mpiexec"
+SRC = Path(__file__).resolve().parents[1] / "src"
+# float32: the averaged gradient sums the same terms in another order than one process
+TOLERANCE = {"sgd": 1e-6, "adam": 1e-5}
+
+
+def mpirun(n, *args, timeout=240, env=None, check=True):
+    if not MPIEXEC.exists():
+        pytest.skip(f"mpiexec not found next to {sys.executable}")
+    environ = dict(os.environ, PYTHONPATH=str(SRC), OMP_NUM_THREADS="1", **(env or {}))
+    result = subprocess.run(
+        [str(MPIEXEC), "-n", str(n), sys.executable, str(WORKER), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environ,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"mpiexec -n {n} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def reference(name):
+    """One process, batch B, the shards' documented order: permutation of default_rng
+    ([seed, epoch]), the samples after the last full global batch skipped."""
+    x, y = worker.make_data()
+    model = worker.make_model(seed=0)
+    model.compile(optimizer=worker.optimizer(name), loss="mse")
+    record, losses = worker.Record(), []
+    steps = worker.N_SAMPLES // worker.GLOBAL_BATCH
+    for epoch in range(worker.EPOCHS):
+        order = np.random.default_rng([worker.SEED, epoch]).permutation(worker.N_SAMPLES)
+        order = order[: steps * worker.GLOBAL_BATCH]
+        history = model.fit(
+            x[order],
+            y[order],
+            batch_size=worker.GLOBAL_BATCH,
+            shuffle=False,
+            epochs=1,
+            callbacks=[record],
+            verbose=0,
+        )
+        losses += history.history["loss"]
+    return np.stack(record.steps), np.asarray(losses)
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+def test_data_parallel_equals_one_process(tmp_path, ranks):
+    mpirun(ranks, "equivalence", tmp_path)
+    for name in ("sgd", "adam"):
+        runs = [np.load(tmp_path / f"{name}_rank{r}.npz") for r in range(ranks)]
+        steps = runs[0]["steps"]
+        assert steps.shape[0] == 20
+        for other in runs[1:]:  # identical weights on every rank after every step
+            np.testing.assert_array_equal(other["steps"], steps)
+        ref_steps, ref_loss = reference(name)
+        np.testing.assert_allclose(steps, ref_steps, rtol=0, atol=TOLERANCE[name])
+        # the epoch loss averaged over ranks is the one-process epoch loss
+        np.testing.assert_allclose(runs[0]["loss"], ref_loss, rtol=1e-5)
+        # writers act on rank 0 only
+        assert (tmp_path / f"log_{name}_rank0.csv").exists()
+        assert not any((tmp_path / f"log_{name}_rank{r}.csv").exists() for r in range(1, ranks))
