@@ -72,8 +72,9 @@ def equivalence(out):
         )
 
 
-def fault(out, victim, backup_dir, kill_at):
-    """Train with backups; rank ``victim`` kills itself at global step ``kill_at``."""
+def fault(out, victim, backup_dir, kill_at, how):
+    """Train with backups; rank ``victim`` stops (``how="stop"``, a hang) or kills itself
+    (``"kill"``) at step ``kill_at`` (0: never)."""
     dp = distributed.DataParallel(timeout=float(os.environ.get("TIMEOUT", "3")))
     x, y = make_data()
     model = make_model(seed=0)
@@ -84,7 +85,7 @@ def fault(out, victim, backup_dir, kill_at):
         def on_train_batch_begin(self, batch, logs=None):
             steps["n"] += 1
             if dp.rank == victim and steps["n"] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), signal.SIGSTOP if how == "stop" else signal.SIGKILL)
 
     backup = lp.callbacks.BackupAndRestore(backup_dir, save_freq="epoch", delete_checkpoint=False)
     try:
@@ -111,6 +112,6 @@ if __name__ == "__main__":
     if scenario == "equivalence":
         equivalence(out_dir)
     elif scenario == "fault":
-        fault(out_dir, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
+        fault(out_dir, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import lapenna as lp
+
 pytest.importorskip("mpi4py", reason="the mpi extra (mpi4py, mpich) is not installed")
 
 
@@ -82,3 +84,49 @@ def test_data_parallel_equals_one_process(tmp_path, ranks):
         # writers act on rank 0 only
         assert (tmp_path / f"log_{name}_rank0.csv").exists()
         assert not any((tmp_path / f"log_{name}_rank{r}.csv").exists() for r in range(1, ranks))
+
+
+def test_gradient_reductions_start_before_backward_ends(tmp_path):
+    mpirun(2, "equivalence", tmp_path)
+    run = np.load(tmp_path / "sgd_rank0.npz")
+    assert (run["buckets"] == 4).all()  # 4 variables, a tiny bucket size: one bucket each
+    # the first step learns the buckets; from then on every bucket starts during backward
+    assert run["overlapped"][0] == 0
+    assert (run["overlapped"][1:] == 4).all()
+
+
+def test_a_stuck_rank_is_named_by_the_others(tmp_path):
+    result = mpirun(
+        3,
+        "fault",
+        tmp_path,
+        1,
+        tmp_path / "backup",
+        15,
+        "stop",
+        env={"TIMEOUT": "2"},
+        check=False,
+    )
+    assert result.returncode != 0
+    for rank in (0, 2):
+        assert f"rank {rank}: the gradient all-reduce" in result.stderr
+    assert result.stderr.count("did not complete within 2 s; missing rank(s): 1 ") == 2
+
+
+def test_resume_after_a_killed_rank_on_another_number_of_ranks(tmp_path):
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    whole.mkdir(), crashed.mkdir()
+    mpirun(2, "fault", whole, 1, whole / "backup", 0, "kill")
+    # rank 1 dies with SIGKILL in the third epoch (after two backups)
+    result = mpirun(2, "fault", crashed, 1, crashed / "backup", 25, "kill", check=False)
+    assert result.returncode != 0
+    assert not (crashed / "final_loss.npy").exists()
+    extra = lp.io.load_checkpoint(worker.make_model(0), crashed / "backup" / "backup.lpn")
+    assert int(extra["epoch"]) == 2
+    mpirun(4, "fault", crashed, 1, crashed / "backup", 0, "kill")  # resumed on 4 ranks
+    np.testing.assert_allclose(
+        np.load(crashed / "final_loss.npy"), np.load(whole / "final_loss.npy"), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        np.load(crashed / "final_weights.npy"), np.load(whole / "final_weights.npy"), atol=1e-5
+    )
