@@ -107,11 +107,43 @@ def fault(out, victim, backup_dir, kill_at, how):
         np.save(os.path.join(out, "final_weights.npy"), weights)
 
 
+def pipeline_model():
+    lp.set_seed(3)
+    return lp.Sequential(
+        [
+            lp.layers.Input((5,)),
+            lp.layers.Dense(6, activation="tanh"),
+            lp.layers.Dense(4, activation="relu"),
+            lp.layers.Dense(5, activation="tanh"),
+            lp.layers.Dense(3),
+        ]
+    )
+
+
+def pipeline(out):
+    """Two GPipe steps of a 4-layer model over the ranks, 4 micro-batches of 2."""
+    comm = distributed.Communicator(timeout=60)
+    pipe = distributed.Pipeline(pipeline_model(), comm, "mse", lp.optimizers.SGD(0.1), 4)
+    x, y = make_data()
+    grads = []
+    for step in range(2):
+        batch = slice(8 * step, 8 * step + 8)
+        loss = pipe.train_step(x[batch], y[batch])
+        grads.append(pipe.gradients)
+    arrays = {f"g{s}_{i}": g for s, step in enumerate(grads) for i, g in enumerate(step)}
+    arrays.update({f"w{i}": w.data for i, w in enumerate(pipe.trainable_weights)})
+    if loss is not None:
+        arrays["loss"] = np.asarray(loss)
+    np.savez(os.path.join(out, f"pipeline_rank{comm.rank}.npz"), **arrays)
+
+
 if __name__ == "__main__":
     scenario, out_dir = sys.argv[1], sys.argv[2]
     if scenario == "equivalence":
         equivalence(out_dir)
     elif scenario == "fault":
         fault(out_dir, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
+    elif scenario == "pipeline":
+        pipeline(out_dir)
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")

@@ -130,3 +130,83 @@ def test_resume_after_a_killed_rank_on_another_number_of_ranks(tmp_path):
     np.testing.assert_allclose(
         np.load(crashed / "final_weights.npy"), np.load(whole / "final_weights.npy"), atol=1e-5
     )
+
+
+def test_pipeline_of_two_stages_and_four_micro_batches_equals_one_process(tmp_path):
+    mpirun(2, "pipeline", tmp_path)
+    stages = [np.load(tmp_path / f"pipeline_rank{r}.npz") for r in range(2)]
+    model = worker.pipeline_model()
+    optimizer = lp.optimizers.SGD(0.1)
+    x, y = worker.make_data()
+    weights = model.trainable_weights
+    for step in range(2):
+        batch = slice(8 * step, 8 * step + 8)
+        with lp.GradientTape() as tape:
+            loss = lp.losses.get("mse")(y[batch], model(x[batch], training=True))
+        grads = tape.gradient(loss, weights)
+        got = [stages[0][f"g{step}_{i}"] for i in range(4)]
+        got += [stages[1][f"g{step}_{i}"] for i in range(4)]
+        for g, expected in zip(got, grads):
+            np.testing.assert_allclose(g, expected.data, rtol=1e-5, atol=1e-7)
+        optimizer.apply_gradients(zip(grads, weights))
+    np.testing.assert_allclose(stages[1]["loss"], float(loss.data), rtol=1e-5)
+    final = [stages[0][f"w{i}"] for i in range(4)] + [stages[1][f"w{i}"] for i in range(4)]
+    for w, expected in zip(final, weights):
+        np.testing.assert_allclose(w, expected.data, rtol=1e-5, atol=1e-7)
+
+
+class _OneRank:
+    """A stand-in communicator of one rank, for checks that raise before any message."""
+
+    rank, size = 0, 1
+
+    def broadcast_int(self, value, root=0):
+        return value
+
+
+def test_bad_input_is_refused_with_clear_errors():
+    from lapenna import distributed
+
+    x, y = worker.make_data()
+    with pytest.raises(ValueError, match="84 samples are fewer than one global batch of 100"):
+        distributed.ShardedArrays(x, y, None, 100, _OneRank())
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        distributed.ShardedArrays(x, y, None, 0, _OneRank())
+    two = _OneRank()
+    two.size = 2
+    model = worker.pipeline_model()
+    with pytest.raises(ValueError, match=r"1 increasing layer indices in \(0, 4\).*\[4\]"):
+        distributed.Pipeline(model, two, "mse", "sgd", boundaries=[4])
+    with pytest.raises(ValueError, match="micro_batches must be a positive int, got 0"):
+        distributed.Pipeline(model, two, "mse", "sgd", micro_batches=0)
+    pipe = distributed.Pipeline(model, _OneRank(), "mse", "sgd", micro_batches=4)
+    before = [w.data.copy() for w in model.trainable_weights]
+    with pytest.raises(ValueError, match="multiple of micro_batches=4 samples, got 6"):
+        pipe.train_step(x[:6], y[:6])
+    for w, b in zip(model.trainable_weights, before):
+        np.testing.assert_array_equal(w.data, b)
+    with pytest.raises(ValueError, match="timeout must be a number of seconds > 0, got -1"):
+        distributed.Communicator(timeout=-1)
+
+
+def test_sharded_order_is_disjoint_and_covers_each_global_batch():
+    from lapenna import distributed
+
+    x = np.arange(40, dtype="float32").reshape(40, 1)
+    comms = []
+    for r in range(4):
+        c = _OneRank()
+        c.rank, c.size = r, 4
+        comms.append(c)
+    shards = [distributed.ShardedArrays(x, x, None, 3, c, seed=5) for c in comms]
+    assert [len(s) for s in shards] == [3] * 4  # 40 // 12 steps on every rank
+    for epoch in range(2):
+        for s in shards:
+            s.set_epoch(epoch)
+        batches = [[b[0].ravel() for b in s] for s in shards]
+        seen = np.concatenate([np.concatenate(b) for b in batches])
+        assert len(set(seen.tolist())) == 36  # disjoint shards
+        order = np.random.default_rng([5, epoch]).permutation(40)
+        for step in range(3):
+            glob = np.concatenate([batches[r][step] for r in range(4)])
+            np.testing.assert_array_equal(glob, order[12 * step : 12 * step + 12])

@@ -21,6 +21,7 @@ from lapenna.distributed.callbacks import (
 from lapenna.distributed.comm import CollectiveTimeoutError, Communicator
 from lapenna.distributed.data_parallel import DataParallel
 from lapenna.distributed.optimizer import DistributedOptimizer
+from lapenna.distributed.pipeline import Pipeline
 from lapenna.distributed.sharding import ShardedArrays
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "DataParallel",
     "DistributedOptimizer",
     "MetricAverage",
+    "Pipeline",
     "RestoreOnly",
     "ShardEpoch",
     "ShardedArrays",

@@ -63,10 +63,10 @@ class Communicator:
     """
 
     def __init__(self, comm=None, timeout=None):
-        MPI = _mpi()
         if timeout is None:
             timeout = float(os.environ.get("LAPENNA_MPI_TIMEOUT", _DEFAULT_TIMEOUT))
         self.timeout = _check_timeout(timeout)
+        MPI = _mpi()
         self.MPI = MPI
         base = comm if comm is not None else MPI.COMM_WORLD
         self.comm = base.Dup()
