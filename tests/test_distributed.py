@@ -28,12 +28,12 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 TOLERANCE = {"sgd": 1e-6, "adam": 1e-5}
 
 
-def mpirun(n, *args, timeout=240, env=None, check=True):
+def mpirun(n, *args, timeout=240, env=None, check=True, program=(str(WORKER),)):
     if not MPIEXEC.exists():
         pytest.skip(f"mpiexec not found next to {sys.executable}")
     environ = dict(os.environ, PYTHONPATH=str(SRC), OMP_NUM_THREADS="1", **(env or {}))
     result = subprocess.run(
-        [str(MPIEXEC), "-n", str(n), sys.executable, str(WORKER), *map(str, args)],
+        [str(MPIEXEC), "-n", str(n), sys.executable, *program, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -210,3 +210,22 @@ def test_sharded_order_is_disjoint_and_covers_each_global_batch():
         for step in range(3):
             glob = np.concatenate([batches[r][step] for r in range(4)])
             np.testing.assert_array_equal(glob, order[12 * step : 12 * step + 12])
+
+
+def test_lapenna_train_distributed_writes_one_run_folder(tmp_path):
+    from test_cli import mlp_file
+
+    model, out = mlp_file(tmp_path / "mlp.lpn", (8, 8, 1), 10), tmp_path / "run"
+    args = ["train", "--model", model, "--dataset", "digits", "--epochs", 2, "--limit", 200]
+    args += ["--batch-size", 8, "--out", out, "--distributed"]
+    result = mpirun(2, *args, program=("-m", "lapenna"))
+    assert result.stdout.count("test accuracy: ") == 1  # rank 0 alone prints
+    assert result.stdout.count("Epoch 2/2") == 1
+    assert result.stdout.count(" - 11/11 - ") == 2  # 180 images / (8 x 2 ranks) = 11 steps
+    assert {"best.lpn", "history.csv", "results.json", "run.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    # in a process of its own the saved model rebuilds the plain optimizer
+    custom = {"DistributedOptimizer": lp.distributed.DistributedOptimizer}
+    reloaded = lp.models.load_model(out / "best.lpn", custom_objects=custom)
+    assert type(reloaded.optimizer) is lp.optimizers.Adam

@@ -13,9 +13,12 @@ are its own, and every rank applies the same update to the same weights.
 import time
 
 from lapenna import backend as B
+from lapenna import optimizers
 from lapenna.autograd import Tensor, engine
+from lapenna.distributed.comm import Communicator
 from lapenna.optimizers import Optimizer
 from lapenna.optimizers.base import check_number
+from lapenna.utils import get_registry
 
 xp = B.xp
 
@@ -40,9 +43,6 @@ class DistributedOptimizer(Optimizer):
     """
 
     def __init__(self, optimizer, comm=None, bucket_size_mb=25.0, overlap=True):
-        from lapenna import optimizers
-        from lapenna.distributed.comm import Communicator
-
         inner = optimizers.get(optimizer)
         if inner is None or isinstance(inner, DistributedOptimizer):
             raise ValueError(
@@ -60,6 +60,10 @@ class DistributedOptimizer(Optimizer):
         self._captured = {}  # id(var) -> gradient array seen by the engine hook
         self._pending = {}  # bucket index -> (request, buffer, record)
         self._hook = None
+        # a model saved with this optimizer names it; loading rebuilds the plain optimizer.
+        # Registered only once one exists (in an MPI program), so that the registry of a
+        # single process holds only optimizers that build without MPI.
+        get_registry("optimizers").register(DistributedOptimizer)
 
     # -- delegation to the wrapped optimizer ---------------------------------------------
     @property
@@ -99,8 +103,6 @@ class DistributedOptimizer(Optimizer):
         self.optimizer.set_state(state)
 
     def get_config(self):
-        from lapenna import optimizers
-
         return {
             "optimizer": optimizers.serialize(self.optimizer),
             "bucket_size_mb": self.bucket_bytes / (1024 * 1024),
@@ -109,11 +111,9 @@ class DistributedOptimizer(Optimizer):
 
     @classmethod
     def from_config(cls, config):
-        from lapenna import optimizers
-
-        config = dict(config)
-        config["optimizer"] = optimizers.deserialize(config["optimizer"])
-        return cls(**config)
+        """The wrapped optimizer, rebuilt alone: a saved model reloads without MPI (wrap
+        it again with ``DataParallel.optimizer`` to go on training on several ranks)."""
+        return optimizers.deserialize(config["optimizer"])
 
     # -- buckets ---------------------------------------------------------------------------
     def _make_plan(self, variables):
