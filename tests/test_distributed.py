@@ -229,3 +229,13 @@ def test_lapenna_train_distributed_writes_one_run_folder(tmp_path):
     custom = {"DistributedOptimizer": lp.distributed.DistributedOptimizer}
     reloaded = lp.models.load_model(out / "best.lpn", custom_objects=custom)
     assert type(reloaded.optimizer) is lp.optimizers.Adam
+
+
+def test_lapenna_bench_distributed_prints_reductions_and_steps():
+    args = ["bench", "--distributed", "--only", "mlp", "--repeat", "1", "--threads", "1"]
+    out = mpirun(2, *args, program=("-m", "lapenna")).stdout
+    lines = out.splitlines()
+    assert lines[0] == "ranks: 2   threads per rank: 1"
+    assert sum(line.strip().startswith(("8 ", "16,777,216")) for line in lines) == 2
+    (row,) = [line for line in lines if line.startswith("mlp ")]
+    assert len(row.split()) == 7 and all(float(v) > 0 for v in row.split()[1:])

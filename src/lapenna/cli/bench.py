@@ -13,6 +13,7 @@ import time
 import lapenna as lp
 from lapenna.backend import xp
 from lapenna.cli import common
+from lapenna.cli.bench_distributed import run_distributed
 from lapenna.cli.bench_kernels import run_kernels
 from lapenna.cli.bench_workloads import WORKLOADS, torch_models
 from lapenna.cli.errors import CommandError, UsageError
@@ -61,6 +62,11 @@ def add_parser(subparsers, parents):
     )
     parser.add_argument(
         "--threads", metavar="N", type=common.positive_int, help="BLAS threads (default: all cores)"
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="under mpiexec: all-reduce latency and bandwidth, data-parallel step times",
     )
     parser.set_defaults(run=run)
 
@@ -156,6 +162,8 @@ def _import_torch(threads):
 
 def run(args):
     threads = lp.set_num_threads(args.threads) if args.threads else lp.get_num_threads()
+    if getattr(args, "distributed", False):
+        return run_distributed(args)
     if args.kernels:
         if args.lapenna_only:
             raise UsageError("--kernels compares with PyTorch; it cannot be --lapenna-only")
