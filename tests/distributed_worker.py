@@ -137,12 +137,33 @@ def pipeline(out):
     np.savez(os.path.join(out, f"pipeline_rank{comm.rank}.npz"), **arrays)
 
 
+def batchnorm_model(norm):
+    lp.set_seed(5)
+    return lp.Sequential(
+        [lp.layers.Input((5,)), lp.layers.Dense(6), norm(momentum=0.5), lp.layers.Dense(3)]
+    )
+
+
+def syncbn(out):
+    """5 SGD steps of a model with SyncBatchNormalization, global batch 8."""
+    dp = distributed.DataParallel(timeout=60)
+    model = batchnorm_model(lambda **kw: distributed.SyncBatchNormalization(comm=dp.comm, **kw))
+    model.compile(optimizer=dp.optimizer(lp.optimizers.SGD(0.1)), loss="mse")
+    x, y = make_data()
+    x, y = x[:40], y[:40]
+    dp.fit(model, x, y, batch_size=8 // dp.size, shuffle=False, epochs=1, verbose=0)
+    weights = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.save(os.path.join(out, f"syncbn_rank{dp.rank}.npy"), weights)
+
+
 if __name__ == "__main__":
     scenario, out_dir = sys.argv[1], sys.argv[2]
     if scenario == "equivalence":
         equivalence(out_dir)
     elif scenario == "fault":
         fault(out_dir, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
+    elif scenario == "syncbn":
+        syncbn(out_dir)
     elif scenario == "pipeline":
         pipeline(out_dir)
     else:

@@ -239,3 +239,15 @@ def test_lapenna_bench_distributed_prints_reductions_and_steps():
     assert sum(line.strip().startswith(("8 ", "16,777,216")) for line in lines) == 2
     (row,) = [line for line in lines if line.startswith("mlp ")]
     assert len(row.split()) == 7 and all(float(v) > 0 for v in row.split()[1:])
+
+
+def test_sync_batch_normalization_equals_one_process_with_the_global_batch(tmp_path):
+    mpirun(2, "syncbn", tmp_path)
+    ranks = [np.load(tmp_path / f"syncbn_rank{r}.npy") for r in range(2)]
+    np.testing.assert_array_equal(ranks[0], ranks[1])
+    model = worker.batchnorm_model(lp.layers.BatchNormalization)
+    model.compile(optimizer=lp.optimizers.SGD(0.1), loss="mse")
+    x, y = worker.make_data()
+    model.fit(x[:40], y[:40], batch_size=8, shuffle=False, epochs=1, verbose=0)
+    expected = np.concatenate([w.ravel() for w in model.get_weights()])  # moving stats too
+    np.testing.assert_allclose(ranks[0], expected, rtol=1e-5, atol=1e-6)

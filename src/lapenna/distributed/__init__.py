@@ -23,8 +23,10 @@ from lapenna.distributed.data_parallel import DataParallel
 from lapenna.distributed.optimizer import DistributedOptimizer
 from lapenna.distributed.pipeline import Pipeline
 from lapenna.distributed.sharding import ShardedArrays
+from lapenna.distributed.sync_batchnorm import AllReduceSum, SyncBatchNormalization
 
 __all__ = [
+    "AllReduceSum",
     "ArmOverlap",
     "BroadcastState",
     "CollectiveTimeoutError",
@@ -36,5 +38,6 @@ __all__ = [
     "RestoreOnly",
     "ShardEpoch",
     "ShardedArrays",
+    "SyncBatchNormalization",
     "broadcast_model",
 ]
