@@ -233,12 +233,15 @@ def test_lapenna_train_distributed_writes_one_run_folder(tmp_path):
 
 def test_lapenna_bench_distributed_prints_reductions_and_steps():
     args = ["bench", "--distributed", "--only", "mlp", "--repeat", "1", "--threads", "1"]
+    args.append("--lapenna-only")  # PyTorch's DDP column is left out: "-"
     out = mpirun(2, *args, program=("-m", "lapenna")).stdout
     lines = out.splitlines()
     assert lines[0] == "ranks: 2   threads per rank: 1"
     assert sum(line.strip().startswith(("8 ", "16,777,216")) for line in lines) == 2
     (row,) = [line for line in lines if line.startswith("mlp ")]
-    assert len(row.split()) == 7 and all(float(v) > 0 for v in row.split()[1:])
+    fields = row.split()
+    assert len(fields) == 9 and fields[5:7] == ["-", "-"]
+    assert all(float(v) > 0 for v in fields[1:5] + fields[7:])
 
 
 def test_sync_batch_normalization_equals_one_process_with_the_global_batch(tmp_path):

@@ -8,17 +8,21 @@ Run under ``mpiexec -n N``. Rank 0 prints:
 2. for each workload: the step time of rank 0 alone with the global batch, and of the N
    ranks with batch ``global / N`` each, with the gradients reduced once at the end and
    with buckets reduced during backward (overlap), and the speed-up over one rank;
-3. the expected step time on 64 and 1,024 ranks from a ring all-reduce model:
+3. the same step in PyTorch's DistributedDataParallel (gloo backend, same ranks, threads
+   and per-rank batch) and the ratio of its step time to lapenna's overlapped one (above
+   1: lapenna is faster), unless ``--lapenna-only`` or PyTorch is missing;
+4. the expected step time on 64 and 1,024 ranks from a ring all-reduce model:
    ``compute / N + 2 (N - 1) / N * bytes / bandwidth + 2 (N - 1) * latency``, with the
    measured bandwidth and latency (on one machine the "links" are shared memory).
 """
 
+import socket
 import time
 
 import lapenna as lp
 from lapenna import distributed
 from lapenna.backend import xp
-from lapenna.cli.bench_workloads import WORKLOADS
+from lapenna.cli.bench_workloads import WORKLOADS, torch_models
 from lapenna.cli.errors import UsageError
 
 _SIZES = (8, 1024, 64 * 1024, 1024 * 1024, 16 * 1024 * 1024)
@@ -67,6 +71,53 @@ def _step_time(comm, name, per_rank, repeats, overlap, alone=False):
     return best, nbytes
 
 
+def _torch_ddp(comm, threads):
+    """PyTorch with a gloo process group over the same ranks, or None without PyTorch."""
+    try:
+        import torch
+        import torch.distributed as torch_dist
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    port = 0
+    if comm.rank == 0:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    port = comm.broadcast_int(port)
+    torch_dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=comm.rank, world_size=comm.size
+    )
+    return torch
+
+
+def _ddp_step_time(torch, comm, name, per_rank, repeats):
+    _, shape, _ = WORKLOADS[name]
+    torch.manual_seed(0)
+    model = torch.nn.parallel.DistributedDataParallel(torch_models(torch)[name]())
+    rng = xp.random.default_rng(comm.rank)
+    x = rng.standard_normal((per_rank, *shape)).astype(xp.float32)
+    if x.ndim == 4:
+        x = x.transpose(0, 3, 1, 2).copy()
+    x, y = torch.from_numpy(x), torch.from_numpy(rng.integers(0, 10, per_rank))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    step()
+    step()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def _ring(compute, nbytes, bandwidth, latency, n):
     return compute / n + 2 * (n - 1) / n * nbytes / bandwidth + 2 * (n - 1) * latency
 
@@ -89,9 +140,10 @@ def run_distributed(args):
     latency = times[_SIZES[0]]
     big = _SIZES[-1]
     bandwidth = 2 * (n - 1) / n * big / times[big] if n > 1 else float("inf")
+    torch = None if args.lapenna_only else _torch_ddp(comm, lp.get_num_threads())
     say(
         f"\n{'workload':<16}{'1 rank ms':>11}{'end ms':>9}{'overlap ms':>12}"
-        f"{'speed-up':>10}{'64 ranks ms':>13}{'1024 ranks ms':>15}"
+        f"{'speed-up':>10}{'DDP ms':>9}{'DDP/lp':>8}{'64 ranks ms':>13}{'1024 ranks ms':>15}"
     )
     for name in args.only or ("mlp", "small_cnn"):
         per_rank = max(WORKLOADS[name][2] // n, 1)
@@ -101,11 +153,13 @@ def run_distributed(args):
         comm.barrier()
         at_end, nbytes = _step_time(comm, name, per_rank, args.repeat, overlap=False)
         overlapped, _ = _step_time(comm, name, per_rank, args.repeat, overlap=True)
+        ddp = _ddp_step_time(torch, comm, name, per_rank, args.repeat) if torch else None
+        ddp_columns = f"{ddp * 1e3:>9.2f}{ddp / overlapped:>8.2f}" if ddp else f"{'-':>9}{'-':>8}"
         if root:
             model = [_ring(alone, nbytes, bandwidth, latency, k) * 1e3 for k in (64, 1024)]
             say(
                 f"{name:<16}{alone * 1e3:>11.2f}{at_end * 1e3:>9.2f}{overlapped * 1e3:>12.2f}"
-                f"{alone / overlapped:>10.2f}{model[0]:>13.2f}{model[1]:>15.2f}",
+                f"{alone / overlapped:>10.2f}{ddp_columns}{model[0]:>13.2f}{model[1]:>15.2f}",
                 flush=True,
             )
     return 0
