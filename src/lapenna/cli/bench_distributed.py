@@ -156,10 +156,14 @@ def run_distributed(args):
         ddp = _ddp_step_time(torch, comm, name, per_rank, args.repeat) if torch else None
         ddp_columns = f"{ddp * 1e3:>9.2f}{ddp / overlapped:>8.2f}" if ddp else f"{'-':>9}{'-':>8}"
         if root:
-            model = [_ring(alone, nbytes, bandwidth, latency, k) * 1e3 for k in (64, 1024)]
+            # one rank measures no link: the ring model needs N >= 2
+            model = f"{'-':>13}{'-':>15}"
+            if n > 1:
+                t64, t1024 = (_ring(alone, nbytes, bandwidth, latency, k) for k in (64, 1024))
+                model = f"{t64 * 1e3:>13.2f}{t1024 * 1e3:>15.2f}"
             say(
                 f"{name:<16}{alone * 1e3:>11.2f}{at_end * 1e3:>9.2f}{overlapped * 1e3:>12.2f}"
-                f"{alone / overlapped:>10.2f}{ddp_columns}{model[0]:>13.2f}{model[1]:>15.2f}",
+                f"{alone / overlapped:>10.2f}{ddp_columns}{model}",
                 flush=True,
             )
     return 0
