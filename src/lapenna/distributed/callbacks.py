@@ -76,6 +76,9 @@ class ArmOverlap(Callback):
         super().__init__()
         self.optimizer = optimizer
 
+    def on_train_begin(self, logs=None):
+        self.optimizer.plan(self.model.trainable_weights)
+
     def on_train_batch_begin(self, batch, logs=None):
         self.optimizer.arm()
 

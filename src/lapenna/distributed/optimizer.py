@@ -116,6 +116,11 @@ class DistributedOptimizer(Optimizer):
         return optimizers.deserialize(config["optimizer"])
 
     # -- buckets ---------------------------------------------------------------------------
+    def plan(self, variables):
+        """Lay out the buckets for ``variables`` (in the order ``apply_gradients`` will get
+        them) now, so that even the first step reduces during backward."""
+        self._make_plan(list(variables))
+
     def _make_plan(self, variables):
         """Group ``variables`` (in reverse, the order backward finishes them) into buckets."""
         buckets, current, size = [], [], 0
