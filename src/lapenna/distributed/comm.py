@@ -99,16 +99,18 @@ class Communicator:
             missing,
         )
 
-    def _find_missing(self, grace):
-        """Ranks that do not answer a roll call within ``grace`` seconds."""
-        peers = [r for r in range(self.size) if r != self.rank]
+    def _find_missing(self, grace, tag=_FAULT_TAG, peers=None):
+        """Ranks of ``peers`` (default: all others) that do not answer a roll call within
+        ``grace`` seconds."""
+        if peers is None:
+            peers = [r for r in range(self.size) if r != self.rank]
         hello = xp.asarray([self.rank], dtype=xp.int64)
         boxes = {r: xp.zeros(1, dtype=xp.int64) for r in peers}
-        received = {r: self._fault_comm.Irecv(boxes[r], source=r, tag=_FAULT_TAG) for r in peers}
+        received = {r: self._fault_comm.Irecv(boxes[r], source=r, tag=tag) for r in peers}
         for r in peers:
             # a dead peer's connection may refuse the message
             with contextlib.suppress(self.MPI.Exception):
-                self._fault_comm.Isend(hello, dest=r, tag=_FAULT_TAG)
+                self._fault_comm.Isend(hello, dest=r, tag=tag)
         deadline = time.monotonic() + grace
         answered = set()
         while time.monotonic() < deadline and len(answered) < len(peers):
@@ -154,6 +156,14 @@ class Communicator:
         self.wait([self.comm.Ibarrier()], what)
 
     def abort(self, error, code=1):
-        """Print ``error`` on stderr and end the whole MPI job with ``code``."""
+        """Print ``error`` on stderr and end the whole MPI job with ``code``.
+
+        After a ``CollectiveTimeoutError`` the surviving ranks first wait (a few seconds
+        at most) until each has printed its own message, since the first abort ends them
+        all."""
         print(f"lapenna.distributed: {error}", file=sys.stderr, flush=True)
+        if isinstance(error, CollectiveTimeoutError):
+            gone = set(error.missing) | {self.rank}
+            survivors = [r for r in range(self.size) if r not in gone]
+            self._find_missing(min(self.timeout, 5.0), _FAULT_TAG + 1, survivors)
         self.comm.Abort(code)
