@@ -15,6 +15,7 @@ from lapenna import callbacks
 from lapenna import constraints
 from lapenna import data
 from lapenna import datasets
+from lapenna import distributed
 from lapenna import initializers
 from lapenna import io
 from lapenna import layers
@@ -77,6 +78,7 @@ __all__ = [
     "io",
     "data",
     "datasets",
+    "distributed",
     "ops",
     "plot",
     "utils",

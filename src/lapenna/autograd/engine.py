@@ -42,6 +42,61 @@ def sum_to_shape(grad, shape):
     return out.reshape(shape) if out.shape != shape else out
 
 
+_leaf_hooks = {}
+
+
+class _HookHandle:
+    def __init__(self, key):
+        self.key = key
+
+    def remove(self):
+        """Stop calling the hook."""
+        _leaf_hooks.pop(self.key, None)
+
+
+def register_leaf_hook(hook):
+    """Call ``hook(leaf, gradient)`` in every backward pass as soon as a leaf's gradient
+    is final: every node that uses the leaf has been differentiated, so nothing more will
+    be added to it. Returns a handle whose ``remove()`` unregisters the hook.
+
+    This is how gradients can be sent elsewhere (an all-reduce) while backward still
+    runs on earlier layers. The hook must not change the gradient.
+
+    Example:
+        >>> import lapenna as lp
+        >>> from lapenna.autograd import engine
+        >>> w = lp.tensor([1.0, 2.0], requires_grad=True)
+        >>> handle = engine.register_leaf_hook(lambda leaf, g: print(g.data))
+        >>> (w * w).sum().backward()
+        [2. 4.]
+        >>> handle.remove()
+    """
+    if not callable(hook):
+        raise TypeError(f"register_leaf_hook expects a callable, got {type(hook).__name__}")
+    key = object()
+    _leaf_hooks[key] = hook
+    return _HookHandle(key)
+
+
+def _leaf_uses(order):
+    """How many nodes of ``order`` take each leaf (by id) as an input that needs grad."""
+    uses = {}
+    for t in order:
+        for parent, needs in zip(t.node.parents, t.node.needs_grad):
+            if needs and parent.node is None:
+                uses[id(parent)] = uses.get(id(parent), 0) + 1
+    return uses
+
+
+def _leaf_done(node, uses, results):
+    for parent, needs in zip(node.parents, node.needs_grad):
+        if needs and parent.node is None:
+            uses[id(parent)] -= 1
+            if uses[id(parent)] == 0 and id(parent) in results:
+                for hook in list(_leaf_hooks.values()):
+                    hook(parent, results[id(parent)])
+
+
 def _check_root(root, grad):
     if not isinstance(root, Tensor):
         raise TypeError(f"backward expects Tensors, got {type(root).__name__}")
@@ -84,11 +139,15 @@ def run_backward(roots, grads, retain_graph=None, create_graph=False, inputs=Non
     try:
         for t in [r for r in roots if r.node is None]:
             results[id(t)] = pending[id(t)]
-        for t in _topological_order(roots):
+        order = _topological_order(roots)
+        uses = _leaf_uses(order) if _leaf_hooks else None
+        for t in order:
             g = pending.pop(id(t), None)
             if wanted is not None and id(t) in wanted:
                 results[id(t)] = g
             if g is None:
+                if uses is not None:
+                    _leaf_done(t.node, uses, results)
                 continue
             node = t.node
             if node.freed:
@@ -110,6 +169,8 @@ def run_backward(roots, grads, retain_graph=None, create_graph=False, inputs=Non
                     results[key] = results[key] + pg if key in results else pg
                 else:
                     pending[key] = pending[key] + pg if key in pending else pg
+            if uses is not None:
+                _leaf_done(node, uses, results)
             if not retain_graph:
                 node.release()
     finally:

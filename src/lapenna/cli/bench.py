@@ -14,6 +14,7 @@ import lapenna as lp
 from lapenna.backend import xp
 from lapenna.cli import common
 from lapenna.cli.bench_detection import run_detection
+from lapenna.cli.bench_distributed import run_distributed
 from lapenna.cli.bench_kernels import run_kernels
 from lapenna.cli.bench_rl import run_rl
 from lapenna.cli.bench_workloads import WORKLOADS, torch_models
@@ -78,6 +79,11 @@ def add_parser(subparsers, parents):
     )
     parser.add_argument(
         "--seeds", metavar="N", type=common.positive_int, help="--rl: seeds per gate"
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="under mpiexec: all-reduce latency and bandwidth, data-parallel step times",
     )
     parser.set_defaults(run=run)
 
@@ -177,6 +183,8 @@ def run(args):
         return run_detection(args.repeat, args.only or ())
     if args.rl:
         return run_rl(args, threads)
+    if getattr(args, "distributed", False):
+        return run_distributed(args)
     if args.kernels:
         if args.lapenna_only:
             raise UsageError("--kernels compares with PyTorch; it cannot be --lapenna-only")

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 
 import lapenna as lp
-from lapenna import callbacks, data, optimizers
+from lapenna import callbacks, data, distributed, optimizers
 from lapenna.cli import common, detection, run_folder, sources, zoo
 from lapenna.cli.errors import UsageError
 from lapenna.data import augment as augmentation
@@ -62,6 +62,12 @@ def add_parser(subparsers, parents):
     arg("--out", metavar="FOLDER", help="the run folder (default runs/<date>-<time>)")
     arg("--resume", action="store_true", help="continue the interrupted run in --out")
     arg("--download", action="store_true", help="fetch missing dataset files")
+    arg(
+        "--distributed",
+        action="store_true",
+        help="data parallel over the ranks of mpiexec (--batch-size is per rank; rank 0 "
+        "prints and writes the run folder)",
+    )
     arg("--input-shape", metavar="H,W,C", help="size images of a folder get (default 32,32,3)")
     arg(
         "--backup-every",
@@ -89,6 +95,8 @@ def run(args):
     out = Path(args.out) if args.out else run_folder.default_out()
     options = run_folder.resolve_options(given, out, args.resume)
     folder = run_folder.RunFolder(out)
+    dp = _data_parallel(args)
+    root = dp is None or dp.is_root
     # 1. data and model (a model file fixes the image shape of a folder dataset)
     lp.set_seed(options["seed"])
     model = _model_file(options["model"])
@@ -99,15 +107,25 @@ def run(args):
     train, validation = _split(images, options["validation_split"], options["seed"])
     model = model or zoo.build(options["model"], images.image_shape, len(images.class_names))
     common.check_fits(model, images)
-    _compile(model, options, steps=math.ceil(len(train[0]) / options["batch_size"]))
-    folder.save_options(options)
-    common.write_class_names(folder.path, images.class_names)
-    _announce(model, options, images, train, validation)
+    global_batch = options["batch_size"] * (dp.size if dp else 1)
+    _compile(model, options, steps=math.ceil(len(train[0]) / global_batch), dp=dp)
+    if root:
+        folder.save_options(options)
+        common.write_class_names(folder.path, images.class_names)
+        _announce(model, options, images, train, validation)
     # 2. training, unless an interrupted run was stopped after its last epoch
     if not args.resume or folder.backup.exists() or not _all_epochs_done(folder, options):
-        _fit(model, options, folder, train, validation, resumed=folder.backup.exists())
+        _fit(model, options, folder, train, validation, folder.backup.exists(), dp)
     # 3. the best model on the test split, and the figures
-    return _finish(model, options, folder, images)
+    return _finish(model, options, folder, images) if root else 0
+
+
+def _data_parallel(args):
+    if not getattr(args, "distributed", False):
+        return None
+    if args.augment:
+        raise UsageError("--augment is not available with --distributed")
+    return distributed.DataParallel()
 
 
 def _all_epochs_done(folder, options):
@@ -132,13 +150,14 @@ def _split(images, fraction, seed):
     return train, validation
 
 
-def _compile(model, options, steps):
+def _compile(model, options, steps, dp=None):
     cls, extra, default_lr = OPTIMIZERS[options["optimizer"]]
     lr = options["lr"] or default_lr
     if options["schedule"] == "cosine":
         lr = optimizers.schedules.CosineDecay(lr, decay_steps=steps * options["epochs"])
+    optimizer = cls(learning_rate=lr, **extra)
     model.compile(
-        optimizer=cls(learning_rate=lr, **extra),
+        optimizer=dp.optimizer(optimizer) if dp else optimizer,
         loss=common.classification_loss(model),
         metrics=["accuracy"],
     )
@@ -163,22 +182,21 @@ def _augment(x, y):
     return x, y
 
 
-def _fit(model, options, folder, train, validation, resumed):
+def _fit(model, options, folder, train, validation, resumed, dp=None):
     monitor = "val_accuracy" if validation else "accuracy"
     history = run_folder.read_history(folder.history) if resumed else {}
     threshold = run_folder.best_value(history, monitor) if folder.best.exists() else None
-    if resumed:
+    if resumed and (dp is None or dp.is_root):
         print(f"resuming the interrupted run from its last backup ({folder.backup})")
     pipeline = data.Dataset.from_tensor_slices(train).shuffle(len(train[0]))
     pipeline = pipeline.batch(options["batch_size"])
     if options["augment"]:
         pipeline = pipeline.map(_augment)
-    model.fit(
-        pipeline,
-        epochs=options["epochs"],
-        validation_data=validation,
-        validation_batch_size=max(options["batch_size"], 256),
-        callbacks=[
+    settings = {
+        "epochs": options["epochs"],
+        "validation_data": validation,
+        "validation_batch_size": max(options["batch_size"], 256),
+        "callbacks": [
             callbacks.BackupAndRestore(folder.backup_dir, save_freq=options["backup_every"]),
             callbacks.ModelCheckpoint(
                 folder.best,
@@ -190,10 +208,15 @@ def _fit(model, options, folder, train, validation, resumed):
             callbacks.CSVLogger(folder.history, append=resumed),
             *_tensorboard(folder),
         ],
-    )
+    }
+    if dp is None:
+        model.fit(pipeline, **settings)
+    else:  # each rank its shard of every global batch; writers act on rank 0
+        dp.fit(model, *train, batch_size=options["batch_size"], seed=options["seed"], **settings)
     if resumed:  # the epoch that was interrupted after its row was written is written again
         run_folder.read_history(folder.history)
-    if folder.backup_dir.is_dir() and not any(folder.backup_dir.iterdir()):
+    root = dp is None or dp.is_root
+    if root and folder.backup_dir.is_dir() and not any(folder.backup_dir.iterdir()):
         folder.backup_dir.rmdir()
 
 

@@ -1,0 +1,255 @@
+"""lapenna.distributed against the real thing: MPI jobs started with mpiexec.
+
+The data-parallel gate: N ranks with per-rank batch B/N end every step with the weights
+that one process with batch B reaches (plain ``fit`` on the same sample order), within
+float32 summation tolerance, and every rank holds bitwise identical weights.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lapenna as lp
+
+pytest.importorskip("mpi4py", reason="the mpi extra (mpi4py, mpich) is not installed")
+
+
+sys.path.insert(0, str(Path(__file__).parent))
+import distributed_worker as worker  # noqa: E402
+
+WORKER = Path(__file__).parent / "distributed_worker.py"
+MPIEXEC = Path(sys.executable).parent / "mpiexec"
+SRC = Path(__file__).resolve().parents[1] / "src"
+# float32: the averaged gradient sums the same terms in another order than one process
+TOLERANCE = {"sgd": 1e-6, "adam": 1e-5}
+
+
+def mpirun(n, *args, timeout=240, env=None, check=True, program=(str(WORKER),)):
+    if not MPIEXEC.exists():
+        pytest.skip(f"mpiexec not found next to {sys.executable}")
+    environ = dict(os.environ, PYTHONPATH=str(SRC), OMP_NUM_THREADS="1", **(env or {}))
+    result = subprocess.run(
+        [str(MPIEXEC), "-n", str(n), sys.executable, *program, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environ,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"mpiexec -n {n} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def reference(name):
+    """One process, batch B, the shards' documented order: permutation of default_rng
+    ([seed, epoch]), the samples after the last full global batch skipped."""
+    x, y = worker.make_data()
+    model = worker.make_model(seed=0)
+    model.compile(optimizer=worker.optimizer(name), loss="mse")
+    record, losses = worker.Record(), []
+    steps = worker.N_SAMPLES // worker.GLOBAL_BATCH
+    for epoch in range(worker.EPOCHS):
+        order = np.random.default_rng([worker.SEED, epoch]).permutation(worker.N_SAMPLES)
+        order = order[: steps * worker.GLOBAL_BATCH]
+        history = model.fit(
+            x[order],
+            y[order],
+            batch_size=worker.GLOBAL_BATCH,
+            shuffle=False,
+            epochs=1,
+            callbacks=[record],
+            verbose=0,
+        )
+        losses += history.history["loss"]
+    return np.stack(record.steps), np.asarray(losses)
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+def test_data_parallel_equals_one_process(tmp_path, ranks):
+    mpirun(ranks, "equivalence", tmp_path)
+    for name in ("sgd", "adam"):
+        runs = [np.load(tmp_path / f"{name}_rank{r}.npz") for r in range(ranks)]
+        steps = runs[0]["steps"]
+        assert steps.shape[0] == 20
+        for other in runs[1:]:  # identical weights on every rank after every step
+            np.testing.assert_array_equal(other["steps"], steps)
+        ref_steps, ref_loss = reference(name)
+        np.testing.assert_allclose(steps, ref_steps, rtol=0, atol=TOLERANCE[name])
+        # the epoch loss averaged over ranks is the one-process epoch loss
+        np.testing.assert_allclose(runs[0]["loss"], ref_loss, rtol=1e-5)
+        # writers act on rank 0 only
+        assert (tmp_path / f"log_{name}_rank0.csv").exists()
+        assert not any((tmp_path / f"log_{name}_rank{r}.csv").exists() for r in range(1, ranks))
+
+
+def test_gradient_reductions_start_before_backward_ends(tmp_path):
+    mpirun(2, "equivalence", tmp_path)
+    run = np.load(tmp_path / "sgd_rank0.npz")
+    assert (run["buckets"] == 4).all()  # 4 variables, a tiny bucket size: one bucket each
+    # the buckets are laid out when training begins: every bucket starts during backward
+    assert (run["overlapped"] == 4).all()
+
+
+def test_a_stuck_rank_is_named_by_the_others(tmp_path):
+    result = mpirun(
+        3,
+        "fault",
+        tmp_path,
+        1,
+        tmp_path / "backup",
+        15,
+        "stop",
+        env={"TIMEOUT": "2"},
+        check=False,
+    )
+    assert result.returncode != 0
+    for rank in (0, 2):
+        assert f"rank {rank}: the gradient all-reduce" in result.stderr
+    assert result.stderr.count("did not complete within 2 s; missing rank(s): 1 ") == 2
+
+
+def test_resume_after_a_killed_rank_on_another_number_of_ranks(tmp_path):
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    whole.mkdir(), crashed.mkdir()
+    mpirun(2, "fault", whole, 1, whole / "backup", 0, "kill")
+    # rank 1 dies with SIGKILL in the third epoch (after two backups)
+    result = mpirun(2, "fault", crashed, 1, crashed / "backup", 25, "kill", check=False)
+    assert result.returncode != 0
+    assert not (crashed / "final_loss.npy").exists()
+    extra = lp.io.load_checkpoint(worker.make_model(0), crashed / "backup" / "backup.lpn")
+    assert int(extra["epoch"]) == 2
+    mpirun(4, "fault", crashed, 1, crashed / "backup", 0, "kill")  # resumed on 4 ranks
+    np.testing.assert_allclose(
+        np.load(crashed / "final_loss.npy"), np.load(whole / "final_loss.npy"), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        np.load(crashed / "final_weights.npy"), np.load(whole / "final_weights.npy"), atol=1e-5
+    )
+
+
+def test_pipeline_of_two_stages_and_four_micro_batches_equals_one_process(tmp_path):
+    mpirun(2, "pipeline", tmp_path)
+    stages = [np.load(tmp_path / f"pipeline_rank{r}.npz") for r in range(2)]
+    model = worker.pipeline_model()
+    optimizer = lp.optimizers.SGD(0.1)
+    x, y = worker.make_data()
+    weights = model.trainable_weights
+    for step in range(2):
+        batch = slice(8 * step, 8 * step + 8)
+        with lp.GradientTape() as tape:
+            loss = lp.losses.get("mse")(y[batch], model(x[batch], training=True))
+        grads = tape.gradient(loss, weights)
+        got = [stages[0][f"g{step}_{i}"] for i in range(4)]
+        got += [stages[1][f"g{step}_{i}"] for i in range(4)]
+        for g, expected in zip(got, grads):
+            np.testing.assert_allclose(g, expected.data, rtol=1e-5, atol=1e-7)
+        optimizer.apply_gradients(zip(grads, weights))
+    np.testing.assert_allclose(stages[1]["loss"], float(loss.data), rtol=1e-5)
+    final = [stages[0][f"w{i}"] for i in range(4)] + [stages[1][f"w{i}"] for i in range(4)]
+    for w, expected in zip(final, weights):
+        np.testing.assert_allclose(w, expected.data, rtol=1e-5, atol=1e-7)
+
+
+class _OneRank:
+    """A stand-in communicator of one rank, for checks that raise before any message."""
+
+    rank, size = 0, 1
+
+    def broadcast_int(self, value, root=0):
+        return value
+
+
+def test_bad_input_is_refused_with_clear_errors():
+    from lapenna import distributed
+
+    x, y = worker.make_data()
+    with pytest.raises(ValueError, match="84 samples are fewer than one global batch of 100"):
+        distributed.ShardedArrays(x, y, None, 100, _OneRank())
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        distributed.ShardedArrays(x, y, None, 0, _OneRank())
+    two = _OneRank()
+    two.size = 2
+    model = worker.pipeline_model()
+    with pytest.raises(ValueError, match=r"1 increasing layer indices in \(0, 4\).*\[4\]"):
+        distributed.Pipeline(model, two, "mse", "sgd", boundaries=[4])
+    with pytest.raises(ValueError, match="micro_batches must be a positive int, got 0"):
+        distributed.Pipeline(model, two, "mse", "sgd", micro_batches=0)
+    pipe = distributed.Pipeline(model, _OneRank(), "mse", "sgd", micro_batches=4)
+    before = [w.data.copy() for w in model.trainable_weights]
+    with pytest.raises(ValueError, match="multiple of micro_batches=4 samples, got 6"):
+        pipe.train_step(x[:6], y[:6])
+    for w, b in zip(model.trainable_weights, before):
+        np.testing.assert_array_equal(w.data, b)
+    with pytest.raises(ValueError, match="timeout must be a number of seconds > 0, got -1"):
+        distributed.Communicator(timeout=-1)
+
+
+def test_sharded_order_is_disjoint_and_covers_each_global_batch():
+    from lapenna import distributed
+
+    x = np.arange(40, dtype="float32").reshape(40, 1)
+    comms = []
+    for r in range(4):
+        c = _OneRank()
+        c.rank, c.size = r, 4
+        comms.append(c)
+    shards = [distributed.ShardedArrays(x, x, None, 3, c, seed=5) for c in comms]
+    assert [len(s) for s in shards] == [3] * 4  # 40 // 12 steps on every rank
+    for epoch in range(2):
+        for s in shards:
+            s.set_epoch(epoch)
+        batches = [[b[0].ravel() for b in s] for s in shards]
+        seen = np.concatenate([np.concatenate(b) for b in batches])
+        assert len(set(seen.tolist())) == 36  # disjoint shards
+        order = np.random.default_rng([5, epoch]).permutation(40)
+        for step in range(3):
+            glob = np.concatenate([batches[r][step] for r in range(4)])
+            np.testing.assert_array_equal(glob, order[12 * step : 12 * step + 12])
+
+
+def test_lapenna_train_distributed_writes_one_run_folder(tmp_path):
+    from test_cli import mlp_file
+
+    model, out = mlp_file(tmp_path / "mlp.lpn", (8, 8, 1), 10), tmp_path / "run"
+    args = ["train", "--model", model, "--dataset", "digits", "--epochs", 2, "--limit", 200]
+    args += ["--batch-size", 8, "--out", out, "--distributed"]
+    result = mpirun(2, *args, program=("-m", "lapenna"))
+    assert result.stdout.count("test accuracy: ") == 1  # rank 0 alone prints
+    assert result.stdout.count("Epoch 2/2") == 1
+    assert result.stdout.count(" - 11/11 - ") == 2  # 180 images / (8 x 2 ranks) = 11 steps
+    assert {"best.lpn", "history.csv", "results.json", "run.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    # in a process of its own the saved model rebuilds the plain optimizer
+    custom = {"DistributedOptimizer": lp.distributed.DistributedOptimizer}
+    reloaded = lp.models.load_model(out / "best.lpn", custom_objects=custom)
+    assert type(reloaded.optimizer) is lp.optimizers.Adam
+
+
+def test_lapenna_bench_distributed_prints_reductions_and_steps():
+    args = ["bench", "--distributed", "--only", "mlp", "--repeat", "1", "--threads", "1"]
+    args.append("--lapenna-only")  # PyTorch's DDP column is left out: "-"
+    out = mpirun(2, *args, program=("-m", "lapenna")).stdout
+    lines = out.splitlines()
+    assert lines[0] == "ranks: 2   threads per rank: 1"
+    assert sum(line.strip().startswith(("8 ", "16,777,216")) for line in lines) == 2
+    (row,) = [line for line in lines if line.startswith("mlp ")]
+    fields = row.split()
+    assert len(fields) == 9 and fields[5:7] == ["-", "-"]
+    assert all(float(v) > 0 for v in fields[1:5] + fields[7:])
+
+
+def test_sync_batch_normalization_equals_one_process_with_the_global_batch(tmp_path):
+    mpirun(2, "syncbn", tmp_path)
+    ranks = [np.load(tmp_path / f"syncbn_rank{r}.npy") for r in range(2)]
+    np.testing.assert_array_equal(ranks[0], ranks[1])
+    model = worker.batchnorm_model(lp.layers.BatchNormalization)
+    model.compile(optimizer=lp.optimizers.SGD(0.1), loss="mse")
+    x, y = worker.make_data()
+    model.fit(x[:40], y[:40], batch_size=8, shuffle=False, epochs=1, verbose=0)
+    expected = np.concatenate([w.ravel() for w in model.get_weights()])  # moving stats too
+    np.testing.assert_allclose(ranks[0], expected, rtol=1e-5, atol=1e-6)
