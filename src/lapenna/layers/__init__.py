@@ -93,6 +93,8 @@ from lapenna.layers.reshaping import (
     UpSampling2D,
     UpSampling3D,
 )
+from lapenna.layers.rnn import GRU, LSTM, RNN, SimpleRNN
+from lapenna.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from lapenna.layers.seeding import SeededLayer
 from lapenna.layers.symbolic import SymbolicTensor
 
@@ -227,4 +229,13 @@ __all__ = [
     "RandomTranslation",
     "RandomContrast",
     "RandomBrightness",
+    # recurrent
+    "RNN",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
+    "SimpleRNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "StackedRNNCells",
 ]
