@@ -21,6 +21,7 @@ from lapenna.layers.core import (
     Reshape,
 )
 from lapenna.layers.depthwise_conv import DepthwiseConv2D, SeparableConv2D
+from lapenna.layers.embedding import Embedding, Masking
 from lapenna.layers.global_pooling import (
     BaseGlobalPooling,
     GlobalAveragePooling1D,
@@ -97,6 +98,7 @@ from lapenna.layers.rnn import GRU, LSTM, RNN, SimpleRNN
 from lapenna.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from lapenna.layers.seeding import SeededLayer
 from lapenna.layers.symbolic import SymbolicTensor
+from lapenna.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras's shorter spellings of the same classes
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
@@ -238,4 +240,8 @@ __all__ = [
     "LSTMCell",
     "GRUCell",
     "StackedRNNCells",
+    "Embedding",
+    "Masking",
+    "Bidirectional",
+    "TimeDistributed",
 ]
