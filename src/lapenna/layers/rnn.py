@@ -23,7 +23,7 @@ from lapenna.layers.rnn_cells import (
     deserialize_cell,
 )
 from lapenna.ops.recurrent import FUSED_ACTIVATIONS
-from lapenna.utils import get_registry, to_snake_case, unique_name
+from lapenna.utils import get_registry, to_snake_case
 
 
 def _state_sizes(cell):
@@ -96,6 +96,10 @@ class RNN(Layer):
                 f"(batch, time, features), got shape {tuple(input_shape)}"
             )
         self.cell._maybe_build((input_shape[0], input_shape[2]))
+        # Keras's weight paths, "lstm/lstm_cell/kernel": stable when a saved model is rebuilt
+        for w in self.cell.weights:
+            if not w.path.startswith(f"{self.name}/"):
+                w.path = f"{self.name}/{w.path}"
 
     def reset_states(self):
         """Zero the carried states of a stateful layer."""
@@ -290,9 +294,14 @@ class _KerasRecurrent(RNN):
         activity_regularizer=None,
         **cell_kwargs,
     ):
-        cell_name = self.cell_class.__name__
+        # Keras names the cell after its class ("lstm_cell"); its weights' paths start
+        # with the layer's name, so the cell's own name need not be unique
         cell = self.cell_class(
-            units, seed=seed, dtype=dtype, name=_cell_name(cell_name), **cell_kwargs
+            units,
+            seed=seed,
+            dtype=dtype,
+            name=to_snake_case(self.cell_class.__name__),
+            **cell_kwargs,
         )
         super().__init__(
             cell,
@@ -323,10 +332,6 @@ class _KerasRecurrent(RNN):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
-
-
-def _cell_name(class_name):
-    return unique_name(to_snake_case(class_name))
 
 
 @register_layer
