@@ -32,6 +32,7 @@ def compare_with_keras(
     atol=1e-6,
     call_kwargs=None,
     keras_call_kwargs=None,
+    several_args=False,
 ):
     """Check ``layer`` against ``keras_layer`` (built here) on ``inputs``; returns the
     lapenna outputs as a list of arrays.
@@ -43,6 +44,7 @@ def compare_with_keras(
         mask: an optional ``(batch, time)`` boolean array passed as ``mask=`` to both.
         call_kwargs / keras_call_kwargs: extra call arguments (``initial_state``...) as
             lapenna Tensors / torch tensors.
+        several_args: pass a list of inputs as separate arguments (``mha(query, value)``).
     """
     import torch
 
@@ -52,20 +54,26 @@ def compare_with_keras(
     kwargs = dict(call_kwargs or {})
     if mask is not None:
         kwargs["mask"] = mask
-    outs = _as_list(layer(xs if several else xs[0], **kwargs))
+
+    def apply(fn, items, kw):
+        if several_args:
+            return fn(*items, **kw)
+        return fn(items if several else items[0], **kw)
+
+    outs = _as_list(apply(layer, xs, kwargs))
 
     t_xs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     t_kwargs = dict(keras_call_kwargs or {})
     if mask is not None:
         t_kwargs["mask"] = torch.tensor(mask)
-    keras_layer(t_xs if several else t_xs[0], **t_kwargs)  # builds
+    apply(keras_layer, t_xs, t_kwargs)  # builds
     assert len(keras_layer.weights) == len(layer.weights), (
         f"Keras has {len(keras_layer.weights)} weights, lapenna {len(layer.weights)}"
     )
     for kw, w in zip(keras_layer.weights, layer.weights):
         assert tuple(kw.shape) == w.shape, f"{kw.path} {tuple(kw.shape)} vs {w.path} {w.shape}"
         kw.assign(w.numpy())
-    t_outs = _as_list(keras_layer(t_xs if several else t_xs[0], **t_kwargs))
+    t_outs = _as_list(apply(keras_layer, t_xs, t_kwargs))
     assert len(t_outs) == len(outs), f"{len(t_outs)} Keras outputs, {len(outs)} lapenna"
 
     rng = np.random.default_rng(3)

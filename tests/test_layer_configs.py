@@ -92,6 +92,9 @@ SAMPLES = {
     "ZeroPadding2D": ({"padding": ((1, 2), (0, 1))}, IMG, 1),
     "ZeroPadding3D": ({"padding": 1}, (4, 4, 4, 2), 1),
     # sequence layers
+    "AdditiveAttention": ({"use_scale": True}, (5, 3), 2),
+    "Attention": ({"score_mode": "concat"}, (5, 3), 2),
+    "MultiHeadAttention": ({"num_heads": 2, "key_dim": 2, "value_dim": 3}, (5, 3), 2),
     "Bidirectional": ({"layer": lp.layers.GRU(3, return_sequences=True)}, (5, 3), 1),
     "GRU": ({"units": 3, "reset_after": False, "go_backwards": True}, (5, 3), 1),
     "LSTM": ({"units": 3, "return_sequences": True, "recurrent_dropout": 0.2}, (5, 3), 1),

@@ -2,6 +2,7 @@
 
 from lapenna.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lapenna.layers.affine_augmentation import RandomRotation, RandomTranslation, RandomZoom
+from lapenna.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from lapenna.layers.base import Layer, register_layer, trace_calls
 from lapenna.layers.conv_transpose import (
     BaseConvTranspose,
@@ -244,4 +245,8 @@ __all__ = [
     "Masking",
     "Bidirectional",
     "TimeDistributed",
+    # attention
+    "Attention",
+    "AdditiveAttention",
+    "MultiHeadAttention",
 ]
