@@ -92,6 +92,14 @@ SAMPLES = {
     "ZeroPadding2D": ({"padding": ((1, 2), (0, 1))}, IMG, 1),
     "ZeroPadding3D": ({"padding": 1}, (4, 4, 4, 2), 1),
     # sequence layers
+    "PositionEmbedding": ({"sequence_length": 8}, (5, 3), 1),
+    "SinePositionEncoding": ({"max_wavelength": 100.0}, (5, 3), 1),
+    "TransformerDecoder": ({"intermediate_dim": 4, "num_heads": 1}, (5, 3), 1),
+    "TransformerEncoder": (
+        {"intermediate_dim": 4, "num_heads": 1, "normalize_first": True},
+        (5, 3),
+        1,
+    ),
     "AdditiveAttention": ({"use_scale": True}, (5, 3), 2),
     "Attention": ({"score_mode": "concat"}, (5, 3), 2),
     "MultiHeadAttention": ({"num_heads": 2, "key_dim": 2, "value_dim": 3}, (5, 3), 2),
@@ -109,6 +117,7 @@ NOT_STANDALONE = {"Functional", "Sequential", "InputLayer", "Lambda", "MaxUnpool
 # cells take (inputs, states) and run inside RNN; Embedding takes integer ids: both are
 # round-tripped in tests/test_layers_rnn.py
 NOT_STANDALONE |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Embedding"}
+NOT_STANDALONE |= {"TokenAndPositionEmbedding"}  # integer ids too: tests/test_transformer.py
 
 
 def test_every_registered_layer_has_a_sample():

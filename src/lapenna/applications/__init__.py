@@ -17,6 +17,11 @@ from lapenna.applications.lenet import LeNet5
 from lapenna.applications.mobilenet import MobileNetV2
 from lapenna.applications.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
+from lapenna.applications.transformer import (
+    TransformerClassifier,
+    TransformerDecoder,
+    TransformerEncoder,
+)
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
 
@@ -45,6 +50,9 @@ __all__ = [
     "FSRCNN",
     "DCGANGenerator",
     "DCGANDiscriminator",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "TransformerClassifier",
     "preprocess_input",
     "decode_predictions",
     "feature_extractor",

@@ -77,6 +77,11 @@ from lapenna.layers.pooling import (
     MaxPooling3D,
     MaxUnpooling2D,
 )
+from lapenna.layers.positional import (
+    PositionEmbedding,
+    SinePositionEncoding,
+    TokenAndPositionEmbedding,
+)
 from lapenna.layers.preprocessing import Normalization, Rescaling
 from lapenna.layers.regularization import (
     ActivityRegularization,
@@ -249,4 +254,7 @@ __all__ = [
     "Attention",
     "AdditiveAttention",
     "MultiHeadAttention",
+    "PositionEmbedding",
+    "SinePositionEncoding",
+    "TokenAndPositionEmbedding",
 ]
