@@ -218,3 +218,14 @@ def test_three_ways():
     assert result["max_prediction_difference"] == 0.0
     accuracies = list(result["test_accuracy"].values())
     assert accuracies == pytest.approx([accuracies[0]] * 3)
+
+
+def test_adding_problem():
+    """The convergence gate of the sequence layers: on the adding problem with sequences of
+    20 steps, an LSTM reaches a validation MSE below 0.02 in 16 epochs (the baseline of
+    always predicting 1 is 0.167). The 100-step comparison with a SimpleRNN is the
+    script's own run."""
+    results = load("adding_problem").main(
+        length=20, samples=1024, epochs=16, batch_size=32, kinds=("LSTM",)
+    )
+    assert results["LSTM"][-1] < 0.02, results["LSTM"]
