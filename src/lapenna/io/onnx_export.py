@@ -11,7 +11,7 @@ ONNX operators need it (see ``onnx_graph``).
 import numpy as np
 
 import lapenna
-from lapenna.io import onnx_conv, onnx_layers  # noqa: F401 - they register the converters
+from lapenna.io import onnx_conv, onnx_layers, onnx_recurrent  # noqa: F401 - they register the converters
 from lapenna.io.atomic import atomic_write
 from lapenna.io.onnx_graph import CONVERTERS, OnnxGraph, Value
 from lapenna.utils import get_registry
