@@ -199,3 +199,29 @@ def test_bad_input_names_the_layer():
         L.Bidirectional(L.GRU(2), merge_mode="max")
     with pytest.raises(ValueError, match="positive int for units"):
         L.GRU(0)
+
+
+def test_encoder_states_feed_a_decoder_in_a_graph_model(tmp_path):
+    """Keras's seq2seq pattern: ``LSTM(return_state=True)`` states as the decoder's
+    ``initial_state`` are edges of the graph, and survive save and load."""
+    enc_in, dec_in = L.Input((5, 3)), L.Input((4, 2))
+    _, h, c = L.LSTM(6, return_state=True)(enc_in)
+    dec = L.LSTM(6, return_sequences=True)(dec_in, initial_state=[h, c])
+    model = lp.Model([enc_in, dec_in], L.TimeDistributed(L.Dense(2))(dec))
+    rng = np.random.default_rng(4)
+    x = [
+        rng.standard_normal((2, 5, 3)).astype("float32"),
+        rng.standard_normal((2, 4, 2)).astype("float32"),
+    ]
+    out = model.predict(x, verbose=0)
+    # the decoder really starts from the encoder's states
+    encoder, decoder = model.layers[0], model.layers[1]
+    _, h0, c0 = encoder(x[0])
+    direct = decoder(x[1], initial_state=[h0, c0]).numpy()
+    zero_start = decoder(x[1]).numpy()
+    dense = model.layers[-1]
+    np.testing.assert_allclose(dense(direct).numpy(), out, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(dense(zero_start).numpy(), out)
+    model.save(tmp_path / "s2s.lpn")
+    loaded = lp.models.load_model(tmp_path / "s2s.lpn")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), out)

@@ -67,3 +67,11 @@ def test_masks_are_refused(tmp_path):
     model = lp.Model(ids_in, L.LSTM(3)(L.Embedding(20, 3, mask_zero=True)(ids_in)))
     with pytest.raises(ValueError, match="mask"):
         lp.io.export_onnx(model, os.fspath(tmp_path / "m.onnx"))
+
+
+def test_initial_states_from_the_graph_are_refused(tmp_path):
+    enc_in, dec_in = L.Input((5, 3)), L.Input((4, 2))
+    _, h = L.GRU(3, return_state=True)(enc_in)
+    model = lp.Model([enc_in, dec_in], L.GRU(3)(dec_in, initial_state=[h]))
+    with pytest.raises(ValueError, match="return_state|initial states"):
+        lp.io.export_onnx(model, os.fspath(tmp_path / "s.onnx"))

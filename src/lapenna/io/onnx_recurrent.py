@@ -30,6 +30,8 @@ def _kind(layer):
 
 def check_recurrent(layer, input_shapes):
     """Why ``layer`` (or a Bidirectional's inner layer) cannot be exported, or None."""
+    if len(input_shapes) > 1:
+        return "initial states given as inputs are not exported"
     inner = (
         [layer.forward_layer, layer.backward_layer] if _kind(layer) == "Bidirectional" else [layer]
     )

@@ -26,6 +26,29 @@ from lapenna.ops.recurrent import FUSED_ACTIVATIONS
 from lapenna.utils import get_registry, to_snake_case
 
 
+def fold_initial_state(inputs, kwargs):
+    """Initial states given to a call travel as extra inputs ``[sequences, *states]`` (Keras
+    2's rule), so a graph model records them as edges: an encoder's final states can feed
+    a decoder. Removes ``initial_state`` from ``kwargs``."""
+    state = kwargs.pop("initial_state", None)
+    if state is None:
+        return inputs
+    return [inputs, *(list(state) if isinstance(state, list | tuple) else [state])]
+
+
+def unfold_initial_state(inputs, mask=None):
+    """``(sequences, initial_state or None, sequence mask)`` from a call's inputs."""
+    if isinstance(mask, list | tuple):
+        mask = mask[0]
+    if isinstance(inputs, list | tuple):
+        return inputs[0], list(inputs[1:]) or None, mask
+    return inputs, None, mask
+
+
+def _first_shape(input_shape):
+    return input_shape[0] if isinstance(input_shape, list) else input_shape
+
+
 def _state_sizes(cell):
     return cell.state_size if isinstance(cell.state_size, list) else [cell.state_size]
 
@@ -89,7 +112,11 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.states = None
 
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(fold_initial_state(inputs, kwargs), *args, **kwargs)
+
     def build(self, input_shape):
+        input_shape = _first_shape(input_shape)
         if len(input_shape) != 3:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}' expects inputs of shape "
@@ -107,7 +134,8 @@ class RNN(Layer):
             self.states = [Tensor(B.xp.zeros_like(s.data)) for s in self.states]
 
     # -- the call, in steps --------------------------------------------------------------
-    def call(self, sequences, initial_state=None, mask=None, training=None):
+    def call(self, inputs, mask=None, training=None):
+        sequences, initial_state, mask = unfold_initial_state(inputs, mask)
         # 1. check and gather the initial states and the mask
         if sequences.ndim != 3:
             raise ValueError(
@@ -198,6 +226,7 @@ class RNN(Layer):
 
     # -- shapes, masks, config -----------------------------------------------------------
     def compute_output_shape(self, input_shape):
+        input_shape = _first_shape(input_shape)
         batch, time = input_shape[0], input_shape[1]
         units = self.cell.output_size
         out = (batch, time, units) if self.return_sequences else (batch, units)
@@ -205,7 +234,17 @@ class RNN(Layer):
             return out
         return [out, *[(batch, s) for s in _state_sizes(self.cell)]]
 
+    def macs(self, input_shape, output_shape):
+        """Per sample: ``time * (features + units) * gates * units`` (built-in cells)."""
+        input_shape = _first_shape(input_shape)
+        gates = getattr(self.cell, "gates", None)
+        if gates is None or input_shape[1] is None:
+            return 0
+        units = self.cell.units
+        return input_shape[1] * (input_shape[2] + units) * gates * units
+
     def compute_mask(self, inputs, mask=None):
+        mask = unfold_initial_state(inputs, mask)[2]
         out = mask if self.return_sequences and mask is not None else None
         if isinstance(out, Tensor):
             out = out.data

@@ -5,6 +5,7 @@ import copy
 
 from lapenna import ops
 from lapenna.layers.base import Layer, register_layer
+from lapenna.layers.rnn import fold_initial_state, unfold_initial_state
 from lapenna.utils import get_registry
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -77,11 +78,17 @@ class Bidirectional(Layer):
         for sub in (self.forward_layer, self.backward_layer):
             sub.zero_output_for_mask = sub.return_sequences
 
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(fold_initial_state(inputs, kwargs), *args, **kwargs)
+
     def build(self, input_shape):
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
 
-    def call(self, inputs, initial_state=None, mask=None, training=None):
+    def call(self, inputs, mask=None, training=None):
+        inputs, initial_state, mask = unfold_initial_state(inputs, mask)
         forward_state = backward_state = None
         if initial_state is not None:
             half = len(initial_state) // 2
@@ -113,6 +120,8 @@ class Bidirectional(Layer):
         return [y, y_rev]
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
         shape = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:
@@ -127,6 +136,7 @@ class Bidirectional(Layer):
         return [*outs, *states]
 
     def compute_mask(self, inputs, mask=None):
+        mask = unfold_initial_state(inputs, mask)[2]
         out = mask if self.return_sequences else None
         outs = [out, out] if self.merge_mode is None else [out]
         if self.return_state:
