@@ -319,6 +319,19 @@ class _KerasRecurrent(RNN):
     def __init__(
         self,
         units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
         return_sequences=False,
         return_state=False,
         go_backwards=False,
@@ -326,21 +339,31 @@ class _KerasRecurrent(RNN):
         unroll=False,
         zero_output_for_mask=False,
         seed=None,
-        name=None,
-        trainable=True,
-        dtype=None,
-        input_shape=None,
         activity_regularizer=None,
-        **cell_kwargs,
+        _cell_args=None,
+        **kwargs,
     ):
         # Keras names the cell after its class ("lstm_cell"); its weights' paths start
         # with the layer's name, so the cell's own name need not be unique
         cell = self.cell_class(
             units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
             seed=seed,
-            dtype=dtype,
+            dtype=kwargs.get("dtype"),
             name=to_snake_case(self.cell_class.__name__),
-            **cell_kwargs,
+            **(_cell_args or {}),
         )
         super().__init__(
             cell,
@@ -350,10 +373,7 @@ class _KerasRecurrent(RNN):
             stateful=stateful,
             unroll=unroll,
             zero_output_for_mask=zero_output_for_mask,
-            name=name,
-            trainable=trainable,
-            dtype=dtype,
-            input_shape=input_shape,
+            **kwargs,
         )
         if activity_regularizer is not None:
             raise ValueError(f"{type(self).__name__} does not support activity_regularizer")
@@ -416,6 +436,10 @@ class LSTM(_KerasRecurrent):
 
     cell_class = LSTMCell
 
+    def __init__(self, units, recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
+        extra = {"recurrent_activation": recurrent_activation, "unit_forget_bias": unit_forget_bias}
+        super().__init__(units, _cell_args=extra, **kwargs)
+
 
 @register_layer
 class GRU(_KerasRecurrent):
@@ -436,3 +460,7 @@ class GRU(_KerasRecurrent):
     """
 
     cell_class = GRUCell
+
+    def __init__(self, units, recurrent_activation="sigmoid", reset_after=True, **kwargs):
+        extra = {"recurrent_activation": recurrent_activation, "reset_after": reset_after}
+        super().__init__(units, _cell_args=extra, **kwargs)
