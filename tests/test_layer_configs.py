@@ -103,6 +103,7 @@ SAMPLES = {
     "AdditiveAttention": ({"use_scale": True}, (5, 3), 2),
     "Attention": ({"score_mode": "concat"}, (5, 3), 2),
     "MultiHeadAttention": ({"num_heads": 2, "key_dim": 2, "value_dim": 3}, (5, 3), 2),
+    "ConvLSTM2D": ({"filters": 2, "kernel_size": 2, "padding": "same"}, (3, 4, 4, 2), 1),
     "Bidirectional": ({"layer": lp.layers.GRU(3, return_sequences=True)}, (5, 3), 1),
     "GRU": ({"units": 3, "reset_after": False, "go_backwards": True}, (5, 3), 1),
     "LSTM": ({"units": 3, "return_sequences": True, "recurrent_dropout": 0.2}, (5, 3), 1),
@@ -117,7 +118,10 @@ NOT_STANDALONE = {"Functional", "Sequential", "InputLayer", "Lambda", "MaxUnpool
 # cells take (inputs, states) and run inside RNN; Embedding takes integer ids: both are
 # round-tripped in tests/test_layers_rnn.py
 NOT_STANDALONE |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Embedding"}
-NOT_STANDALONE |= {"TokenAndPositionEmbedding"}  # integer ids too: tests/test_transformer.py
+NOT_STANDALONE |= {
+    "TokenAndPositionEmbedding",
+    "ConvLSTM2DCell",
+}  # integer ids too: tests/test_transformer.py
 
 
 def test_every_registered_layer_has_a_sample():

@@ -44,6 +44,7 @@ def _cfg(class_name, **config):
         ),
         (L.TimeDistributed, {"layer": _cfg("Dense", units=3)}, (2, 3, 2), (2, 3, 3), 2),
         (L.Masking, {}, (2, 3, 2), (2, 3, 2), 0),
+        (L.ConvLSTM2D, {"filters": 1, "kernel_size": 2}, (1, 2, 3, 3, 1), (1, 2, 2, 1), 3),
     ],
 )
 def test_run_layer_test(cls, kwargs, shape, out, n_weights):
@@ -199,6 +200,8 @@ def test_bad_input_names_the_layer():
         L.Bidirectional(L.GRU(2), merge_mode="max")
     with pytest.raises(ValueError, match="positive int for units"):
         L.GRU(0)
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, time, h, w, c\)"):
+        L.ConvLSTM2D(2, 3)(np.ones((2, 4, 5, 3), dtype="float32"))
 
 
 def test_encoder_states_feed_a_decoder_in_a_graph_model(tmp_path):

@@ -105,3 +105,23 @@ def test_generic_rnn_with_stacked_cells_matches_keras():
     k = keras.layers.RNN(k_cells, return_sequences=True, return_state=True, dtype="float64")
     outs = compare_with_keras(layer, k, X, mask=MASK)
     assert [o.shape for o in outs] == [(3, 6, 2), (3, 4), (3, 4), (3, 3), (3, 2)]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"padding": "same", "return_sequences": True},
+        {"strides": 2, "return_state": True, "go_backwards": True},
+        {"dilation_rate": 2, "use_bias": False},
+    ],
+)
+def test_conv_lstm2d_matches_keras(kwargs):
+    x = RNG.standard_normal((2, 3, 6, 5, 2))
+    mask = np.array([[1, 1, 0], [0, 1, 1]], dtype=bool)
+    layer = lp.layers.ConvLSTM2D(3, 2, **kwargs)
+    layer.build(x.shape)
+    _jitter(layer)
+    k = keras.layers.ConvLSTM2D(3, 2, dtype="float64", **kwargs)
+    compare_with_keras(layer, k, x, mask=mask)
+    k_count = k.count_params()
+    assert layer.count_params() == k_count

@@ -4,6 +4,7 @@ from lapenna.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softma
 from lapenna.layers.affine_augmentation import RandomRotation, RandomTranslation, RandomZoom
 from lapenna.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from lapenna.layers.base import Layer, register_layer, trace_calls
+from lapenna.layers.conv_lstm import ConvLSTM2D, ConvLSTM2DCell
 from lapenna.layers.conv_transpose import (
     BaseConvTranspose,
     Conv1DTranspose,
@@ -246,6 +247,8 @@ __all__ = [
     "LSTMCell",
     "GRUCell",
     "StackedRNNCells",
+    "ConvLSTM2D",
+    "ConvLSTM2DCell",
     "Embedding",
     "Masking",
     "Bidirectional",

@@ -53,6 +53,11 @@ def _state_sizes(cell):
     return cell.state_size if isinstance(cell.state_size, list) else [cell.state_size]
 
 
+def _sample(size):
+    """One sample's shape for a state or output size: ``units`` or a tuple (conv cells)."""
+    return tuple(size) if isinstance(size, tuple | list) else (size,)
+
+
 @register_layer
 class RNN(Layer):
     """Run a recurrent cell over the time axis (Keras's ``RNN``).
@@ -90,6 +95,7 @@ class RNN(Layer):
     """
 
     supports_masking = True
+    input_ndim = 3  # (batch, time, features); ConvLSTM2D takes (batch, time, h, w, c)
 
     def __init__(
         self,
@@ -117,12 +123,9 @@ class RNN(Layer):
 
     def build(self, input_shape):
         input_shape = _first_shape(input_shape)
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' expects inputs of shape "
-                f"(batch, time, features), got shape {tuple(input_shape)}"
-            )
-        self.cell._maybe_build((input_shape[0], input_shape[2]))
+        if len(input_shape) != self.input_ndim:
+            raise ValueError(self._shape_error(input_shape))
+        self.cell._maybe_build((input_shape[0], *input_shape[2:]))
         # Keras's weight paths, "lstm/lstm_cell/kernel": stable when a saved model is rebuilt
         for w in self.cell.weights:
             if not w.path.startswith(f"{self.name}/"):
@@ -137,11 +140,8 @@ class RNN(Layer):
     def call(self, inputs, mask=None, training=None):
         sequences, initial_state, mask = unfold_initial_state(inputs, mask)
         # 1. check and gather the initial states and the mask
-        if sequences.ndim != 3:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' expects inputs of shape "
-                f"(batch, time, features), got shape {sequences.shape}"
-            )
+        if sequences.ndim != self.input_ndim:
+            raise ValueError(self._shape_error(sequences.shape))
         batch = sequences.shape[0]
         states = self._initial_states(batch, initial_state, sequences.dtype)
         mask = self._check_mask(mask, sequences.shape)
@@ -164,11 +164,19 @@ class RNN(Layer):
         # 4. outputs at masked steps: the previous output (zeros before the first valid)
         if mask is not None:
             keep = mask if self.zero_output_for_mask else B.xp.maximum.accumulate(mask, axis=1)
-            outputs = outputs * Tensor(keep[:, :, None].astype(dtype))
+            keep = keep.reshape(keep.shape + (1,) * (outputs.ndim - 2))
+            outputs = outputs * Tensor(keep.astype(dtype))
         if self.stateful:
             self.states = [Tensor(s.data.copy()) for s in final]
         output = outputs if self.return_sequences else outputs[:, -1]
         return [output, *final] if self.return_state else output
+
+    def _shape_error(self, shape):
+        axes = "(batch, time, features)" if self.input_ndim == 3 else "(batch, time, h, w, c)"
+        return (
+            f"{type(self).__name__} '{self.name}' expects inputs of shape {axes}, got shape "
+            f"{tuple(shape)}"
+        )
 
     def _initial_states(self, batch, initial_state, dtype):
         sizes = _state_sizes(self.cell)
@@ -190,10 +198,11 @@ class RNN(Layer):
         out = []
         for s, size in zip(states, sizes):
             s = s if isinstance(s, Tensor) else Tensor(B.as_array(s, dtype))
-            if s.shape != (batch, size):
+            want = (batch, *_sample(size))
+            if s.shape != want:
                 raise ValueError(
                     f"{type(self).__name__} '{self.name}' expects initial states of shape "
-                    f"({batch}, {size}), got {s.shape}"
+                    f"{want}, got {s.shape}"
                 )
             out.append(s)
         return out
@@ -216,7 +225,8 @@ class RNN(Layer):
             out, new_states = self.cell(sequences[:, t], states, training=training)
             new_states = list(new_states) if isinstance(new_states, list | tuple) else [new_states]
             if mask is not None:
-                m = Tensor(mask[:, t : t + 1].astype(sequences.dtype))
+                m = mask[:, t].reshape((-1,) + (1,) * (out.ndim - 1))
+                m = Tensor(m.astype(sequences.dtype))
                 prev = out * 0 if prev is None else prev
                 out = m * out + (1 - m) * prev
                 new_states = [m * n + (1 - m) * s for n, s in zip(new_states, states)]
@@ -228,11 +238,11 @@ class RNN(Layer):
     def compute_output_shape(self, input_shape):
         input_shape = _first_shape(input_shape)
         batch, time = input_shape[0], input_shape[1]
-        units = self.cell.output_size
-        out = (batch, time, units) if self.return_sequences else (batch, units)
+        units = _sample(self.cell.output_size)
+        out = (batch, time, *units) if self.return_sequences else (batch, *units)
         if not self.return_state:
             return out
-        return [out, *[(batch, s) for s in _state_sizes(self.cell)]]
+        return [out, *[(batch, *_sample(s)) for s in _state_sizes(self.cell)]]
 
     def macs(self, input_shape, output_shape):
         """Per sample: ``time * (features + units) * gates * units`` (built-in cells)."""

@@ -151,7 +151,7 @@ class BaseRNNCell(SeededLayer):
     def get_initial_state(self, batch_size, dtype=None):
         sizes = self.state_size if isinstance(self.state_size, list) else [self.state_size]
         dtype = dtype or self.dtype
-        return [Tensor(B.xp.zeros((batch_size, s), dtype=dtype)) for s in sizes]
+        return [Tensor(B.xp.zeros((batch_size, *_sample(s)), dtype=dtype)) for s in sizes]
 
     def get_config(self):
         config = {**super().get_config(), "units": self.units}
@@ -387,7 +387,12 @@ def _initial_state(cell, batch_size, dtype):
     if hasattr(cell, "get_initial_state"):
         return cell.get_initial_state(batch_size, dtype)
     sizes = cell.state_size if isinstance(cell.state_size, list) else [cell.state_size]
-    return [Tensor(B.xp.zeros((batch_size, s), dtype=dtype)) for s in sizes]
+    return [Tensor(B.xp.zeros((batch_size, *_sample(s)), dtype=dtype)) for s in sizes]
+
+
+def _sample(size):
+    """One sample's shape: ``units`` or a tuple (a convolutional cell's ``(h, w, filters)``)."""
+    return tuple(size) if isinstance(size, tuple | list) else (size,)
 
 
 def deserialize_cell(cell):
