@@ -20,11 +20,38 @@ import numpy as np
 
 import lapenna as lp
 
-MODULES = (
-    "argparse collections functools itertools json logging pathlib re string textwrap "
-    "typing unittest datetime random statistics heapq bisect csv shutil subprocess "
-    "threading queue contextlib dataclasses enum fractions decimal difflib pprint tempfile"
-).split()
+MODULES = [
+    "argparse",
+    "collections",
+    "functools",
+    "itertools",
+    "json",
+    "logging",
+    "pathlib",
+    "re",
+    "string",
+    "textwrap",
+    "typing",
+    "unittest",
+    "datetime",
+    "random",
+    "statistics",
+    "heapq",
+    "bisect",
+    "csv",
+    "shutil",
+    "subprocess",
+    "threading",
+    "queue",
+    "contextlib",
+    "dataclasses",
+    "enum",
+    "fractions",
+    "decimal",
+    "difflib",
+    "pprint",
+    "tempfile",
+]
 
 
 def stdlib_text(max_chars=400_000):
