@@ -268,3 +268,22 @@ def test_cartpole_reinforce(tmp_path):
     returns = result["history"]["episode_return"]
     assert len(returns) <= 30 and finite(returns)
     assert Path(result["plot"]).stat().st_size > 0
+
+
+def test_adding_problem():
+    """The convergence gate of the sequence layers: on the adding problem with sequences of
+    20 steps, an LSTM reaches a validation MSE below 0.02 in 16 epochs (the baseline of
+    always predicting 1 is 0.167). The 100-step comparison with a SimpleRNN is the
+    script's own run."""
+    results = load("adding_problem").main(
+        length=20, samples=1024, epochs=16, batch_size=32, kinds=("LSTM",)
+    )
+    assert results["LSTM"][-1] < 0.02, results["LSTM"]
+
+
+def test_char_lstm():
+    """A character LSTM on the standard library's docstrings beats the unigram baseline
+    within three short epochs (perplexity 15.6 against 28.4 when measured), and samples."""
+    result = load("char_lstm").main(chars=100_000, length=50, epochs=3, units=64, batch_size=32)
+    assert result["perplexity"][-1] < 0.75 * result["unigram"], result
+    assert result["sample"].startswith("Return the ") and len(result["sample"]) == 131

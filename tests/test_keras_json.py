@@ -138,7 +138,7 @@ def test_dense_model_with_keras_h5_weights_matches_hand_computation(tmp_path):
 def test_unknown_layers_and_arguments_are_all_listed():
     spec = json.loads(KERAS2_MLP)
     layers = spec["config"]["layers"]
-    layers.insert(1, {"class_name": "LSTM", "config": {"name": "lstm", "units": 3}})
+    layers.insert(1, {"class_name": "ConvLSTM3D", "config": {"name": "lstm", "filters": 3}})
     layers.insert(2, {"class_name": "MyAttention", "config": {"name": "mine"}})
     layers.insert(3, {"class_name": "Lambda", "config": {"name": "fn", "function": "x"}})
     layers[0]["config"]["data_format"] = "channels_first"
@@ -147,7 +147,7 @@ def test_unknown_layers_and_arguments_are_all_listed():
         model_from_keras_json(json.dumps(spec))
     message = str(info.value)
     for part in (
-        "layer 'lstm' (LSTM): unknown layer class",
+        "layer 'lstm' (ConvLSTM3D): unknown layer class",
         "layer 'mine' (MyAttention): unknown layer class",
         "layer 'fn' (Lambda): unknown layer class",
         "layer 'hidden' (Dense): argument 'data_format'='channels_first'",

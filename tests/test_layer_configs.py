@@ -91,10 +91,37 @@ SAMPLES = {
     "ZeroPadding1D": ({"padding": 2}, (6, 3), 1),
     "ZeroPadding2D": ({"padding": ((1, 2), (0, 1))}, IMG, 1),
     "ZeroPadding3D": ({"padding": 1}, (4, 4, 4, 2), 1),
+    # sequence layers
+    "PositionEmbedding": ({"sequence_length": 8}, (5, 3), 1),
+    "SinePositionEncoding": ({"max_wavelength": 100.0}, (5, 3), 1),
+    "TransformerDecoder": ({"intermediate_dim": 4, "num_heads": 1}, (5, 3), 1),
+    "TransformerEncoder": (
+        {"intermediate_dim": 4, "num_heads": 1, "normalize_first": True},
+        (5, 3),
+        1,
+    ),
+    "AdditiveAttention": ({"use_scale": True}, (5, 3), 2),
+    "Attention": ({"score_mode": "concat"}, (5, 3), 2),
+    "MultiHeadAttention": ({"num_heads": 2, "key_dim": 2, "value_dim": 3}, (5, 3), 2),
+    "ConvLSTM2D": ({"filters": 2, "kernel_size": 2, "padding": "same"}, (3, 4, 4, 2), 1),
+    "Bidirectional": ({"layer": lp.layers.GRU(3, return_sequences=True)}, (5, 3), 1),
+    "GRU": ({"units": 3, "reset_after": False, "go_backwards": True}, (5, 3), 1),
+    "LSTM": ({"units": 3, "return_sequences": True, "recurrent_dropout": 0.2}, (5, 3), 1),
+    "Masking": ({"mask_value": 0.5}, (5, 3), 1),
+    "RNN": ({"cell": [{"class_name": "LSTMCell", "config": {"units": 3}}]}, (5, 3), 1),
+    "SimpleRNN": ({"units": 3, "activation": "relu"}, (5, 3), 1),
+    "TimeDistributed": ({"layer": lp.layers.Dense(2)}, (5, 3), 1),
 }
 # the model containers and the graph's entry are exercised by every model below; a Lambda
 # holds code and is refused by design (tests/test_saving.py)
 NOT_STANDALONE = {"Functional", "Sequential", "InputLayer", "Lambda", "MaxUnpooling2D"}
+# cells take (inputs, states) and run inside RNN; Embedding takes integer ids: both are
+# round-tripped in tests/test_layers_rnn.py
+NOT_STANDALONE |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Embedding"}
+NOT_STANDALONE |= {
+    "TokenAndPositionEmbedding",
+    "ConvLSTM2DCell",
+}  # integer ids too: tests/test_transformer.py
 
 
 def test_every_registered_layer_has_a_sample():

@@ -19,6 +19,11 @@ from lapenna.applications.mobilenet import MobileNetV2
 from lapenna.applications.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
 from lapenna.applications.ssd import SSD, ssd_anchors, ssd_decode, ssd_evaluate, ssd_targets_for
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
+from lapenna.applications.transformer import (
+    TransformerClassifier,
+    TransformerDecoder,
+    TransformerEncoder,
+)
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
 from lapenna.applications.yolo import YOLO, YOLOLoss, yolo_decode, yolo_targets
@@ -48,6 +53,9 @@ __all__ = [
     "FSRCNN",
     "DCGANGenerator",
     "DCGANDiscriminator",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "TransformerClassifier",
     "preprocess_input",
     "decode_predictions",
     "feature_extractor",

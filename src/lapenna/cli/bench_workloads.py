@@ -1,4 +1,4 @@
-"""The four reference workloads of ``lapenna bench``, built alike in lapenna and PyTorch.
+"""The reference workloads of ``lapenna bench``, built alike in lapenna and PyTorch.
 
 Each lapenna builder has a torch twin of the same architecture (channels-last in lapenna,
 channels-first in torch); :data:`WORKLOADS` gives the builder, one sample's shape and the
@@ -73,8 +73,17 @@ def resnet18_cifar_lapenna():
     return lp.Model(inputs, layers.Dense(10)(x))
 
 
+def _recurrent_lapenna(kind):
+    def build():
+        return lp.Sequential(
+            [layers.Input((100, 32)), getattr(layers, kind)(128), layers.Dense(10)]
+        )
+
+    return build
+
+
 def torch_models(torch):
-    """The same four architectures as torch modules (NCHW)."""
+    """The same architectures as torch modules (NCHW)."""
     nn = torch.nn
 
     class Block(nn.Module):
@@ -109,7 +118,20 @@ def torch_models(torch):
             nn.Linear(512, 10),
         )
 
+    class Recurrent(nn.Module):
+        """``nn.LSTM``/``nn.GRU`` (batch first), the last step's output, a Linear top."""
+
+        def __init__(self, kind):
+            super().__init__()
+            self.rnn = getattr(nn, kind)(32, 128, batch_first=True)
+            self.top = nn.Linear(128, 10)
+
+        def forward(self, x):
+            return self.top(self.rnn(x)[0][:, -1])
+
     return {
+        "lstm": lambda: Recurrent("LSTM"),
+        "gru": lambda: Recurrent("GRU"),
         "mlp": lambda: nn.Sequential(
             nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
         ),
@@ -147,4 +169,7 @@ WORKLOADS = {
     "lenet5": (lenet5_lapenna, (28, 28, 1), 128),
     "small_cnn": (small_cnn_lapenna, (32, 32, 3), 128),
     "resnet18_cifar": (resnet18_cifar_lapenna, (32, 32, 3), 64),
+    # 100 steps of 32 features, 128 units, the last step into Dense(10)
+    "lstm": (_recurrent_lapenna("LSTM"), (100, 32), 64),
+    "gru": (_recurrent_lapenna("GRU"), (100, 32), 64),
 }

@@ -154,7 +154,7 @@ class Orthogonal(RandomInitializer):
         q, r = xp.linalg.qr(a)
         q = q * xp.where(xp.diagonal(r) < 0, -1, 1).astype(q.dtype)
         if rows < cols:
-            q = q.T
+            q = xp.ascontiguousarray(q.T)  # a weight is a C-ordered array, as everywhere
         return q.reshape(shape) * q.dtype.type(self.gain)
 
     def get_config(self):

@@ -10,7 +10,7 @@ ONNX operators need it (see ``onnx_graph``).
 
 from lapenna.backend import floatx
 from lapenna.backend import host_np as np
-from lapenna.io import onnx_conv, onnx_layers  # noqa: F401 - they register the converters
+from lapenna.io import onnx_conv, onnx_layers, onnx_recurrent  # noqa: F401 - they register the converters
 from lapenna.io.atomic import atomic_write
 from lapenna.io.onnx_graph import CONVERTERS, OnnxGraph, Value
 from lapenna.utils import get_registry

@@ -4,7 +4,9 @@
 
 from lapenna.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lapenna.layers.affine_augmentation import RandomRotation, RandomTranslation, RandomZoom
+from lapenna.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from lapenna.layers.base import Layer, register_layer, trace_calls
+from lapenna.layers.conv_lstm import ConvLSTM2D, ConvLSTM2DCell
 from lapenna.layers.conv_transpose import (
     BaseConvTranspose,
     Conv1DTranspose,
@@ -23,6 +25,7 @@ from lapenna.layers.core import (
     Reshape,
 )
 from lapenna.layers.depthwise_conv import DepthwiseConv2D, SeparableConv2D
+from lapenna.layers.embedding import Embedding, Masking
 from lapenna.layers.global_pooling import (
     BaseGlobalPooling,
     GlobalAveragePooling1D,
@@ -77,6 +80,11 @@ from lapenna.layers.pooling import (
     MaxPooling3D,
     MaxUnpooling2D,
 )
+from lapenna.layers.positional import (
+    PositionEmbedding,
+    SinePositionEncoding,
+    TokenAndPositionEmbedding,
+)
 from lapenna.layers.preprocessing import Normalization, Rescaling
 from lapenna.layers.regularization import (
     ActivityRegularization,
@@ -95,8 +103,11 @@ from lapenna.layers.reshaping import (
     UpSampling2D,
     UpSampling3D,
 )
+from lapenna.layers.rnn import GRU, LSTM, RNN, SimpleRNN
+from lapenna.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from lapenna.layers.seeding import SeededLayer
 from lapenna.layers.symbolic import SymbolicTensor
+from lapenna.layers.wrappers import Bidirectional, TimeDistributed
 
 
 def _is_layer_class(obj):

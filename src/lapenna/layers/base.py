@@ -311,10 +311,26 @@ class Layer:
             self.input_spec.check(self, inputs.shape)
         if _takes_training(type(self)):
             kwargs["training"] = training
+        mask = kwargs.get("mask", _mask_of(inputs))
+        if mask is not None and "mask" not in kwargs and _takes_mask(type(self)):
+            kwargs["mask"] = mask
         self._activity_losses = []
         if _trace is None:
-            return self.call(inputs, *args, **kwargs)
-        return _traced_call(self, inputs, shapes, args, kwargs)
+            out = self.call(inputs, *args, **kwargs)
+        else:
+            out = _traced_call(self, inputs, shapes, args, kwargs)
+        if out is not inputs and (
+            mask is not None or type(self).compute_mask is not Layer.compute_mask
+        ):
+            _attach_mask(out, self.compute_mask(inputs, mask))
+        return out
+
+    # -- masks (Keras's ``_keras_mask``: a (batch, time) boolean array riding on a Tensor)
+    supports_masking = False
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output: the input's when the layer ``supports_masking``."""
+        return mask if self.supports_masking else None
 
     # -- config -------------------------------------------------------------------------
     def get_config(self):
@@ -385,6 +401,29 @@ def _takes_training(cls):
             p.kind is p.VAR_KEYWORD for p in params.values()
         )
     return _CALL_TAKES_TRAINING[cls]
+
+
+def _takes_mask(cls):
+    key = (cls, "mask")
+    if key not in _CALL_TAKES_TRAINING:
+        _CALL_TAKES_TRAINING[key] = "mask" in inspect.signature(cls.call).parameters
+    return _CALL_TAKES_TRAINING[key]
+
+
+def _mask_of(inputs):
+    """The mask riding on the (first) input Tensor, or None."""
+    if isinstance(inputs, list | tuple):
+        masks = [_mask_of(i) for i in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(inputs, "_keras_mask", None)
+
+
+def _attach_mask(out, mask):
+    if isinstance(out, Tensor):
+        out._keras_mask = mask
+    elif isinstance(out, list | tuple) and isinstance(mask, list | tuple):
+        for o, m in zip(out, mask):
+            _attach_mask(o, m)
 
 
 def _to_tensors(inputs, dtype):

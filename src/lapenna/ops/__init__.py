@@ -59,6 +59,7 @@ from lapenna.ops.pooling import (
     max_pool3d,
     max_unpool2d,
 )
+from lapenna.ops.recurrent import gru, lstm, simple_rnn
 from lapenna.ops.reduction import argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from lapenna.ops.resampling import (
     crop1d,
@@ -91,6 +92,9 @@ from lapenna.ops.shape import (
 from lapenna.ops.special import erf
 
 __all__ = [
+    "simple_rnn",
+    "lstm",
+    "gru",
     "abs",
     "add",
     "arctan",
