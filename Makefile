@@ -40,6 +40,8 @@ demo: $(VENV)/.installed-demo
 bench: $(VENV)/.installed-bench
 	$(PY) -m lapenna bench
 	$(PY) -m lapenna bench --rl --threads 1 --only dqn sb3 --seeds 1
+	$(PY) -m lapenna bench --detection --only iou nms coco
+	$(PY) examples/tuning/replay_benchmark.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -25,6 +25,25 @@ WITHOUT_ONNX_CONVERTER = {
     "RepeatVector",
     "Resizing",
     "Sequential",
+    # sequence layers: the cells export through SimpleRNN/LSTM/GRU/Bidirectional; attention,
+    # positional layers, transformer blocks, ConvLSTM2D and TimeDistributed have no converter yet
+    "AdditiveAttention",
+    "Attention",
+    "ConvLSTM2D",
+    "ConvLSTM2DCell",
+    "GRUCell",
+    "LSTMCell",
+    "Masking",
+    "MultiHeadAttention",
+    "PositionEmbedding",
+    "RNN",
+    "SimpleRNNCell",
+    "SinePositionEncoding",
+    "StackedRNNCells",
+    "TimeDistributed",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoder",
+    "TransformerEncoder",
 }
 
 
