@@ -57,6 +57,7 @@ OPTIONAL = {
     "torch",
     "rich",
     "hypothesis",
+    "keras",
 }
 
 

@@ -37,6 +37,7 @@ from lapenna.autograd import (
     tensor,
 )
 from lapenna.models import Model, Sequential
+from lapenna.layers import Input  # Keras's ``keras.Input``
 from lapenna.backend import (
     floatx,
     get_num_threads,
@@ -51,6 +52,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Model",
+    "Input",
     "Sequential",
     "layers",
     "models",
