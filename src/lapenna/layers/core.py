@@ -29,7 +29,6 @@ class InputLayer(Layer):
         node = Node(self, [], None, (), {})
         node.outputs = SymbolicTensor(self.batch_shape, self.dtype, name=self.name, node=node)
         self._inbound_nodes.append(node)
-        self.output = node.outputs
 
     def compute_output_shape(self, input_shape):
         return self.batch_shape

@@ -59,7 +59,7 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in self.metrics]
+        return ["loss", *_output_loss_names(self)] + [m.name for m in self.metrics]
 
     def _require_compiled(self, what):
         if not self.compiled:
@@ -328,8 +328,7 @@ class Trainer:
         logs = self._evaluate_batches(batches, callbacks)
         if return_dict:
             return logs
-        values = [logs["loss"]] + [logs[m.name] for m in self.metrics]
-        return values[0] if len(values) == 1 else values
+        return _values(logs, self)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as numpy arrays, computed in batches with no graph kept."""
@@ -383,8 +382,18 @@ class Trainer:
 
 
 def _values(logs, model):
-    values = [logs["loss"]] + [logs[m.name] for m in model.metrics]
+    # Keras lists each output's loss after the total when a model has several outputs
+    values = [logs["loss"]] + [logs[n] for n in _output_loss_names(model) if n in logs]
+    values += [logs[m.name] for m in model.metrics]
     return values[0] if len(values) == 1 else values
+
+
+def _output_loss_names(model):
+    compiled = model.compiled_loss
+    if compiled is None or len(compiled.output_names) < 2:
+        return []
+    pairs = zip(compiled.output_names, compiled.losses)
+    return [f"{name}_loss" for name, fn in pairs if fn is not None]
 
 
 def _concat(outputs):
