@@ -34,8 +34,8 @@ def test_lenet_style_model_matches_keras_in_counts_outputs_and_one_step():
     report = compare_with_keras(lenet, x, y, loss="categorical_crossentropy")
     assert report.params == 18_646
     assert report.output_error < 1e-5
-    # conv kernels, biases, BN gamma/beta and moving statistics, dense kernel and bias
-    assert len(report.gradient_errors) == 10
+    # the inputs, conv kernels and biases, BN gamma/beta and moving statistics, dense
+    assert len(report.gradient_errors) == 11
 
 
 def test_harness_reports_a_different_activation():

@@ -141,6 +141,14 @@ class Layer:
             name, shape, initializer, regularizer, constraint, trainable=trainable, dtype=dtype
         )
 
+    def _add_activity_loss(self, regularizer, outputs):
+        """Record ``regularizer(outputs)`` divided by the batch size (Keras 3's rule, so the
+        penalty's strength does not depend on the batch); it joins ``losses``."""
+        penalty = regularizer(outputs)
+        if outputs.ndim > 0 and outputs.shape[0]:
+            penalty = penalty / outputs.shape[0]
+        self._activity_losses.append(penalty)
+
     def _own_weights(self):
         """Weights made by ``add_weight``, then Variables held in attributes, lists and dicts
         (``self.w = lp.Variable(...)`` in ``__init__`` or ``build``, as Keras tracks them)."""

@@ -151,7 +151,7 @@ class Dense(Layer):
             outputs = outputs + self.bias
         outputs = self.activation(outputs)
         if self.activity_regularizer is not None:
-            self._activity_losses.append(self.activity_regularizer(outputs))
+            self._add_activity_loss(self.activity_regularizer, outputs)
         return outputs
 
     def compute_output_shape(self, input_shape):

@@ -8,7 +8,8 @@ initial weights into lapenna and checks, in this order:
 2. each weighted layer's class and weight shapes, pairwise in graph order;
 3. the output shape of every layer (the rows of ``summary()``);
 4. the outputs on the same inputs (inference mode);
-5. one training step (``train_on_batch`` with plain SGD): its loss and the change of every
+5. the gradient of the loss with respect to the inputs (training mode), then one
+   training step (``train_on_batch`` with plain SGD): its loss and the change of every
    weight, which is ``-learning_rate`` times the gradient.
 
 Example (``k`` is ``keras`` in one build and ``lapenna`` in the other)::
@@ -64,8 +65,8 @@ class KerasComparison:
         params: the number of parameters (equal in both).
         output_error: the largest absolute difference of the outputs.
         loss_error: the absolute difference of the training step's losses.
-        gradient_errors: per weight path, the largest absolute difference of the weight
-            changes divided by the learning rate (i.e. of the gradients).
+        gradient_errors: per weight path (and ``"inputs"``), the largest absolute
+            difference of the gradients (weight changes divided by the learning rate).
     """
 
     keras_model: object
@@ -245,8 +246,37 @@ def _check_close(what, got, want, rtol, atol):
     return worst
 
 
+def _check_input_gradients(report, keras, x, y, loss, rtol, atol):
+    """The gradient of the loss (plus the models' own losses) with respect to the inputs,
+    in training mode: it checks the backward pass of layers without weights too."""
+    import torch
+
+    several = isinstance(x, list | tuple)
+    arrays = [np.asarray(a, np.float32) for a in (x if several else [x])]
+    k_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    k_out = report.keras_model(k_inputs if several else k_inputs[0], training=True)
+    k_loss = keras.ops.mean(keras.losses.get(loss)(torch.tensor(np.asarray(y)), k_out))
+    for penalty in report.keras_model.losses:
+        k_loss = k_loss + penalty
+    k_loss.backward()
+    inputs = [lapenna.tensor(a, requires_grad=True) for a in arrays]
+    out = report.model(inputs if several else inputs[0], training=True)
+    lp_loss = lapenna.ops.mean(lapenna.losses.get(loss)(lapenna.tensor(np.asarray(y)), out))
+    for penalty in report.model.losses:
+        lp_loss = lp_loss + penalty
+    grads = lapenna.grad(lp_loss, inputs, allow_unused=True)
+    want = [t.grad.numpy() if t.grad is not None else np.zeros(t.shape) for t in k_inputs]
+    got = [g.numpy() if g is not None else np.zeros(a.shape) for g, a in zip(grads, arrays)]
+    report.gradient_errors["inputs"] = _check_close(
+        "gradient of the inputs", got, want, rtol * 10, atol * 10
+    )
+
+
 def _check_training_step(report, keras, x, y, loss, learning_rate, rtol, atol):
     k_model, model = report.keras_model, report.model
+    _check_input_gradients(report, keras, x, y, loss, rtol, atol)
+    if not model.trainable_weights:
+        return
     k_model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=loss)
     model.compile(optimizer=lapenna.optimizers.SGD(learning_rate=learning_rate), loss=loss)
     pairs = _weighted_layer_pairs(k_model, model)
