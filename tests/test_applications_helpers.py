@@ -109,7 +109,7 @@ SMALL = [  # every builder at a small width, with the input it gets
     (applications.AlexNet, {"base_filters": 4, "fc_units": 16}, (63, 63, 3)),
     (applications.VGG11, {"base_filters": 4, "fc_units": 16, "batch_norm": True}, (32, 32, 3)),
     (applications.ResNet18, {"base_filters": 4}, (32, 32, 3)),
-    (applications.ResNet50, {"base_filters": 2, "stem": "cifar"}, (16, 16, 3)),
+    (applications.resnet.ResNet50, {"base_filters": 2, "stem": "cifar"}, (16, 16, 3)),
     (applications.GoogLeNet, {}, (33, 33, 3)),
     (applications.MobileNetV2, {"alpha": 0.1}, (32, 32, 3)),
     (applications.DenseNet121, {"growth_rate": 2, "base_filters": 4}, (29, 29, 3)),

@@ -118,7 +118,7 @@ class TorchResNet(nn.Module):
     [
         (applications.ResNet18, "basic", (2, 2, 2, 2), "cifar", 32),
         (applications.ResNet18, "basic", (2, 2, 2, 2), "imagenet", 40),
-        (applications.ResNet50, "bottleneck", (3, 4, 6, 3), "imagenet", 45),
+        (applications.resnet.ResNet50, "bottleneck", (3, 4, 6, 3), "imagenet", 45),
     ],
 )
 def test_resnet_matches_torch(builder, kind, counts, stem, size):

@@ -13,9 +13,17 @@ from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, De
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
+from lapenna.applications.keras_resnet import (
+    ResNet50,
+    ResNet50V2,
+    ResNet101,
+    ResNet101V2,
+    ResNet152,
+    ResNet152V2,
+)
 from lapenna.applications.lenet import LeNet5
 from lapenna.applications.mobilenet import MobileNetV2
-from lapenna.applications.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
+from lapenna.applications.resnet import ResNet, ResNet18, ResNet34
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
@@ -34,6 +42,9 @@ __all__ = [
     "ResNet50",
     "ResNet101",
     "ResNet152",
+    "ResNet50V2",
+    "ResNet101V2",
+    "ResNet152V2",
     "GoogLeNet",
     "MobileNetV2",
     "DenseNet",

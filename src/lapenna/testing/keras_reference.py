@@ -91,6 +91,9 @@ def compare_with_keras(
 ):
     """Build ``build(keras)`` and ``build(lapenna)``, copy the weights across, compare.
 
+    Keras's moving means and variances get random values first (then copied), so that
+    inference-mode outputs depend on them.
+
     Args:
         build: a function of one argument, the framework module, returning a model. It is
             called once with ``keras`` and once with ``lapenna``, so the same source text
@@ -102,7 +105,9 @@ def compare_with_keras(
         rtol, atol: tolerances; ``atol`` is scaled by the largest magnitude of what is
             compared (outputs, or each weight's gradient), as float32 sums grow with it.
         train: run and compare the training step (needs ``y``).
-        check_shapes: compare the output shape of every layer.
+        check_shapes: ``True`` compares the output shape of every layer (both models must
+            list the same layers); ``"weighted"`` those of the layers with weights and of
+            the model; ``False`` none.
 
     Returns:
         a ``KerasComparison``.
@@ -115,9 +120,10 @@ def compare_with_keras(
     keras_model = build(keras)
     model = build(lapenna)
     _check_counts(keras_model, model)
+    _randomize_statistics(keras_model)
     copy_weights_from_keras(keras_model, model)
     if check_shapes:
-        _check_layer_shapes(keras_model, model)
+        _check_layer_shapes(keras_model, model, check_shapes != "weighted")
     report = KerasComparison(keras_model, model, int(keras_model.count_params()))
     want = _as_list(keras_model.predict(x, verbose=0))
     got = _as_list(model.predict(x, verbose=0))
@@ -139,6 +145,18 @@ def copy_weights_from_keras(keras_model, model):
     pairs = _weighted_layer_pairs(keras_model, model)
     for k_layer, layer in pairs:
         layer.set_weights([np.asarray(w) for w in k_layer.get_weights()])
+
+
+def _randomize_statistics(keras_model, seed=0):
+    """Give Keras's moving means and variances values other than 0 and 1, so that the
+    inference-mode comparison also checks how each normalization uses them (epsilon)."""
+    rng = np.random.default_rng(seed)
+    for weight in keras_model.non_trainable_weights:
+        shape = tuple(weight.shape)
+        if weight.name.endswith("moving_variance"):
+            weight.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        elif weight.name.endswith("moving_mean"):
+            weight.assign(rng.normal(0.0, 0.2, shape).astype("float32"))
 
 
 # -- the checks ---------------------------------------------------------------------------
@@ -180,8 +198,13 @@ def _is_model(layer):
 
 
 def _weighted_layer_pairs(keras_model, model):
+    """Pairs by layer name when both models name the same weighted layers (zoo models with
+    Keras's names; branchy graphs may list them in other orders), else by position."""
     k_layers = [layer for layer in _leaf_layers(keras_model) if layer.weights]
     layers = [layer for layer in _leaf_layers(model) if layer.weights]
+    by_name = {layer.name: layer for layer in layers}
+    if len(by_name) == len(layers) == len(k_layers) and set(by_name) == {k.name for k in k_layers}:
+        layers = [by_name[k.name] for k in k_layers]
     assert len(k_layers) == len(layers), (
         f"Keras has {len(k_layers)} layers with weights, lapenna {len(layers)}: "
         f"{[type(k).__name__ for k in k_layers]} vs {[type(m).__name__ for m in layers]}"
@@ -197,14 +220,23 @@ def _weighted_layer_pairs(keras_model, model):
     return list(zip(k_layers, layers))
 
 
-def _check_layer_shapes(keras_model, model):
-    """Every layer's output shape, as ``summary()`` prints it, in both models."""
-    k_layers = [x for x in keras_model.layers if type(x).__name__ != "InputLayer"]
-    layers = [x for x in model.layers if type(x).__name__ != "InputLayer"]
-    assert len(k_layers) == len(layers), (
-        f"Keras lists {len(k_layers)} layers, lapenna {len(layers)}: "
-        f"{[x.name for x in k_layers]} vs {[x.name for x in layers]}"
-    )
+def _check_layer_shapes(keras_model, model, every_layer):
+    """Output shapes, as ``summary()`` prints them: of every layer (``every_layer``), or of
+    each weighted layer pair (a zoo model may split a Keras layer's activation or padding
+    into layers of its own) and of the model."""
+    if every_layer:
+        k_layers = [x for x in keras_model.layers if type(x).__name__ != "InputLayer"]
+        layers = [x for x in model.layers if type(x).__name__ != "InputLayer"]
+        assert len(k_layers) == len(layers), (
+            f"Keras lists {len(k_layers)} layers, lapenna {len(layers)}: "
+            f"{[x.name for x in k_layers]} vs {[x.name for x in layers]}"
+        )
+    else:
+        k_layers, layers = zip(*_weighted_layer_pairs(keras_model, model))
+        assert _shape_list(keras_model.outputs) == _shape_list(model.outputs), (
+            f"model outputs: Keras {_shape_list(keras_model.outputs)}, "
+            f"lapenna {_shape_list(model.outputs)}"
+        )
     for k_layer, layer in zip(k_layers, layers):
         want = _shape_list(k_layer.output)
         got = _shape_list(_lapenna_output(layer))
@@ -252,7 +284,7 @@ def _check_input_gradients(report, keras, x, y, loss, rtol, atol):
     import torch
 
     several = isinstance(x, list | tuple)
-    arrays = [np.asarray(a, np.float32) for a in (x if several else [x])]
+    arrays = [np.asarray(a) for a in (x if several else [x])]
     k_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
     k_out = report.keras_model(k_inputs if several else k_inputs[0], training=True)
     k_loss = keras.ops.mean(keras.losses.get(loss)(torch.tensor(np.asarray(y)), k_out))
