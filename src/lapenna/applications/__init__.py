@@ -7,6 +7,7 @@ parameter counts equal torchvision's. ``weights`` is None or a local file: nothi
 downloaded.
 """
 
+from lapenna.applications import mobilenet_v2, resnet50, resnet_v2, vgg16  # noqa: F401
 from lapenna.applications.alexnet import AlexNet
 from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201

@@ -228,3 +228,5 @@ __all__ = [
     "RandomContrast",
     "RandomBrightness",
 ]
+
+from lapenna.layers import experimental  # noqa: E402, F401 - tf.keras 2 spelling

@@ -356,6 +356,22 @@ class Trainer:
         return _concat(outputs)
 
     # -- single batches -----------------------------------------------------------------
+    # tf.keras 2 methods Keras 3 removed: a hint instead of an AttributeError
+    def fit_generator(self, *args, **kwargs):
+        raise AttributeError("fit_generator was removed (tf.keras 2.1): fit(generator, ...)")
+
+    def evaluate_generator(self, *args, **kwargs):
+        raise AttributeError("evaluate_generator was removed: evaluate(generator, ...)")
+
+    def predict_generator(self, *args, **kwargs):
+        raise AttributeError("predict_generator was removed: predict(generator, ...)")
+
+    def predict_classes(self, *args, **kwargs):
+        raise AttributeError(
+            "predict_classes was removed: use predict(x).argmax(axis=-1) (softmax output) "
+            "or (predict(x) > 0.5).astype('int32') (sigmoid output)"
+        )
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._require_compiled("train_on_batch")
         x, y, w = (
