@@ -320,6 +320,7 @@ _DOCTESTED = [
     "mobilenet",
     "resnet",
     "keras_resnet",
+    "xception",
     "super_resolution",
     "unet",
     "vgg",

@@ -59,15 +59,19 @@ def test_image_resize_of_one_image_and_of_a_batch_equals_keras(keras, interpolat
         ops.image.resize(np.zeros((4, 4)), (2, 2))
 
 
-@pytest.mark.parametrize("module", ["resnet50", "resnet_v2", "vgg16", "mobilenet_v2"])
+@pytest.mark.parametrize("module", ["resnet50", "resnet_v2", "vgg16", "mobilenet_v2", "xception"])
 def test_application_modules_preprocess_like_keras(keras, module):
     images = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3)).astype("float32")
     want = getattr(keras.applications, module).preprocess_input(images.copy())
     got = getattr(lp.applications, module).preprocess_input(images)
     _same(got, want, rtol=1e-6, atol=1e-5)
-    builder = {"resnet50": "ResNet50", "resnet_v2": "ResNet50V2", "vgg16": "VGG16"}.get(
-        module, "MobileNetV2"
-    )
+    builder = {
+        "resnet50": "ResNet50",
+        "resnet_v2": "ResNet50V2",
+        "vgg16": "VGG16",
+        "mobilenet_v2": "MobileNetV2",
+        "xception": "Xception",
+    }[module]
     assert getattr(getattr(lp.applications, module), builder) is getattr(lp.applications, builder)
 
 

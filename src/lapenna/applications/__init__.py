@@ -7,7 +7,7 @@ parameter counts equal torchvision's. ``weights`` is None or a local file: nothi
 downloaded.
 """
 
-from lapenna.applications import mobilenet_v2, resnet50, resnet_v2, vgg16  # noqa: F401
+from lapenna.applications import mobilenet_v2, resnet50, resnet_v2, vgg16, xception  # noqa: F401
 from lapenna.applications.alexnet import AlexNet
 from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
@@ -28,6 +28,7 @@ from lapenna.applications.resnet import ResNet, ResNet18, ResNet34
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
+from lapenna.applications.xception import Xception
 
 __all__ = [
     "LeNet5",
@@ -46,6 +47,7 @@ __all__ = [
     "ResNet50V2",
     "ResNet101V2",
     "ResNet152V2",
+    "Xception",
     "GoogLeNet",
     "MobileNetV2",
     "DenseNet",

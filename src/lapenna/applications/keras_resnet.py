@@ -24,9 +24,10 @@ _EPSILON = 1.001e-5
 _BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 
-def keras_input_shape(builder, input_shape, include_top, min_size=32):
-    """Keras's default input: 224x224x3 with the top, any height and width without it."""
-    default = (224, 224, 3) if include_top else (None, None, 3)
+def keras_input_shape(builder, input_shape, include_top, min_size=32, size=224):
+    """Keras's default input: ``size`` x ``size`` x 3 with the top, any height and width
+    without it."""
+    default = (size, size, 3) if include_top else (None, None, 3)
     return check_input_shape(builder, input_shape, default, min_size=min_size)
 
 

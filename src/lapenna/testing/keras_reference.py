@@ -198,13 +198,16 @@ def _is_model(layer):
 
 
 def _weighted_layer_pairs(keras_model, model):
-    """Pairs by layer name when both models name the same weighted layers (zoo models with
-    Keras's names; branchy graphs may list them in other orders), else by position."""
+    """Layers with the same name pair up (zoo models use Keras's names, and branchy graphs
+    may list layers in other orders); the rest pair by position in each model's order."""
     k_layers = [layer for layer in _leaf_layers(keras_model) if layer.weights]
     layers = [layer for layer in _leaf_layers(model) if layer.weights]
     by_name = {layer.name: layer for layer in layers}
-    if len(by_name) == len(layers) == len(k_layers) and set(by_name) == {k.name for k in k_layers}:
-        layers = [by_name[k.name] for k in k_layers]
+    k_names = [k.name for k in k_layers]
+    if len(by_name) == len(layers) == len(k_layers) and len(set(k_names)) == len(k_names):
+        shared = set(by_name) & set(k_names)
+        rest = iter([layer for layer in layers if layer.name not in shared])
+        layers = [by_name[k.name] if k.name in shared else next(rest) for k in k_layers]
     assert len(k_layers) == len(layers), (
         f"Keras has {len(k_layers)} layers with weights, lapenna {len(layers)}: "
         f"{[type(k).__name__ for k in k_layers]} vs {[type(m).__name__ for m in layers]}"
