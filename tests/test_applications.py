@@ -65,7 +65,7 @@ TORCHVISION_PARAMS = [
     (applications.resnet.ResNet101, {}, 44_549_160),
     (applications.resnet.ResNet152, {}, 60_192_808),
     (applications.GoogLeNet, {}, 6_624_904),
-    (applications.MobileNetV2, {}, 3_504_872),
+    (applications.mobilenet.MobileNetV2, {}, 3_504_872),
     (applications.DenseNet121, {}, 7_978_856),
     (applications.DenseNet169, {}, 14_149_480),
 ]
@@ -100,7 +100,7 @@ def test_lenet5_has_61706_parameters_and_the_classic_maps():
         (applications.ResNet18, 1.81e9),
         (applications.resnet.ResNet50, 4.09e9),
         (applications.VGG16, 15.47e9),
-        (applications.MobileNetV2, 0.30e9),
+        (applications.mobilenet.MobileNetV2, 0.30e9),
         (applications.GoogLeNet, 1.50e9),
         (applications.DenseNet121, 2.83e9),
         (applications.AlexNet, 0.71e9),
@@ -119,7 +119,7 @@ def test_summarize_counts_the_same_macs_as_the_graph():
     assert abs(summary.macs - 1.81e9) / 1.81e9 < 0.04
     assert summary.trainable_params == 11_689_512
     for model in (
-        applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35),
+        applications.mobilenet.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35),
         applications.GoogLeNet(input_shape=(47, 47, 3)),
         applications.UNet((32, 32, 1), depth=2, base_filters=4),
     ):
@@ -146,8 +146,13 @@ def test_summarize_counts_the_same_macs_as_the_graph():
         (applications.VGG16, {"input_shape": (75, 99, 3), "base_filters": 8}, (None, 2, 3, 64), 64),
         (applications.AlexNet, {"input_shape": (63, 63, 3)}, (None, 1, 1, 256), 256),
         (applications.GoogLeNet, {"input_shape": (99, 99, 3)}, (None, 3, 3, 1024), 1024),
-        (applications.MobileNetV2, {"input_shape": (101, 101, 3)}, (None, 4, 4, 1280), 1280),
-        (applications.MobileNetV2, {"alpha": 1.4}, (None, None, None, 1792), 1792),
+        (
+            applications.mobilenet.MobileNetV2,
+            {"input_shape": (101, 101, 3)},
+            (None, 4, 4, 1280),
+            1280,
+        ),
+        (applications.mobilenet.MobileNetV2, {"alpha": 1.4}, (None, None, None, 1792), 1792),
         (applications.DenseNet121, {"input_shape": (63, 65, 3)}, (None, 2, 2, 1024), 1024),
         (applications.LeNet5, {"input_shape": (32, 32, 1)}, (None, 6, 6, 16), 16),
     ],
@@ -216,7 +221,11 @@ def test_layers_have_readable_unique_names():
     assert all(not getattr(layer, "use_bias", False) for layer in model.layers[:-1])
     bn = model.get_layer("conv1_bn")
     assert (bn.epsilon, bn.momentum) == (1e-5, 0.9)
-    for builder in (applications.GoogLeNet, applications.MobileNetV2, applications.DenseNet121):
+    for builder in (
+        applications.GoogLeNet,
+        applications.mobilenet.MobileNetV2,
+        applications.DenseNet121,
+    ):
         names = [layer.name for layer in builder(include_top=False).layers]
         assert len(names) == len(set(names))
 
@@ -269,7 +278,7 @@ def test_minimum_input_sizes():
         (lambda: applications.ResNet18(input_shape=(32, 32, None)), ValueError, "channel"),
         (lambda: applications.ResNet18(include_top="yes"), ValueError, "include_top"),
         (lambda: applications.ResNet18(classifier_activation="nope"), ValueError, "nope"),
-        (lambda: applications.MobileNetV2(alpha=0), ValueError, "alpha"),
+        (lambda: applications.mobilenet.MobileNetV2(alpha=0), ValueError, "alpha"),
         (lambda: applications.UNet((30, 32, 3)), ValueError, "divisible by 16"),
         (lambda: applications.LeNet5(subsampling="l2"), ValueError, "subsampling"),
         (lambda: applications.FSRCNN(m=-1), ValueError, "non-negative"),
@@ -320,6 +329,7 @@ _DOCTESTED = [
     "mobilenet",
     "resnet",
     "keras_resnet",
+    "keras_mobilenet",
     "xception",
     "super_resolution",
     "unet",

@@ -111,7 +111,7 @@ SMALL = [  # every builder at a small width, with the input it gets
     (applications.ResNet18, {"base_filters": 4}, (32, 32, 3)),
     (applications.resnet.ResNet50, {"base_filters": 2, "stem": "cifar"}, (16, 16, 3)),
     (applications.GoogLeNet, {}, (33, 33, 3)),
-    (applications.MobileNetV2, {"alpha": 0.1}, (32, 32, 3)),
+    (applications.mobilenet.MobileNetV2, {"alpha": 0.1}, (32, 32, 3)),
     (applications.DenseNet121, {"growth_rate": 2, "base_filters": 4}, (29, 29, 3)),
     (applications.UNet, {"depth": 2, "base_filters": 4}, (16, 16, 1)),
     (applications.SRCNN, {}, (16, 16, 1)),

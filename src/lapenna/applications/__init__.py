@@ -14,6 +14,7 @@ from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, De
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
+from lapenna.applications.keras_mobilenet import MobileNetV2
 from lapenna.applications.keras_resnet import (
     ResNet50,
     ResNet50V2,
@@ -23,7 +24,6 @@ from lapenna.applications.keras_resnet import (
     ResNet152V2,
 )
 from lapenna.applications.lenet import LeNet5
-from lapenna.applications.mobilenet import MobileNetV2
 from lapenna.applications.resnet import ResNet, ResNet18, ResNet34
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
 from lapenna.applications.unet import UNet

@@ -73,7 +73,7 @@ def MobileNetV2(  # noqa: N802 - Keras's spelling of model builders
         a functional ``Model``.
 
     Example:
-        >>> from lapenna.applications import MobileNetV2
+        >>> from lapenna.applications.mobilenet import MobileNetV2
         >>> MobileNetV2(alpha=0.5, include_top=False, pooling="avg").output_shape
         (None, 1280)
     """

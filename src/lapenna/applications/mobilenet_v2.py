@@ -3,7 +3,7 @@ and the ``preprocess_input`` their weights were trained with (scaled to [-1, 1])
 
 from lapenna.applications.imagenet_utils import decode_predictions
 from lapenna.applications.imagenet_utils import preprocess_input as _preprocess
-from lapenna.applications.mobilenet import MobileNetV2
+from lapenna.applications.keras_mobilenet import MobileNetV2
 
 __all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]
 

@@ -19,7 +19,7 @@ ZOO = {
     "resnet101": (applications.resnet.ResNet101, {}),
     "resnet152": (applications.resnet.ResNet152, {}),
     "googlenet": (applications.GoogLeNet, {}),
-    "mobilenetv2": (applications.MobileNetV2, {}),
+    "mobilenetv2": (applications.mobilenet.MobileNetV2, {}),
     "densenet121": (applications.DenseNet121, {}),
     "densenet169": (applications.DenseNet169, {}),
     "densenet201": (applications.DenseNet201, {}),
