@@ -1,6 +1,8 @@
 """Keras 3 spellings a notebook uses, compared with real Keras: ops, image resizing,
 preprocessing per application, tf.keras 2 namespaces and the hints for removed arguments."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,17 @@ def test_removed_model_methods_say_what_replaced_them(method, hint):
 def test_keras_input_is_layers_input():
     assert lp.Input is layers.Input
     assert lp.Input((3,)).shape == (None, 3)
+
+
+def test_from_logits_on_a_softmax_output_warns_once_at_compile():
+    """tf.keras warns here; Keras 3 on torch does not, so the reference is the message."""
+    model = lp.Sequential([lp.Input((3,)), layers.Dense(2, activation="softmax")])
+    loss = lp.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with pytest.warns(UserWarning, match="from_logits=True.*'dense'.*softmax") as record:
+        model.compile(optimizer="sgd", loss=loss)
+        model.train_on_batch(np.ones((2, 3), "float32"), np.array([0, 1]))
+    assert len([w for w in record if w.category is UserWarning]) == 1
+    logits = lp.Sequential([lp.Input((3,)), layers.Dense(2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logits.compile(optimizer="sgd", loss=lp.losses.SparseCategoricalCrossentropy(True))

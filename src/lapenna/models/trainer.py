@@ -5,11 +5,13 @@ overriding ``train_step`` (and ``test_step``), or by writing their own loop with
 ``GradientTape`` and ``optimizer.apply_gradients``.
 """
 
+import warnings
+
 from lapenna import backend as B
 from lapenna import callbacks as callbacks_module
 from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, no_grad
-from lapenna.layers.symbolic import map_structure
+from lapenna.layers.symbolic import flatten, map_structure
 from lapenna.models import data_adapter
 from lapenna.models.compile_utils import CompiledLoss, CompiledMetrics
 
@@ -40,6 +42,7 @@ class Trainer:
         names = self.output_names
         self.optimizer = optimizers_module.get(optimizer)
         self.compiled_loss = CompiledLoss(loss, loss_weights, names)
+        _warn_logits_of_probabilities(self, self.compiled_loss.losses)
         self.compiled_metrics = CompiledMetrics(metrics, self.compiled_loss.losses, names)
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
@@ -402,6 +405,28 @@ def _values(logs, model):
     values = [logs["loss"]] + [logs[n] for n in _output_loss_names(model) if n in logs]
     values += [logs[m.name] for m in model.metrics]
     return values[0] if len(values) == 1 else values
+
+
+def _warn_logits_of_probabilities(model, losses):
+    """tf.keras's warning: a loss told ``from_logits=True`` on an output that a softmax or
+    sigmoid already turned into probabilities (the loss then applies it twice)."""
+    graph = getattr(model, "_graph", None)
+    if graph is None:
+        return
+    for tensor, loss in zip(flatten(graph.outputs), losses):
+        if not getattr(loss, "fn_kwargs", {}).get("from_logits"):
+            continue
+        layer = tensor.node.layer
+        activation = getattr(layer, "activation", None)
+        name = "softmax" if type(layer).__name__ == "Softmax" else None
+        name = name or getattr(activation, "__name__", None)
+        if name in ("softmax", "sigmoid"):
+            warnings.warn(
+                f"{type(loss).__name__} has from_logits=True, but the output of layer "
+                f"{layer.name!r} comes from a {name} activation and is not logits; use "
+                f"from_logits=False or remove the {name}",
+                stacklevel=3,
+            )
 
 
 def _output_loss_names(model):
