@@ -161,3 +161,20 @@ def test_model_without_input_says_what_to_do():
         model.input_shape  # noqa: B018
     with pytest.raises(AttributeError, match="never called"):
         lp.layers.Dense(2).output  # noqa: B018
+
+
+def test_custom_layer_variables_go_through_weight_files(tmp_path):
+    linear, _ = linear_layer_class(lp)
+    model = lp.Sequential([lp.Input((3,)), linear(2, 3)])
+    x = np.ones((1, 3), "float32")
+    want = model.predict(x, verbose=0)
+    assert [w.path for w in model.weights] == [f"{model.layers[0].name}/{n}" for n in "wb"]
+    for name in ("w.h5", "w.safetensors"):
+        model.save_weights(tmp_path / name)
+        model.layers[0].w.assign(np.zeros((3, 2), "float32"))
+        model.load_weights(tmp_path / name)
+        np.testing.assert_array_equal(model.predict(x, verbose=0), want)
+    other = lp.Sequential([lp.Input((3,)), linear(2, 3)])
+    other.layers[0].w.assign(np.zeros((3, 2), "float32"))
+    other.load_weights(tmp_path / "w.h5")  # Keras's HDF5 layout pairs layers in order
+    np.testing.assert_array_equal(other.predict(x, verbose=0), want)

@@ -370,14 +370,14 @@ def _save_h5(model, path):
         h5.attrs["layer_names"] = [layer.name.encode() for layer in layers]
         for layer in layers:
             group = h5.create_group(layer.name)
-            names = [w.path.encode() for w in layer._weights]
+            names = [w.path.encode() for w in layer._own_weights()]
             group.attrs["weight_names"] = names
-            for w in layer._weights:
+            for w in layer._own_weights():
                 group.create_dataset(w.path, data=w.numpy())
 
 
 def _layers_with_weights(model):
-    return [layer for layer in model._walk() if layer._weights]
+    return [layer for layer in model._walk() if layer._own_weights()]
 
 
 def _keras3_keys_match(model, entries):
@@ -405,7 +405,7 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
         # Keras 3 files key layers by class (``conv2d``, ``dense_1``), listed by name
         found = dict(entries)
         keyed = zip(keras3_layer_keys([type(x).__name__ for x in model.layers]), model.layers)
-        matched = [(layer, found.get(key)) for key, layer in keyed if layer._weights]
+        matched = [(layer, found.get(key)) for key, layer in keyed if layer._own_weights()]
     else:
         if len(entries) != len(layers) and not skip_mismatch:
             raise FormatError(
@@ -419,7 +419,7 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
             if skip_mismatch:
                 continue
             raise FormatError(f"{path}: no weights for layer {layer.name!r}")
-        own = layer._weights
+        own = layer._own_weights()
         shapes_ok = len(arrays) == len(own) and all(
             tuple(a.shape) == w.shape for a, w in zip(arrays, own)
         )

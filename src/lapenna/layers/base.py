@@ -151,22 +151,25 @@ class Layer:
 
     def _own_weights(self):
         """Weights made by ``add_weight``, then Variables held in attributes, lists and dicts
-        (``self.w = lp.Variable(...)`` in ``__init__`` or ``build``, as Keras tracks them)."""
+        (``self.w = lp.Variable(...)`` in ``__init__`` or ``build``, as Keras tracks them).
+        A held Variable without a path gets ``<layer>/<its name or attribute>``."""
         found, known = list(self._weights), {id(w) for w in self._weights}
-        stack = [v for k, v in vars(self).items() if k not in _BOOKKEEPING]
+        paths = {getattr(w, "path", None) for w in found}
+        stack = [(k, v) for k, v in vars(self).items() if k not in _BOOKKEEPING]
         stack.reverse()
         while stack:
-            item = stack.pop()
+            key, item = stack.pop()
             if isinstance(item, Variable):
                 if id(item) not in known:
                     known.add(id(item))
                     found.append(item)
                     if getattr(item, "path", None) is None:
-                        item.path = f"{self.name}/{item.name or 'variable'}"
+                        item.path = _free_path(f"{self.name}/{item.name or key}", paths)
+                    paths.add(item.path)
             elif isinstance(item, list | tuple):
-                stack.extend(reversed(item))
+                stack.extend((f"{key}_{i}", v) for i, v in reversed(list(enumerate(item))))
             elif isinstance(item, dict):
-                stack.extend(reversed(list(item.values())))
+                stack.extend((f"{key}_{k}", v) for k, v in reversed(list(item.items())))
         return found
 
     @property
@@ -376,6 +379,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _free_path(path, taken):
+    """``path``, or ``path_1``, ``path_2``... if it is taken."""
+    candidate, n = path, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{path}_{n}"
+    return candidate
 
 
 def _check_data_format(class_name, data_format):
