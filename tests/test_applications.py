@@ -13,7 +13,7 @@ import pytest
 import lapenna as lp
 from lapenna import applications
 from lapenna.layers import InputLayer
-from lapenna.layers.symbolic import flatten
+from lapenna.utils.tree import flatten
 
 _BUILT = {}
 
@@ -61,11 +61,11 @@ TORCHVISION_PARAMS = [
     (applications.VGG19, {}, 143_667_240),
     (applications.ResNet18, {}, 11_689_512),
     (applications.ResNet34, {}, 21_797_672),
-    (applications.ResNet50, {}, 25_557_032),
-    (applications.ResNet101, {}, 44_549_160),
-    (applications.ResNet152, {}, 60_192_808),
+    (applications.resnet.ResNet50, {}, 25_557_032),
+    (applications.resnet.ResNet101, {}, 44_549_160),
+    (applications.resnet.ResNet152, {}, 60_192_808),
     (applications.GoogLeNet, {}, 6_624_904),
-    (applications.MobileNetV2, {}, 3_504_872),
+    (applications.mobilenet.MobileNetV2, {}, 3_504_872),
     (applications.DenseNet121, {}, 7_978_856),
     (applications.DenseNet169, {}, 14_149_480),
 ]
@@ -98,9 +98,9 @@ def test_lenet5_has_61706_parameters_and_the_classic_maps():
     "builder, published",
     [
         (applications.ResNet18, 1.81e9),
-        (applications.ResNet50, 4.09e9),
+        (applications.resnet.ResNet50, 4.09e9),
         (applications.VGG16, 15.47e9),
-        (applications.MobileNetV2, 0.30e9),
+        (applications.mobilenet.MobileNetV2, 0.30e9),
         (applications.GoogLeNet, 1.50e9),
         (applications.DenseNet121, 2.83e9),
         (applications.AlexNet, 0.71e9),
@@ -119,7 +119,7 @@ def test_summarize_counts_the_same_macs_as_the_graph():
     assert abs(summary.macs - 1.81e9) / 1.81e9 < 0.04
     assert summary.trainable_params == 11_689_512
     for model in (
-        applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35),
+        applications.mobilenet.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35),
         applications.GoogLeNet(input_shape=(47, 47, 3)),
         applications.UNet((32, 32, 1), depth=2, base_filters=4),
     ):
@@ -131,7 +131,7 @@ def test_summarize_counts_the_same_macs_as_the_graph():
     [
         (applications.ResNet18, {}, (None, 7, 7, 512), 512),
         (
-            applications.ResNet50,
+            applications.resnet.ResNet50,
             {"input_shape": (97, 131, 3), "base_filters": 8},
             (None, 4, 5, 256),
             256,
@@ -146,8 +146,13 @@ def test_summarize_counts_the_same_macs_as_the_graph():
         (applications.VGG16, {"input_shape": (75, 99, 3), "base_filters": 8}, (None, 2, 3, 64), 64),
         (applications.AlexNet, {"input_shape": (63, 63, 3)}, (None, 1, 1, 256), 256),
         (applications.GoogLeNet, {"input_shape": (99, 99, 3)}, (None, 3, 3, 1024), 1024),
-        (applications.MobileNetV2, {"input_shape": (101, 101, 3)}, (None, 4, 4, 1280), 1280),
-        (applications.MobileNetV2, {"alpha": 1.4}, (None, 7, 7, 1792), 1792),
+        (
+            applications.mobilenet.MobileNetV2,
+            {"input_shape": (101, 101, 3)},
+            (None, 4, 4, 1280),
+            1280,
+        ),
+        (applications.mobilenet.MobileNetV2, {"alpha": 1.4}, (None, None, None, 1792), 1792),
         (applications.DenseNet121, {"input_shape": (63, 65, 3)}, (None, 2, 2, 1024), 1024),
         (applications.LeNet5, {"input_shape": (32, 32, 1)}, (None, 6, 6, 16), 16),
     ],
@@ -164,7 +169,7 @@ def test_include_top_pools_any_size_and_scales_with_width():
     small = applications.ResNet18(input_shape=(45, 51, 3), classes=7, base_filters=8)
     assert small.output_shape == (None, 7)
     assert small.get_layer("predictions").kernel.shape == (64, 7)
-    cifar = applications.ResNet50(input_shape=(32, 32, 3), stem="cifar", base_filters=4)
+    cifar = applications.resnet.ResNet50(input_shape=(32, 32, 3), stem="cifar", base_filters=4)
     assert cifar.get_layer("layer4_block3_out").compute_output_shape((None, 4, 4, 128))[-1] == 128
     assert cifar.output_shape == (None, 1000)
 
@@ -190,7 +195,7 @@ def test_top_refuses_sizes_it_cannot_average_exactly():
 
 
 def test_layers_have_readable_unique_names():
-    model = applications.ResNet50(input_shape=(64, 64, 3), base_filters=4)
+    model = applications.resnet.ResNet50(input_shape=(64, 64, 3), base_filters=4)
     names = [layer.name for layer in model.layers]
     assert len(names) == len(set(names))
     for expected in (
@@ -216,7 +221,11 @@ def test_layers_have_readable_unique_names():
     assert all(not getattr(layer, "use_bias", False) for layer in model.layers[:-1])
     bn = model.get_layer("conv1_bn")
     assert (bn.epsilon, bn.momentum) == (1e-5, 0.9)
-    for builder in (applications.GoogLeNet, applications.MobileNetV2, applications.DenseNet121):
+    for builder in (
+        applications.GoogLeNet,
+        applications.mobilenet.MobileNetV2,
+        applications.DenseNet121,
+    ):
         names = [layer.name for layer in builder(include_top=False).layers]
         assert len(names) == len(set(names))
 
@@ -269,7 +278,7 @@ def test_minimum_input_sizes():
         (lambda: applications.ResNet18(input_shape=(32, 32, None)), ValueError, "channel"),
         (lambda: applications.ResNet18(include_top="yes"), ValueError, "include_top"),
         (lambda: applications.ResNet18(classifier_activation="nope"), ValueError, "nope"),
-        (lambda: applications.MobileNetV2(alpha=0), ValueError, "alpha"),
+        (lambda: applications.mobilenet.MobileNetV2(alpha=0), ValueError, "alpha"),
         (lambda: applications.UNet((30, 32, 3)), ValueError, "divisible by 16"),
         (lambda: applications.LeNet5(subsampling="l2"), ValueError, "subsampling"),
         (lambda: applications.FSRCNN(m=-1), ValueError, "non-negative"),
@@ -319,6 +328,9 @@ _DOCTESTED = [
     "lenet",
     "mobilenet",
     "resnet",
+    "keras_resnet",
+    "keras_mobilenet",
+    "xception",
     "super_resolution",
     "unet",
     "vgg",

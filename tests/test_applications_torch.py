@@ -118,7 +118,7 @@ class TorchResNet(nn.Module):
     [
         (applications.ResNet18, "basic", (2, 2, 2, 2), "cifar", 32),
         (applications.ResNet18, "basic", (2, 2, 2, 2), "imagenet", 40),
-        (applications.ResNet50, "bottleneck", (3, 4, 6, 3), "imagenet", 45),
+        (applications.resnet.ResNet50, "bottleneck", (3, 4, 6, 3), "imagenet", 45),
     ],
 )
 def test_resnet_matches_torch(builder, kind, counts, stem, size):
@@ -179,7 +179,7 @@ class TorchMobileNetV2(nn.Module):
 
 
 def test_mobilenetv2_matches_torch():
-    model = applications.MobileNetV2(
+    model = applications.mobilenet.MobileNetV2(
         input_shape=(35, 35, 3), alpha=0.25, classes=4, classifier_activation=None, dropout=0.0
     )
     _compare(model, TorchMobileNetV2(0.25, 4), (35, 35))

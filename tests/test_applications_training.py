@@ -40,9 +40,9 @@ CLASSIFIERS = [  # builder, arguments, input shape, epochs, Adam's learning rate
         1e-3,
     ),
     (applications.ResNet18, {"base_filters": 4, "stem": "cifar"}, (16, 16, 3), 6, 1e-3),
-    (applications.ResNet50, {"base_filters": 2}, (64, 64, 3), 6, 1e-3),
+    (applications.resnet.ResNet50, {"base_filters": 2}, (64, 64, 3), 6, 1e-3),
     (applications.GoogLeNet, {"dropout": 0.0}, (33, 33, 3), 5, 1e-3),
-    (applications.MobileNetV2, {"alpha": 0.1, "dropout": 0.0}, (32, 32, 3), 6, 1e-3),
+    (applications.mobilenet.MobileNetV2, {"alpha": 0.1, "dropout": 0.0}, (32, 32, 3), 6, 1e-3),
     (applications.DenseNet121, {"growth_rate": 2, "base_filters": 4}, (29, 29, 3), 6, 1e-3),
 ]
 

@@ -64,6 +64,7 @@ OPTIONAL = {
     "rich",
     "hypothesis",
     "pycocotools",
+    "keras",
 }
 
 

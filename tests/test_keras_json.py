@@ -25,7 +25,7 @@ CNN_LAYERS = [
 
 
 def _layer_table(model):
-    table, shape = [], model.inputs.shape
+    table, shape = [], model.input.shape
     for layer in model.layers:
         shape = layer.compute_output_shape(shape)
         table.append((layer.name, shape, layer.count_params()))
@@ -35,7 +35,7 @@ def _layer_table(model):
 def test_keras2_sequential_cnn():
     model = model_from_keras_json(KERAS2_CNN)
     assert isinstance(model, lp.Sequential) and model.name == "lenet"
-    assert model.inputs.name == "conv2d_input"
+    assert model.input.name == "conv2d_input"
     assert _layer_table(model) == CNN_LAYERS
     conv, bn, conv1, leaky = model.layers[0], model.layers[2], model.layers[3], model.layers[4]
     assert conv.padding == "same" and lp.activations.serialize(conv.activation) == "relu"
@@ -48,7 +48,7 @@ def test_keras2_sequential_cnn():
 
 def test_keras3_sequential_cnn():
     model = model_from_keras_json(json.dumps(k3_cnn()))
-    assert model.inputs.name == "x"
+    assert model.input.name == "x"
     assert _layer_table(model) == CNN_LAYERS
     assert model.layers[4].negative_slope == pytest.approx(0.1)
 
@@ -118,7 +118,7 @@ def test_dense_model_with_keras_h5_weights_matches_hand_computation(tmp_path):
             for n, a in zip(names, arrays):
                 group.create_dataset(n, data=a.astype(np.float32))
     model = model_from_keras_json(KERAS2_MLP)
-    assert model.inputs.shape == (None, 3)
+    assert model.input.shape == (None, 3)
     lp.io.load_keras_weights(model, path)
     x = rng.standard_normal((5, 3)).astype(np.float32)
     hidden = np.maximum(x @ w1 + b1, 0)

@@ -154,7 +154,8 @@ def test_activity_regularization_penalty_in_losses():
     out = layer(x)
     np.testing.assert_array_equal(out.numpy(), x)
     assert len(layer.losses) == 1
-    expected = 0.1 * np.abs(x).sum() + 0.01 * (x**2).sum()
+    # divided by the batch size, as Keras 3 does
+    expected = (0.1 * np.abs(x).sum() + 0.01 * (x**2).sum()) / len(x)
     np.testing.assert_allclose(layer.losses[0].item(), expected, rtol=1e-6)
     layer(x)
     assert len(layer.losses) == 1  # replaced on each call, not accumulated
@@ -172,7 +173,7 @@ def test_activity_regularization_penalty_of_a_sublayer_is_in_the_parent_losses()
     block = Block()
     out = block(np.ones((2, 3), dtype="float32"))
     assert len(block.losses) == 1
-    np.testing.assert_allclose(block.losses[0].item(), np.abs(out.numpy()).sum(), rtol=1e-6)
+    np.testing.assert_allclose(block.losses[0].item(), np.abs(out.numpy()).sum() / 2, rtol=1e-6)
 
 
 def test_activity_regularization_reaches_model_losses_and_gradients():

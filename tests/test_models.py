@@ -64,7 +64,7 @@ def test_functional_graph_shapes_and_layers():
     model = _functional()
     assert model.output_shape == (None, 3)
     assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
-    assert model.outputs.shape == (None, 3)
+    assert model.output.shape == (None, 3)
 
 
 def test_shared_layers_and_multiple_inputs_and_outputs():

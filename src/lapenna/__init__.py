@@ -40,6 +40,7 @@ from lapenna.autograd import (
     tensor,
 )
 from lapenna.models import Model, Sequential
+from lapenna.layers import Input  # Keras's ``keras.Input``
 from lapenna.backend import (
     floatx,
     get_num_threads,
@@ -54,6 +55,7 @@ from lapenna.utils.version import __version__
 
 __all__ = [
     "Model",
+    "Input",
     "Sequential",
     "layers",
     "models",

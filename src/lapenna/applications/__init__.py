@@ -7,16 +7,25 @@ parameter counts equal torchvision's. ``weights`` is None or a local file: nothi
 downloaded.
 """
 
+from lapenna.applications import mobilenet_v2, resnet50, resnet_v2, vgg16, xception  # noqa: F401
 from lapenna.applications.alexnet import AlexNet
 from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
+from lapenna.applications.keras_mobilenet import MobileNetV2
+from lapenna.applications.keras_resnet import (
+    ResNet50,
+    ResNet50V2,
+    ResNet101,
+    ResNet101V2,
+    ResNet152,
+    ResNet152V2,
+)
 from lapenna.applications.lenet import LeNet5
 from lapenna.applications.localizer import ClassifierLocalizer
-from lapenna.applications.mobilenet import MobileNetV2
-from lapenna.applications.resnet import ResNet, ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
+from lapenna.applications.resnet import ResNet, ResNet18, ResNet34
 from lapenna.applications.ssd import SSD, ssd_anchors, ssd_decode, ssd_evaluate, ssd_targets_for
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
 from lapenna.applications.transformer import (
@@ -26,6 +35,7 @@ from lapenna.applications.transformer import (
 )
 from lapenna.applications.unet import UNet
 from lapenna.applications.vgg import VGG, VGG11, VGG13, VGG16, VGG19
+from lapenna.applications.xception import Xception
 from lapenna.applications.yolo import YOLO, YOLOLoss, yolo_decode, yolo_targets
 
 __all__ = [
@@ -42,6 +52,10 @@ __all__ = [
     "ResNet50",
     "ResNet101",
     "ResNet152",
+    "ResNet50V2",
+    "ResNet101V2",
+    "ResNet152V2",
+    "Xception",
     "GoogLeNet",
     "MobileNetV2",
     "DenseNet",

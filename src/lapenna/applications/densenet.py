@@ -57,7 +57,7 @@ def DenseNet(  # noqa: N802 - Keras's spelling of model builders
     Example:
         >>> from lapenna.applications import DenseNet
         >>> DenseNet(121, include_top=False, growth_rate=4, base_filters=8).output_shape
-        (None, 7, 7, 128)
+        (None, None, None, 128)
     """
     if depth not in _BLOCKS:
         raise ValueError(f"DenseNet expects depth in {sorted(_BLOCKS)}, got {depth!r}")
@@ -66,7 +66,8 @@ def DenseNet(  # noqa: N802 - Keras's spelling of model builders
     check_positive(builder, "growth_rate", growth_rate)
     check_positive(builder, "base_filters", base_filters)
     check_weights(builder, weights)
-    shape = check_input_shape(builder, input_shape, (224, 224, 3), min_size=29)
+    default = (224, 224, 3) if include_top else (None, None, 3)  # Keras's defaults
+    shape = check_input_shape(builder, input_shape, default, min_size=29)
 
     inputs = layers.Input(shape, name="input")
     x = conv(inputs, base_filters, 7, "conv1", strides=2, padding=3)

@@ -60,7 +60,7 @@ def feature_extractor(model, layer_names, name=None):
             )
         outputs.append(found[0])
     return Model(
-        model.inputs, outputs[0] if single else outputs, name=name or f"{model.name}_features"
+        model.input, outputs[0] if single else outputs, name=name or f"{model.name}_features"
     )
 
 

@@ -73,14 +73,15 @@ def MobileNetV2(  # noqa: N802 - Keras's spelling of model builders
         a functional ``Model``.
 
     Example:
-        >>> from lapenna.applications import MobileNetV2
+        >>> from lapenna.applications.mobilenet import MobileNetV2
         >>> MobileNetV2(alpha=0.5, include_top=False, pooling="avg").output_shape
         (None, 1280)
     """
     check_top("MobileNetV2", include_top, pooling, classes, classifier_activation)
     check_positive("MobileNetV2", "alpha", alpha, kind=float)
     check_weights("MobileNetV2", weights)
-    shape = check_input_shape("MobileNetV2", input_shape, (224, 224, 3))
+    default = (224, 224, 3) if include_top else (None, None, 3)  # Keras's defaults
+    shape = check_input_shape("MobileNetV2", input_shape, default)
 
     inputs = layers.Input(shape, name="input")
     x = _conv_bn_relu6(inputs, make_divisible(32 * alpha), 3, "conv1", strides=2, padding=1)

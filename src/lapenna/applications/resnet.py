@@ -5,6 +5,8 @@ torchvision: bias-free convolutions each followed by batch normalization, a 1x1 
 with batch normalization on the shortcut when the shape changes, and bottleneck blocks that
 stride on their 3x3 convolution (the "v1.5" placement, 4.1 GMACs for ResNet-50 against the
 paper's 3.8). Layer names read ``conv1``, ``layer2_block1_conv1``, ``layer2_block1_add``...
+``lapenna.applications.ResNet50/101/152`` are Keras's (``keras_resnet``); these are
+``lapenna.applications.resnet.ResNet50`` etc. and ``ResNet(depth)``.
 """
 
 from lapenna import layers
@@ -183,7 +185,7 @@ def _make(depth):
         a functional ``Model``.
 
     Example:
-        >>> from lapenna.applications import ResNet{depth}
+        >>> from lapenna.applications.resnet import ResNet{depth}
         >>> base = ResNet{depth}(include_top=False, pooling="avg", input_shape=(64, 64, 3),
         ...                  base_filters=8)
         >>> base.trainable = False

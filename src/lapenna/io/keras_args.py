@@ -167,11 +167,29 @@ def _registered(value, family, where, problems):
         problems.append(f"{where}: unreadable {family} entry {value!r}")
         return None
     try:
-        get_registry(family).lookup(name)
+        cls = get_registry(family).lookup(name)
     except ValueError:
         problems.append(f"{where}: unknown {family[:-1]} {name!r}")
         return None
-    return name if config is None else {"class_name": name, "config": dict(config)}
+    if config is None:
+        return name
+    return {"class_name": name, "config": _known_keys(cls, name, config, where, problems)}
+
+
+def _known_keys(cls, name, config, where, problems):
+    """A nested config without the keys lapenna's class does not take: ``None`` values
+    (newer Keras fields at their default, such as ``input_axes``) change nothing and are
+    dropped; any other value is reported, naming the key."""
+    if not isinstance(cls, type):
+        return dict(config)
+    accepted = _accepted(cls)
+    out = {}
+    for key, value in config.items():
+        if key in accepted:
+            out[key] = value
+        elif value is not None:
+            problems.append(f"{where}: {name} argument {key!r}={value!r} has no lapenna equivalent")
+    return out
 
 
 def keras_module(module):

@@ -246,10 +246,13 @@ def _node(node, offsets, name, problems):
             if isinstance(kwargs, dict)
             else kwargs
         )
-        if len(args) != 1 or extra:
+        # a call fixed to one mode (``training=False``) is kept, as lapenna's graph does
+        training = extra.pop("training", None) if isinstance(extra, dict) else None
+        if len(args) != 1 or extra or not isinstance(training, bool | None):
             problems.append(f"{where}: called with arguments lapenna layers do not take")
             return []
-        return _refs(args[0], offsets, where, problems)
+        refs = _refs(args[0], offsets, where, problems)
+        return refs if training is None else {"args": refs, "kwargs": {"training": training}}
     if not isinstance(node, list) or not node:  # Keras 2: [[layer, node, tensor, kwargs]...]
         problems.append(f"{where}: unreadable inbound node {node!r}")
         return []

@@ -13,7 +13,10 @@ model exactly as it was.
 
 import contextlib
 import json
+import os
+import tempfile
 import warnings
+import zipfile
 
 from lapenna import backend as B
 from lapenna.backend import host_np as np
@@ -27,7 +30,8 @@ from lapenna.io.archive import (
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
-from lapenna.io.keras_h5 import read_keras_weights
+from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.model_config import FORMAT_VERSION, check_model_config
 from lapenna.io.npz import load_npz, save_npz
 from lapenna.io.safetensors import load_bytes, load_file, save_bytes, save_file
@@ -322,7 +326,11 @@ def load_model(path, compile=True, custom_objects=None, safe_mode=True):  # noqa
 
     Loading is closed: class names resolve only through lapenna's registries (plus
     ``custom_objects``); a Lambda or any callable is refused unless ``safe_mode=False``.
+    A Keras 3 ``.keras`` archive or a Keras ``.h5`` model file is read by
+    ``load_keras_model`` (architecture and weights; not the compile settings).
     """
+    if is_keras_model_file(path):
+        return load_keras_model(path)
     config, arrays = read_model_file(path, safe_mode=safe_mode)
     held = sum(a.nbytes for k, a in arrays.items() if k.startswith(MODEL_PREFIX))
     model = build_model(config, custom_objects, safe_mode, str(path), held + _BUILD_SLACK)
@@ -446,6 +454,14 @@ def _layers_with_weights(model):
     return layers
 
 
+def _keras3_keys_match(model, entries):
+    """Whether every layer the file names is a Keras 3 key of one of the model's layers."""
+    if not entries or any("/" in name for name, _ in entries):
+        return False
+    keys = set(keras3_layer_keys([type(x).__name__ for x in getattr(model, "layers", [])]))
+    return all(name in keys for name, _ in entries)
+
+
 def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     """Fill a lapenna model from a Keras ``.h5`` / ``.weights.h5`` file (or one written by
     ``save_weights(... .h5)``), matching layers with weights by order or by name.
@@ -460,6 +476,15 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     if by_name:
         found = dict(entries)
         matched = [(layer, found.get(layer[0])) for layer in layers]
+    elif _keras3_keys_match(model, entries):
+        # Keras 3 files key layers by class (``conv2d``, ``dense_1``), listed by name
+        found = dict(entries)
+        keyed = zip(keras3_layer_keys([type(x).__name__ for x in model.layers]), model.layers)
+        matched = [
+            ((layer.name, layer._own_weights()), found.get(key))
+            for key, layer in keyed
+            if layer._own_weights()
+        ]
     else:
         if len(entries) != len(layers) and not skip_mismatch:
             raise FormatError(
@@ -487,3 +512,65 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
         pairs.extend((w, np.asarray(a).astype(w.dtype)) for w, a in zip(own, arrays))
     _assign(pairs, str(path))
     return model
+
+
+# -- whole Keras model files ----------------------------------------------------------------
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_KERAS_WEIGHTS_ENTRY = "model.weights.h5"
+MAX_KERAS_ARCHIVE_ENTRY = 2**33
+
+
+def is_keras_model_file(path):
+    """A Keras 3 ``.keras`` zip (``config.json`` and ``model.weights.h5``) or an HDF5 file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    if head == _HDF5_SIGNATURE:
+        return True
+    if head[:4] != b"PK\x03\x04":
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError):
+        # not a readable zip: lapenna's own reader names what is wrong with the file
+        return False
+    return {"config.json", _KERAS_WEIGHTS_ENTRY} <= names
+
+
+def load_keras_model(path):
+    """Build a lapenna model from a Keras 3 ``.keras`` archive or a Keras ``.h5`` model
+    file: the architecture through ``model_from_keras_json`` (registered classes only,
+    nothing imported or called), then the weights through ``load_keras_weights``.
+
+    Raises:
+        FormatError: not a Keras model file, an entry too large, or what the architecture
+            or weight readers refuse.
+    """
+    path = str(path)
+    with open(path, "rb") as f:
+        is_hdf5 = f.read(8) == _HDF5_SIGNATURE
+    if is_hdf5:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            config = f.attrs.get("model_config")
+        if config is None:
+            raise FormatError(
+                f"{path}: an HDF5 file without 'model_config' (a weights file: build the "
+                "model, then model.load_weights(path))"
+            )
+        model = model_from_keras_json(config.decode() if isinstance(config, bytes) else config)
+        return load_keras_weights(model, path)
+    with zipfile.ZipFile(path) as archive:
+        for name in ("config.json", _KERAS_WEIGHTS_ENTRY):
+            if archive.getinfo(name).file_size > MAX_KERAS_ARCHIVE_ENTRY:
+                raise FormatError(f"{path}: entry {name!r} is too large")
+        model = model_from_keras_json(archive.read("config.json").decode())
+        with tempfile.TemporaryDirectory() as folder:
+            weights = os.path.join(folder, _KERAS_WEIGHTS_ENTRY)
+            with open(weights, "wb") as out:
+                out.write(archive.read(_KERAS_WEIGHTS_ENTRY))
+            return load_keras_weights(model, weights)

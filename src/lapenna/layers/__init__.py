@@ -140,3 +140,5 @@ __all__ = [
     "Input",
     *sorted(name for name, obj in dict(globals()).items() if _is_layer_class(obj)),
 ]
+
+from lapenna.layers import experimental  # noqa: E402, F401 - tf.keras 2 spelling

@@ -52,6 +52,7 @@ class Layer:
     """
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
+        _check_data_format(type(self).__name__, kwargs.pop("data_format", None))
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(kwargs)}")
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
@@ -78,8 +79,8 @@ class Layer:
     # -- weights ------------------------------------------------------------------------
     def add_weight(
         self,
-        name,
-        shape,
+        name=None,
+        shape=None,
         initializer="glorot_uniform",
         regularizer=None,
         constraint=None,
@@ -90,13 +91,23 @@ class Layer:
 
         Args:
             name: the weight's name inside the layer (``"kernel"``); its path is
-                ``"<layer>/<name>"``.
-            shape: a tuple of ints.
+                ``"<layer>/<name>"``. Default ``variable``, ``variable_1``...
+            shape: a tuple of ints. Keras 3's order ``add_weight(shape, initializer)``
+                (a shape first, no name) is accepted too.
             initializer: a name, an initializer object or a callable ``(shape, dtype)``.
             regularizer: a name or object whose penalty joins ``layer.losses``.
             constraint: a name or object applied after each optimizer step.
             trainable: whether optimizers update it.
         """
+        if name is not None and not isinstance(name, str):  # Keras 3: (shape, initializer)
+            if shape is not None:
+                initializer = shape
+            name, shape = None, name
+        if shape is None:
+            raise TypeError(f"{type(self).__name__}.add_weight needs a shape, got none")
+        if name is None:
+            count = len(self._weights)
+            name = "variable" if count == 0 else f"variable_{count}"
         shape = tuple(int(d) for d in shape)
         if any(d < 0 for d in shape):
             raise ValueError(f"{type(self).__name__} '{self.name}': negative weight shape {shape}")
@@ -119,6 +130,71 @@ class Layer:
         if regularizer is not None:
             self._regularized.append((regularizer, variable))
         return variable
+
+    def add_variable(
+        self,
+        shape,
+        initializer="glorot_uniform",
+        dtype=None,
+        trainable=True,
+        regularizer=None,
+        constraint=None,
+        name=None,
+    ):
+        """Keras 3's spelling of ``add_weight`` (shape first)."""
+        return self.add_weight(
+            name, shape, initializer, regularizer, constraint, trainable=trainable, dtype=dtype
+        )
+
+    def _add_activity_loss(self, regularizer, outputs):
+        """Record ``regularizer(outputs)`` divided by the batch size (Keras 3's rule, so the
+        penalty's strength does not depend on the batch); it joins ``losses``."""
+        penalty = regularizer(outputs)
+        if outputs.ndim > 0 and outputs.shape[0]:
+            penalty = penalty / outputs.shape[0]
+        self._activity_losses.append(penalty)
+
+    def _own_weights(self):
+        """Weights made by ``add_weight``, then Variables held in attributes, lists and dicts
+        (``self.w = lp.Variable(...)`` in ``__init__`` or ``build``, as Keras tracks them).
+        A held Variable without a path gets ``<layer>/<its name or attribute>``."""
+        found, known = list(self._weights), {id(w) for w in self._weights}
+        paths = {getattr(w, "path", None) for w in found}
+        stack = [(k, v) for k, v in vars(self).items() if k not in _BOOKKEEPING]
+        stack.reverse()
+        while stack:
+            key, item = stack.pop()
+            if isinstance(item, Variable):
+                if id(item) not in known:
+                    known.add(id(item))
+                    found.append(item)
+                    if getattr(item, "path", None) is None:
+                        item.path = _free_path(f"{self.name}/{item.name or key}", paths)
+                    paths.add(item.path)
+            elif isinstance(item, list | tuple):
+                stack.extend((f"{key}_{i}", v) for i, v in reversed(list(enumerate(item))))
+            elif isinstance(item, dict):
+                stack.extend((f"{key}_{k}", v) for k, v in reversed(list(item.items())))
+        return found
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's first call in a functional graph."""
+        return self._first_node("input").inputs
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's first call in a functional graph (Keras's
+        ``base_model.get_layer("block5_pool").output``)."""
+        return self._first_node("output").outputs
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has no {what}: it was never called on "
+                "a symbolic tensor (Input(...) or another layer's output)"
+            )
+        return self._inbound_nodes[0]
 
     def _sublayers(self):
         """Layers held in attributes, lists, tuples and dicts, in attribute order (the
@@ -162,7 +238,7 @@ class Layer:
         """All weights, own first, then those of sub-layers; each once."""
         out, seen = [], set()
         for layer in self._walk():
-            for w in layer._weights:
+            for w in layer._own_weights():
                 if id(w) not in seen:
                     seen.add(id(w))
                     out.append(w)
@@ -173,7 +249,7 @@ class Layer:
         if not self.trainable:
             return []
         out, seen = [], set()
-        for w in self._weights:
+        for w in self._own_weights():
             if w.trainable and id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)
@@ -206,7 +282,7 @@ class Layer:
         in inference mode, as in Keras)."""
         for layer in self._walk():
             layer._trainable = bool(flag)
-            for w in layer._weights:
+            for w in layer._own_weights():
                 w.requires_grad = bool(flag) and w.trainable
 
     def get_weights(self):
@@ -346,6 +422,26 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _free_path(path, taken):
+    """``path``, or ``path_1``, ``path_2``... if it is taken."""
+    candidate, n = path, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{path}_{n}"
+    return candidate
+
+
+def _check_data_format(class_name, data_format):
+    """Keras layers take ``data_format``; lapenna is channels-last only, so ``None`` and
+    ``"channels_last"`` are accepted (and change nothing) and anything else is refused."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(
+            f"{class_name} got data_format={data_format!r}, but lapenna computes channels-last "
+            "(NHWC) only: drop the argument and give images as (batch, height, width, "
+            "channels), e.g. x.transpose(0, 2, 3, 1) for NCHW arrays"
+        )
 
 
 # what an attribute holding sub-layers can be

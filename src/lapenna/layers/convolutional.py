@@ -186,7 +186,7 @@ class BaseConv(Layer):
         else:
             outputs = self.activation(self._convolve(inputs))
         if self.activity_regularizer is not None:
-            self._activity_losses.append(self.activity_regularizer(outputs))
+            self._add_activity_loss(self.activity_regularizer, outputs)
         return outputs
 
     def compute_output_shape(self, input_shape):

@@ -29,7 +29,6 @@ class InputLayer(Layer):
         node = Node(self, [], None, (), {})
         node.outputs = SymbolicTensor(self.batch_shape, self.dtype, name=self.name, node=node)
         self._inbound_nodes.append(node)
-        self.output = node.outputs
 
     def compute_output_shape(self, input_shape):
         return self.batch_shape
@@ -152,7 +151,7 @@ class Dense(Layer):
             outputs = outputs + self.bias
         outputs = self.activation(outputs)
         if self.activity_regularizer is not None:
-            self._activity_losses.append(self.activity_regularizer(outputs))
+            self._add_activity_loss(self.activity_regularizer, outputs)
         return outputs
 
     def compute_output_shape(self, input_shape):

@@ -296,9 +296,9 @@ class ActivityRegularization(Layer):
     Example:
         >>> import lapenna as lp
         >>> layer = lp.layers.ActivityRegularization(l1=0.1)
-        >>> _ = layer(lp.tensor([[1.0, -2.0]]))
-        >>> round(layer.losses[0].item(), 6)
-        0.3
+        >>> _ = layer(lp.tensor([[1.0, -2.0], [0.0, 1.0]]))
+        >>> round(layer.losses[0].item(), 6)  # 0.1 * 4 / 2 samples, as in Keras 3
+        0.2
     """
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
@@ -311,7 +311,7 @@ class ActivityRegularization(Layer):
         self.regularizer = regularizers_module.L1L2(l1=self.l1, l2=self.l2)
 
     def call(self, inputs):
-        self._activity_losses.append(self.regularizer(inputs))
+        self._add_activity_loss(self.regularizer, inputs)
         return inputs
 
     def compute_output_shape(self, input_shape):

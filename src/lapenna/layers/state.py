@@ -30,7 +30,7 @@ def weight_paths(root, by_name=False):
             number = counts.get(base, 0)
             counts[base] = number + 1
             prefix = f"{base}_{number}/" if number else f"{base}/"
-        for variable in layer._weights:
+        for variable in layer._own_weights():
             if id(variable) in seen:  # a tied weight is stored once, at its first place
                 continue
             seen.add(id(variable))

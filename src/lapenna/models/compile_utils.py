@@ -64,7 +64,9 @@ class CompiledMetrics:
     def __init__(self, metrics, losses, output_names):
         self.output_names = output_names
         self.per_output = []
-        specs = _per_output(metrics or [], output_names, "metrics")
+        # no metrics at all means none for any output (Keras's default), whatever their number
+        specs = _per_output(metrics, output_names, "metrics") if metrics else []
+        specs = specs or [[] for _ in output_names]
         for name, spec, loss in zip(output_names, specs, losses):
             spec = spec if isinstance(spec, list | tuple) else ([] if spec is None else [spec])
             objects = [metrics_module.resolve(m, loss=loss) for m in spec]

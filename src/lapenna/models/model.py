@@ -61,7 +61,7 @@ class Model(Trainer, Layer):
     def _set_graph(self, graph):
         self._graph = graph
         self._graph_layers = list(graph.layers)
-        self.inputs, self.outputs = graph.inputs, graph.outputs
+        self.inputs, self.outputs = flatten(graph.inputs), flatten(graph.outputs)
         self.built = True
         self._build_shape = map_structure(lambda t: t.shape, graph.inputs)
 
@@ -88,11 +88,31 @@ class Model(Trainer, Layer):
             f"layers: {[layer.name for layer in layers]}"
         )
 
+    # Keras's input/output accessors: ``inputs``/``outputs`` are lists, ``input``/``output``
+    # the structure the model was made with (one tensor for a single input or output)
+    @property
+    def input(self):
+        return self._require_graph("input").inputs
+
+    @property
+    def output(self):
+        return self._require_graph("output").outputs
+
+    @property
+    def input_shape(self):
+        return map_structure(lambda t: t.shape, self._require_graph("input_shape").inputs)
+
     @property
     def output_shape(self):
+        return map_structure(lambda t: t.shape, self._require_graph("output_shape").outputs)
+
+    def _require_graph(self, what):
         if self._graph is None:
-            raise ValueError(f"model {self.name!r} has no graph; call it on data first")
-        return map_structure(lambda t: t.shape, self._graph.outputs)
+            raise AttributeError(
+                f"model {self.name!r} has no {what} yet: give it Input(shape) first, or "
+                "call it on data"
+            )
+        return self._graph
 
     def summary(self, print_fn=print, batch_size=None):
         """Print the table of layers with output shapes, parameters, MACs and memory."""

@@ -75,6 +75,8 @@ class Sequential(Model):
             return self._input.shape
         if self._stack and self._stack[0]._input_shape_arg is not None:
             return (None, *self._stack[0]._input_shape_arg)
+        if self._stack and getattr(self._stack[0], "_graph", None) is not None:
+            return self._stack[0].input_shape  # a nested model brings its input, as in Keras
         return self._build_shape if self.built else None
 
     def _rebuild(self):
@@ -87,7 +89,7 @@ class Sequential(Model):
         for layer in self._stack:
             x = layer(x)
         self._graph = Graph(inputs, x)
-        self.inputs, self.outputs = inputs, x
+        self.inputs, self.outputs = [inputs], [x]
         self._build_shape = inputs.shape
         self.built = True
 

@@ -5,6 +5,8 @@ overriding ``train_step`` (and ``test_step``), or by writing their own loop with
 ``GradientTape`` and ``optimizer.apply_gradients``.
 """
 
+import warnings
+
 from lapenna import backend as B
 from lapenna import callbacks as callbacks_module
 from lapenna import optimizers as optimizers_module
@@ -12,7 +14,7 @@ from lapenna.autograd import GradientTape, no_grad
 from lapenna.data import adapter
 from lapenna.models import fit_checks
 from lapenna.models.compile_utils import CompiledLoss, CompiledMetrics
-from lapenna.utils.tree import map_structure
+from lapenna.utils.tree import flatten, map_structure
 
 
 class Trainer:
@@ -42,6 +44,7 @@ class Trainer:
         names = self.output_names
         self.optimizer = optimizers_module.get(optimizer)
         self.compiled_loss = CompiledLoss(loss, loss_weights, names)
+        _warn_logits_of_probabilities(self, self.compiled_loss.losses)
         self.compiled_metrics = CompiledMetrics(metrics, self.compiled_loss.losses, names)
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
@@ -61,7 +64,7 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in self.metrics]
+        return ["loss", *_output_loss_names(self)] + [m.name for m in self.metrics]
 
     def _require_compiled(self, what):
         if not self.compiled:
@@ -271,8 +274,7 @@ class Trainer:
         logs = self._evaluate_batches(batches, callbacks)
         if return_dict:
             return logs
-        values = [logs["loss"]] + [logs[m.name] for m in self.metrics]
-        return values[0] if len(values) == 1 else values
+        return _values(logs, self)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as numpy arrays, computed in batches with no graph kept."""
@@ -292,6 +294,22 @@ class Trainer:
         return _concat(outputs)
 
     # -- single batches -----------------------------------------------------------------
+    # tf.keras 2 methods Keras 3 removed: a hint instead of an AttributeError
+    def fit_generator(self, *args, **kwargs):
+        raise AttributeError("fit_generator was removed (tf.keras 2.1): fit(generator, ...)")
+
+    def evaluate_generator(self, *args, **kwargs):
+        raise AttributeError("evaluate_generator was removed: evaluate(generator, ...)")
+
+    def predict_generator(self, *args, **kwargs):
+        raise AttributeError("predict_generator was removed: predict(generator, ...)")
+
+    def predict_classes(self, *args, **kwargs):
+        raise AttributeError(
+            "predict_classes was removed: use predict(x).argmax(axis=-1) (softmax output) "
+            "or (predict(x) > 0.5).astype('int32') (sigmoid output)"
+        )
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._require_compiled("train_on_batch")
         x, y, w = adapter.unpack((x, y, sample_weight))
@@ -314,8 +332,40 @@ class Trainer:
 
 
 def _values(logs, model):
-    values = [logs["loss"]] + [logs[m.name] for m in model.metrics]
+    # Keras lists each output's loss after the total when a model has several outputs
+    values = [logs["loss"]] + [logs[n] for n in _output_loss_names(model) if n in logs]
+    values += [logs[m.name] for m in model.metrics]
     return values[0] if len(values) == 1 else values
+
+
+def _warn_logits_of_probabilities(model, losses):
+    """tf.keras's warning: a loss told ``from_logits=True`` on an output that a softmax or
+    sigmoid already turned into probabilities (the loss then applies it twice)."""
+    graph = getattr(model, "_graph", None)
+    if graph is None:
+        return
+    for tensor, loss in zip(flatten(graph.outputs), losses):
+        if not getattr(loss, "fn_kwargs", {}).get("from_logits"):
+            continue
+        layer = tensor.node.layer
+        activation = getattr(layer, "activation", None)
+        name = "softmax" if type(layer).__name__ == "Softmax" else None
+        name = name or getattr(activation, "__name__", None)
+        if name in ("softmax", "sigmoid"):
+            warnings.warn(
+                f"{type(loss).__name__} has from_logits=True, but the output of layer "
+                f"{layer.name!r} comes from a {name} activation and is not logits; use "
+                f"from_logits=False or remove the {name}",
+                stacklevel=3,
+            )
+
+
+def _output_loss_names(model):
+    compiled = model.compiled_loss
+    if compiled is None or len(compiled.output_names) < 2:
+        return []
+    pairs = zip(compiled.output_names, compiled.losses)
+    return [f"{name}_loss" for name, fn in pairs if fn is not None]
 
 
 def _concat(outputs):

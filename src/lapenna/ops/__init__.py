@@ -4,6 +4,7 @@ Every function takes Tensors (or arrays and numbers, converted without upcasting
 returns a Tensor. None of them carries backward code of its own.
 """
 
+from lapenna.ops import image  # noqa: F401 - keras.ops.image.resize
 from lapenna.ops.activation import log_softmax, softmax
 from lapenna.ops.convolution import (
     conv,
@@ -14,6 +15,16 @@ from lapenna.ops.convolution import (
     conv3d,
     conv3d_transpose,
     depthwise_conv2d,
+)
+from lapenna.ops.creation import (
+    argsort,
+    cast,
+    convert_to_tensor,
+    eye,
+    full,
+    one_hot,
+    ones,
+    zeros,
 )
 from lapenna.ops.linalg import dot, matmul, tensordot
 from lapenna.ops.losses import binary_cross_entropy, softmax_cross_entropy
@@ -185,4 +196,12 @@ __all__ = [
     "batch_norm",
     "layer_norm",
     "dropout",
+    "cast",
+    "convert_to_tensor",
+    "ones",
+    "zeros",
+    "full",
+    "eye",
+    "argsort",
+    "one_hot",
 ]

@@ -71,8 +71,11 @@ class Optimizer:
         clipvalue=None,
         global_clipnorm=None,
         name=None,
+        **legacy,
     ):
         owner = type(self).__name__
+        if legacy:
+            raise TypeError(_legacy_hint(owner, legacy))
         self.name = name or self.default_name or to_snake_case(owner)
         self.learning_rate = learning_rate
         self.weight_decay = None
@@ -331,3 +334,19 @@ def _norm(g):
 def _shrink(norm, limit):
     """The factor that brings a norm down to ``limit`` (1 when it is already below)."""
     return limit / max(norm, limit)
+
+
+def _legacy_hint(owner, legacy):
+    """What tf.keras 2 arguments are called now (Keras 3 refuses them too)."""
+    hints = []
+    if "lr" in legacy:
+        hints.append(f"use learning_rate={legacy['lr']!r} instead of lr")
+    if "decay" in legacy:
+        hints.append(
+            "decay is a LearningRateSchedule now: learning_rate=lapenna.optimizers.schedules."
+            f"InverseTimeDecay(<lr>, decay_steps=1, decay_rate={legacy['decay']!r})"
+        )
+    others = sorted(set(legacy) - {"lr", "decay"})
+    if others:
+        hints.append(f"unknown arguments {others}")
+    return f"{owner}: " + "; ".join(hints)

@@ -1,0 +1,101 @@
+"""Zoo models against ``keras.applications`` (``weights=None``): equal parameter counts,
+and, with Keras's weights copied across, equal outputs and training steps.
+
+The comparisons run on 32x32 and 64x64 images (the counts also at Keras's 224x224) to\nstay fast.
+DenseNet121 follows torchvision's batch normalization momentum (0.9 where Keras keeps 0.99
+of the old statistics): its outputs equal Keras's, the moving statistics after a training
+step do not, so its step is not compared.
+"""
+
+import numpy as np
+import pytest
+
+import lapenna as lp
+
+pytest.importorskip("keras")
+from lapenna.testing.keras_reference import compare_with_keras, keras_module  # noqa: E402
+
+COUNTS = {  # include_top=True (the same at 64x64 as at 224x224: the tops pool globally)
+    "ResNet50": 25_636_712,
+    "ResNet50V2": 25_613_800,
+    "DenseNet121": 8_062_504,
+    "MobileNetV2": 3_538_984,
+}
+
+
+def test_parameter_counts_equal_keras_at_the_default_shapes():
+    keras = keras_module()
+    for include_top, expected in ((True, 3_538_984), (False, 2_257_984)):
+        ours = lp.applications.MobileNetV2(include_top=include_top, weights=None)
+        theirs = keras.applications.MobileNetV2(include_top=include_top, weights=None)
+        assert ours.count_params() == theirs.count_params() == expected
+        assert ours.input_shape == theirs.input_shape
+        assert ours.output_shape == theirs.output_shape
+
+
+def _images(n=4, size=64, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, size, size, 3)).astype("float32")
+    return x, rng.standard_normal((n, classes)).astype("float32")
+
+
+def _builder(name, size=32):
+    def build(k):
+        return getattr(k.applications, name)(
+            weights=None, input_shape=(size, size, 3), classifier_activation=None
+        )
+
+    return build
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_outputs_equal_keras_with_copied_weights(name):
+    x, _ = _images(n=2, size=32)
+    report = compare_with_keras(_builder(name), x, check_shapes="weighted", train=False)
+    assert report.params == COUNTS[name]
+
+
+def test_xception_equals_keras():
+    x, _ = _images(n=2, size=71)
+    report = compare_with_keras(
+        _builder("Xception", size=71), x, check_shapes="weighted", train=False
+    )
+    assert report.params == 22_910_480
+
+
+def test_vgg16_features_equal_keras():
+    x, _ = _images(n=2)
+    report = compare_with_keras(
+        lambda k: k.applications.VGG16(weights=None, include_top=False, input_shape=(64, 64, 3)),
+        x,
+        check_shapes="weighted",
+        train=False,
+    )
+    assert report.params == 14_714_688
+
+
+def test_one_training_step_through_resnet50_stages_equals_keras():
+    """Keras's ResNet50 up to ``conv3_block4_out`` (22 convolutions, both kinds of block),
+    pooled into a new head: one step at the default tolerances."""
+
+    def build(k):
+        base = k.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
+        x = k.layers.GlobalAveragePooling2D()(base.get_layer("conv3_block4_out").output)
+        return k.Model(base.input, k.layers.Dense(3)(x))
+
+    x, y = _images(n=4, size=32)
+    report = compare_with_keras(build, x, y, check_shapes="weighted")
+    assert "conv2_block1_0_conv/kernel" in report.gradient_errors
+
+
+def test_resnet50_in_a_sequential_model_like_keras():
+    keras = keras_module()
+    shapes = []
+    for k in (keras, lp):
+        model = k.Sequential()
+        model.add(k.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3)))
+        model.add(k.layers.GlobalAveragePooling2D())
+        model.add(k.layers.Dense(2, activation="softmax"))
+        shapes.append((model.input_shape, model.output_shape, model.count_params()))
+    # 23,587,712 in the headless ResNet50, 4,098 in the new head
+    assert shapes[0] == shapes[1] == ((None, 32, 32, 3), (None, 2), 23_591_810)
