@@ -12,8 +12,10 @@ import time
 
 import lapenna as lp
 from lapenna.backend import xp
+from lapenna.backend.threads import machine_info
 from lapenna.cli import common
 from lapenna.cli.bench_kernels import run_kernels
+from lapenna.cli.bench_profile import print_profile, profile_step
 from lapenna.cli.bench_workloads import WORKLOADS, torch_models
 from lapenna.cli.errors import CommandError, UsageError
 
@@ -51,6 +53,13 @@ def add_parser(subparsers, parents):
         "--kernels",
         action="store_true",
         help="time single convolution, pooling and normalization kernels instead",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="WORKLOAD",
+        choices=sorted(WORKLOADS),
+        help="print where one lapenna training step's time goes instead "
+        "(GEMMs, other primitives, the optimizer update, Python/graph overhead)",
     )
     parser.add_argument(
         "--repeat",
@@ -94,15 +103,21 @@ def _inputs(shape, batch):
     return x, rng.integers(0, 10, batch)
 
 
-def bench_lapenna(name, seconds):
-    """(training samples/s, inference samples/s, forward MACs per sample) of one workload."""
+def lapenna_setup(name):
+    """(model, loss, optimizer, input Tensor, labels) of one workload, seeded."""
     build, shape, batch = WORKLOADS[name]
     lp.set_seed(0)
     model = build()
     x, y = _inputs(shape, batch)
     loss_fn = lp.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = lp.optimizers.SGD(learning_rate=0.01, momentum=0.9)
-    xt = lp.tensor(x)
+    return model, loss_fn, optimizer, lp.tensor(x), y
+
+
+def bench_lapenna(name, seconds):
+    """(training samples/s, inference samples/s, forward MACs per sample) of one workload."""
+    batch = WORKLOADS[name][2]
+    model, loss_fn, optimizer, xt, y = lapenna_setup(name)
 
     def train_step():
         with lp.GradientTape() as tape:
@@ -144,6 +159,16 @@ def bench_torch(torch, name, seconds):
     return _best_rate(train_step, batch, seconds), _best_rate(infer, batch, seconds)
 
 
+def print_machine():
+    """Print the CPU and the BLAS (library, version, the kernel it chose for this CPU)."""
+    info = machine_info()
+    print(f"cpu: {info['cpu']} ({info['cores']} cores)")
+    print(
+        f"blas: {info['blas']}   kernel: {info['blas_kernel']}   "
+        f"threading: {info['blas_threading']}   numpy {info['numpy']}"
+    )
+
+
 def _import_torch(threads):
     try:
         import torch
@@ -162,13 +187,20 @@ def run(args):
         torch = _import_torch(threads)
         if torch is None:
             raise CommandError("--kernels needs PyTorch: pip install 'lapenna[bench]'")
+        print_machine()
         print(f"threads: {threads}   ", end="")
         run_kernels(torch, args.repeat, args.only or ())
+        return 0
+    if args.profile:
+        print_machine()
+        print(f"threads: {threads}")
+        print_profile(args.profile, profile_step(*lapenna_setup(args.profile), repeats=args.repeat))
         return 0
     unknown = sorted(set(args.only or ()) - set(WORKLOADS))
     if unknown:
         raise UsageError(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
     torch = None if args.lapenna_only else _import_torch(threads)
+    print_machine()
     print(f"threads: {threads}   numpy sgemm: {sgemm_gflops():.0f} GFLOP/s")
     header = (
         f"{'workload':<16}{'train lp/s':>12}{'train pt/s':>12}{'ratio':>8}"
