@@ -6,6 +6,7 @@ those nodes from the output in reverse topological order, asking each for the gr
 its inputs and summing them where paths meet.
 """
 
+from lapenna.autograd.captured import CapturedFunction, function
 from lapenna.autograd.engine import grad
 from lapenna.autograd.function import Function
 from lapenna.autograd.grad_mode import enable_grad, is_enabled, no_grad
@@ -24,4 +25,6 @@ __all__ = [
     "enable_grad",
     "is_enabled",
     "GradientTape",
+    "function",
+    "CapturedFunction",
 ]
