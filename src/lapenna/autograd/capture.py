@@ -131,7 +131,7 @@ def record_primitive(node, arrays, data, before):
     """After ``data = node.forward(*arrays)`` ran while recording: add it as a step.
     ``before`` is ``node_arrays(node)`` taken before the forward (its array parameters)."""
     plan = _state["plan"]
-    attr_in = [(path, a) for path, a in before if plan.slot_of(a) is not None]
+    attr_in = [(p, a) for p, a in before if p[0] == "attr" and plan.slot_of(a) is not None]
     attr_out = [(path, a) for path, a in node_arrays(node) if plan.slot_of(a) is None]
     attr_out = [(p, a) for p, a in attr_out if a is not data]
     plan.add_step(
@@ -145,8 +145,9 @@ def record_primitive(node, arrays, data, before):
 
 def host(name, kernel, arrays=(), params=()):
     """Run ``kernel(*arrays)`` (work on arrays outside the graph) and, while recording,
-    add it as a step whose output is its result when that is an array. Primitives that the
-    kernel applies are part of it, not steps of their own."""
+    add it as a step. Its outputs are its result when that is an array, or the arrays in
+    the tuple it returns (None entries stay None). Primitives that the kernel applies are
+    part of it, not steps of their own."""
     plan = _state["plan"]
     if plan is None:
         return kernel(*arrays)
@@ -155,41 +156,54 @@ def host(name, kernel, arrays=(), params=()):
         result = kernel(*arrays)
     finally:
         _state["plan"] = plan
-    produced = isinstance(result, B.xp.ndarray)
-    plan.add_step(
-        name,
-        (lambda *a: (kernel(*a),)) if produced else (lambda *a: (kernel(*a), None)[1:]),
-        arrays,
-        [result] if produced else [],
-        params,
-    )
+    plan.add_step(name, _host_kernel(kernel, result), arrays, _arrays_of(result), params)
     return result
 
 
+def _arrays_of(result):
+    items = result if isinstance(result, tuple) else (result,)
+    return [a for a in items if _is_array(a)]
+
+
+def _host_kernel(kernel, recorded):
+    """``kernel`` returning the arrays of its result as a tuple (see ``host``)."""
+    if _is_array(recorded):
+        return lambda *arrays: (kernel(*arrays),)
+    if isinstance(recorded, tuple):
+        return lambda *arrays: tuple(_arrays_of(kernel(*arrays)))
+    return lambda *arrays: (kernel(*arrays), ())[1]
+
+
 def node_arrays(node):
-    """``(path, array)`` for each array a node holds: attributes, and the items of its
-    ``saved`` tuple (an array, or a Tensor's data)."""
+    """``(path, array)`` for each array a node holds: in an attribute (``("attr", name)``),
+    in its ``saved`` tuple (``("saved", i)``, an array or a Tensor's data) or in a dict
+    attribute (``("dict", name, key)``, e.g. batch statistics handed back to the op)."""
     found = []
     for name, value in vars(node).items():
         if name in ("parents", "_output"):
             continue
-        items = value if name == "saved" and isinstance(value, tuple) else None
-        if items is None:
-            if isinstance(value, B.xp.ndarray):
-                found.append(((name, None), value))
-            continue
-        for i, item in enumerate(items):
-            array = item.data if isinstance(item, Tensor) else item
-            if isinstance(array, B.xp.ndarray):
-                found.append((("saved", i), array))
+        if isinstance(value, B.xp.ndarray):
+            found.append((("attr", name), value))
+        elif name == "saved" and isinstance(value, tuple):
+            for i, item in enumerate(value):
+                array = item.data if isinstance(item, Tensor) else item
+                if isinstance(array, B.xp.ndarray):
+                    found.append((("saved", i), array))
+        elif isinstance(value, dict):
+            found += [(("dict", name, k), v) for k, v in value.items() if _is_array(v)]
     return found
 
 
+def _is_array(value):
+    return isinstance(value, B.xp.ndarray)
+
+
 def _get(node, path):
-    name, index = path
-    if index is None:
-        return getattr(node, name)
-    item = node.saved[index]
+    if path[0] == "attr":
+        return getattr(node, path[1])
+    if path[0] == "dict":
+        return getattr(node, path[1])[path[2]]
+    item = node.saved[path[1]]
     return item.data if isinstance(item, Tensor) else item
 
 
@@ -201,7 +215,7 @@ def _primitive_kernel(node, n_inputs, attr_in, attr_out):
 
     def kernel(*arrays):
         node.parents = parents
-        for (name, _), array in zip(attr_in, arrays[n_inputs:]):
+        for (_, name), array in zip(attr_in, arrays[n_inputs:]):
             setattr(node, name, array)
         out = node.forward(*arrays[:n_inputs])
         out = out if isinstance(out, B.xp.ndarray) else B.as_array(out)  # as Tensor() does
@@ -247,9 +261,11 @@ def compare(first, second):
             continue
         same = old.shape == new.shape and old.dtype == new.dtype
         if not (same and B.xp.array_equal(old, new, equal_nan=True)):
+            user = next((name for name, _, ins, _ in second.steps if slot in ins), "?")
             return (
-                f"a constant of shape {new.shape} changed between two calls: it is computed "
-                "outside the recorded kernels (a raw array expression or an unrecorded draw)"
+                f"a constant of shape {new.shape} read by {user} changed between two calls: "
+                "it is computed outside the recorded kernels (a raw array expression or an "
+                "unrecorded draw)"
             )
     return None
 

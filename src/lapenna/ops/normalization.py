@@ -85,7 +85,7 @@ def batch_norm(
     if training:
         axes = tuple(i for i in range(x.ndim) if i != axis)
         y, batch_mean, batch_var = _normalize(x, axes, gamma, beta, shape, epsilon, op)
-        return y, Tensor(batch_mean.reshape(channels)), Tensor(batch_var.reshape(channels))
+        return y, Tensor(batch_mean).reshape(channels), Tensor(batch_var).reshape(channels)
     if mean is None or variance is None:
         raise ValueError(
             f"{op}: inference (training=False) needs the moving mean and variance, got "
