@@ -138,3 +138,35 @@ def test_new_shapes_record_a_new_plan():
     outs = [float(step(np.ones(n, dtype="float32")).data) for n in (2, 2, 2, 3, 3, 3)]
     assert len(step.plans) == 2
     assert outs == [4.0, 6.0, 8.0, 15.0, 18.0, 21.0]
+
+
+def _fit(capture_steps, epochs=3):
+    lp.set_seed(5)
+    model = _cnn()
+    model.capture_steps = capture_steps
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 8, 8, 2)).astype("float32")
+    y = rng.integers(0, 3, 40)
+    history = model.fit(x, y, batch_size=8, epochs=epochs, verbose=0)
+    return model, history
+
+
+def test_fit_runs_captured_by_default_and_matches_eager():
+    eager, eager_history = _fit(False)
+    model, history = _fit(True)
+    step = model._captured_update[1]
+    assert step.reasons == {} and len(step.captured.plans) == 1
+    assert history.history == eager_history.history
+    for a, b in zip(eager.weights, model.weights):
+        assert np.array_equal(a.numpy(), b.numpy()), a.name
+
+
+def test_fit_records_again_when_the_trainable_weights_change():
+    model, _ = _fit(True, epochs=1)
+    first = model._captured_update[1]
+    model.layers[0].trainable = False
+    frozen = model.layers[0].kernel.numpy().copy()
+    model.fit(np.ones((16, 8, 8, 2), "float32"), np.zeros(16, "int64"), batch_size=4, verbose=0)
+    assert model._captured_update[1] is not first
+    assert np.array_equal(model.layers[0].kernel.numpy(), frozen)

@@ -131,9 +131,9 @@ def record_primitive(node, arrays, data, before):
     """After ``data = node.forward(*arrays)`` ran while recording: add it as a step.
     ``before`` is ``node_arrays(node)`` taken before the forward (its array parameters)."""
     plan = _state["plan"]
-    attr_in = [(p, a) for p, a in before if p[0] == "attr" and plan.slot_of(a) is not None]
-    attr_out = [(path, a) for path, a in node_arrays(node) if plan.slot_of(a) is None]
-    attr_out = [(p, a) for p, a in attr_out if a is not data]
+    settable = [(p, a) for p, a in before if p[0] in ("attr", "tuple")]
+    attr_in = [(p, a) for p, a in settable if plan.slot_of(a) is not None]
+    attr_out = [(p, a) for p, a in node_arrays(node) if plan.slot_of(a) is None and a is not data]
     plan.add_step(
         type(node).__name__,
         _primitive_kernel(node, len(arrays), [p for p, _ in attr_in], [p for p, _ in attr_out]),
@@ -189,6 +189,8 @@ def node_arrays(node):
                 array = item.data if isinstance(item, Tensor) else item
                 if isinstance(array, B.xp.ndarray):
                     found.append((("saved", i), array))
+        elif isinstance(value, tuple):  # e.g. a fancy index: grids and the indices
+            found += [(("tuple", name, i), v) for i, v in enumerate(value) if _is_array(v)]
         elif isinstance(value, dict):
             found += [(("dict", name, k), v) for k, v in value.items() if _is_array(v)]
     return found
@@ -201,10 +203,20 @@ def _is_array(value):
 def _get(node, path):
     if path[0] == "attr":
         return getattr(node, path[1])
-    if path[0] == "dict":
+    if path[0] in ("dict", "tuple"):
         return getattr(node, path[1])[path[2]]
     item = node.saved[path[1]]
     return item.data if isinstance(item, Tensor) else item
+
+
+def _set(node, path, array):
+    """Put ``array`` where ``path`` says (an attribute or an item of a tuple attribute)."""
+    if path[0] == "attr":
+        setattr(node, path[1], array)
+    else:
+        items = list(getattr(node, path[1]))
+        items[path[2]] = array
+        setattr(node, path[1], tuple(items))
 
 
 def _primitive_kernel(node, n_inputs, attr_in, attr_out):
@@ -215,8 +227,8 @@ def _primitive_kernel(node, n_inputs, attr_in, attr_out):
 
     def kernel(*arrays):
         node.parents = parents
-        for (_, name), array in zip(attr_in, arrays[n_inputs:]):
-            setattr(node, name, array)
+        for path, array in zip(attr_in, arrays[n_inputs:]):
+            _set(node, path, array)
         out = node.forward(*arrays[:n_inputs])
         out = out if isinstance(out, B.xp.ndarray) else B.as_array(out)  # as Tensor() does
         return (out, *(_get(node, path) for path in attr_out))

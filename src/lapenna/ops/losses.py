@@ -59,7 +59,7 @@ def softmax_cross_entropy(
                 logits, labels=ids, axis=axis, smoothing=smoothing
             )
         log_probs = _clipped_log_probs(logits, axis)
-        picked = take_along_axis(log_probs, xp.expand_dims(ids, axis), axis).squeeze(axis)
+        picked = take_along_axis(log_probs, Tensor(ids).expand_dims(axis), axis).squeeze(axis)
         if not smoothing:
             return -picked
         return -picked * (1.0 - smoothing) - log_probs.sum(axis=axis) * (smoothing / classes)
