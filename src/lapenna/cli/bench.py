@@ -1,6 +1,7 @@
 """``lapenna bench``: training and inference throughput of lapenna and PyTorch, side by side.
 
-Both run on the same machine, in the same process, with the same number of BLAS/intra-op
+lapenna's training step runs captured (``lp.function``, as ``fit`` runs it; ``--eager``
+builds the graph on every step instead). Both run on the same machine, in the same process, with the same number of BLAS/intra-op
 threads, on the same batch. Printed: samples/s for each, the ratio lapenna/PyTorch, the
 machine's numpy sgemm GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward
 MACs from the model summary; a training step counts three times the forward work).
@@ -53,6 +54,11 @@ def add_parser(subparsers, parents):
         "--kernels",
         action="store_true",
         help="time single convolution, pooling and normalization kernels instead",
+    )
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="time lapenna's training step built as a graph on every call, not captured",
     )
     parser.add_argument(
         "--profile",
@@ -114,16 +120,22 @@ def lapenna_setup(name):
     return model, loss_fn, optimizer, lp.tensor(x), y
 
 
-def bench_lapenna(name, seconds):
-    """(training samples/s, inference samples/s, forward MACs per sample) of one workload."""
+def bench_lapenna(name, seconds, eager=False):
+    """(training samples/s, inference samples/s, forward MACs per sample) of one workload.
+    The training step is captured (``lp.function``), as ``fit`` runs it, unless ``eager``."""
     batch = WORKLOADS[name][2]
     model, loss_fn, optimizer, xt, y = lapenna_setup(name)
 
-    def train_step():
+    def step(x, labels):
         with lp.GradientTape() as tape:
-            loss = loss_fn(y, model(xt, training=True))
+            loss = loss_fn(labels, model(x, training=True))
         grads = tape.gradient(loss, model.trainable_weights)
         optimizer.apply_gradients(zip(grads, model.trainable_weights))
+
+    captured = step if eager else lp.function(step)
+
+    def train_step():
+        captured(xt, y)
 
     def infer():
         with lp.no_grad():
@@ -209,7 +221,7 @@ def run(args):
     print(header)
     print("-" * len(header))
     for name in args.only or WORKLOADS:
-        lp_train, lp_infer, macs = bench_lapenna(name, args.seconds)
+        lp_train, lp_infer, macs = bench_lapenna(name, args.seconds, args.eager)
         gflops = 3 * 2 * macs * lp_train / 1e9
         if torch is None:
             torch_columns = f"{'-':>12}{'-':>8}", f"{'-':>12}{'-':>8}"
