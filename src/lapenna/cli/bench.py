@@ -2,9 +2,10 @@
 
 lapenna's training step runs captured (``lp.function``, as ``fit`` runs it; ``--eager``
 builds the graph on every step instead). Both run on the same machine, in the same
-process, with the same number of BLAS/intra-op threads, on the same batch. Printed: samples/s for each, the ratio lapenna/PyTorch, the
-machine's numpy sgemm GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward
-MACs from the model summary; a training step counts three times the forward work).
+process, with the same number of BLAS/intra-op threads, on the same batch. Printed: the
+CPU and BLAS, samples/s for each, the ratio lapenna/PyTorch, the machine's numpy sgemm
+GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward MACs from the model
+summary; a training step counts three times the forward work).
 With ``--kernels``, single convolutions, poolings and normalizations are timed instead
 (see :mod:`lapenna.cli.bench_kernels`).
 """
