@@ -27,6 +27,7 @@ def test_profile_splits_a_step_into_its_parts():
     parts = result["gemm"] + result["other"] + result["update"] + result["overhead"]
     assert abs(parts - result["step"]) < 1e-9 or result["overhead"] == 0.0
     assert {o["op"] for o in result["other_ops"]} >= {"Relu", "ReluGrad"}
+    assert result["eager"] > 0 and result["captured"] > 0
 
 
 def test_bench_profile_command(capsys):
@@ -35,4 +36,4 @@ def test_bench_profile_command(capsys):
     assert out.startswith("cpu: ") and "\nblas: " in out and "kernel: " in out
     for part in ("GEMM primitives", "other primitives", "optimizer update", "overhead"):
         assert part in out
-    assert "MatMul" in out
+    assert "MatMul" in out and "captured (lp.function" in out

@@ -222,8 +222,11 @@ def _set(node, path, array):
 def _primitive_kernel(node, n_inputs, attr_in, attr_out):
     """A primitive as a plan kernel: set its array parameters, run its forward, return its
     output and the arrays it kept for backward. (A forward may save ``self.parents``: the
-    recording's Tensors are put back, so that what it saves has the same layout.)"""
+    recording's Tensors are put back, so that what it saves has the same layout.) The node
+    then lets go of what it kept: the plan's slots hold it for as long as it is needed, and
+    a node holding arrays past the step would keep memory that the next step allocates."""
     parents = node.parents
+    dicts = [path[1] for path in attr_out if path[0] == "dict"]
 
     def kernel(*arrays):
         node.parents = parents
@@ -231,7 +234,14 @@ def _primitive_kernel(node, n_inputs, attr_in, attr_out):
             _set(node, path, array)
         out = node.forward(*arrays[:n_inputs])
         out = out if isinstance(out, B.xp.ndarray) else B.as_array(out)  # as Tensor() does
-        return (out, *(_get(node, path) for path in attr_out))
+        results = (out, *(_get(node, path) for path in attr_out))
+        node.saved = ()
+        for path in attr_out:
+            if path[0] == "attr":
+                setattr(node, path[1], None)
+        for name in dicts:
+            getattr(node, name).clear()
+        return results
 
     return kernel
 

@@ -1,6 +1,6 @@
 """``lapenna bench --profile WORKLOAD``: where one lapenna training step's time goes.
 
-The step is run twice untimed, then several times under the kernel recorder
+The step is run a few times untimed, then several times under the kernel recorder
 (:mod:`lapenna.backend.trace`), which times every primitive that runs, forward and
 backward, and lists the GEMMs each one called. The fastest recorded step is split into
 
@@ -9,6 +9,10 @@ backward, and lists the GEMMs each one called. The fastest recorded step is spli
 - the optimizer update (timed as a whole: it runs on arrays, outside the graph),
 - the rest: Python and graph overhead (building Tensor and Function objects, the
   topological sort, dispatch), the step's time minus the three above.
+
+Each recorded step alternates with the same step unrecorded and captured (``lp.function``,
+as ``fit`` runs it: the same kernels without building the graph), so that all three see
+the same load.
 
 The rest includes the recorder's own bookkeeping (a small dict per primitive); the
 kernels' times are each measured around the kernel alone.
@@ -36,17 +40,26 @@ def _phased_step(model, loss_fn, optimizer, xt, y, rec=None):
 
 def profile_step(model, loss_fn, optimizer, xt, y, repeats=5):
     """Record ``repeats`` training steps and split the fastest one into its parts; returns
-    a dict of seconds (``step``, ``gemm``, ``other``, ``update``, ``overhead``) and its ops."""
-    for _ in range(2):
-        _phased_step(model, loss_fn, optimizer, xt, y)
-    best = None
+    a dict of seconds (``step``, ``gemm``, ``other``, ``update``, ``overhead`` and
+    ``eager`` and ``captured``: the fastest unrecorded and captured steps, timed
+    alternately with the recorded ones)."""
+    captured = lp.function(lambda x, labels: _phased_step(model, loss_fn, optimizer, x, labels))
+    for _ in range(3):  # warm-up; the captured step's two recordings
+        captured(xt, y)
+    best, captured_times, eager_times = None, [], []
     for _ in range(repeats):
+        start = time.perf_counter()
+        _phased_step(model, loss_fn, optimizer, xt, y)
+        eager_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         with trace.Recorder() as rec:
             update = _phased_step(model, loss_fn, optimizer, xt, y, rec)
         wall = time.perf_counter() - start
         if best is None or wall < best[0]:
             best = wall, update, rec.ops
+        start = time.perf_counter()
+        captured(xt, y)
+        captured_times.append(time.perf_counter() - start)
     step, update, ops = best
     ops = [o for o in ops if o["seconds"] is not None and o["phase"] != "update"]
     gemm_ops = [o for o in ops if any(s["kind"] == "gemm" for s in o["steps"])]
@@ -55,6 +68,8 @@ def profile_step(model, loss_fn, optimizer, xt, y, repeats=5):
     other = sum(o["seconds"] for o in other_ops)
     return {
         "step": step,
+        "eager": min(eager_times),
+        "captured": min(captured_times),
         "gemm": gemm,
         "other": other,
         "update": update,
@@ -89,6 +104,10 @@ def print_profile(name, result, top=8):
     for label, seconds, count in rows:
         count = "" if count is None else count
         print(f"{label:<28}{seconds * ms:>9.2f}{seconds / step:>8.0%}{count:>6}")
+    print(
+        f"the same step unrecorded: {result['eager'] * ms:.2f} ms built as a graph, "
+        f"{result['captured'] * ms:.2f} ms captured (lp.function, as fit runs it)"
+    )
     if result["gemm"] > 0:
         gflop = result["gemm_flops"] / 1e9
         print(f"GEMM primitives reach {gflop / result['gemm']:.1f} GFLOP/s over {gflop:.3f} GFLOP")
