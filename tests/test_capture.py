@@ -170,3 +170,18 @@ def test_fit_records_again_when_the_trainable_weights_change():
     model.fit(np.ones((16, 8, 8, 2), "float32"), np.zeros(16, "int64"), batch_size=4, verbose=0)
     assert model._captured_update[1] is not first
     assert np.array_equal(model.layers[0].kernel.numpy(), frozen)
+
+
+def test_a_bad_batch_in_a_replay_raises_the_eager_error_and_keeps_the_plan():
+    lp.set_seed(0)
+    model = lp.Sequential([layers.Input((4,)), layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = np.ones((8, 4), "float32"), np.zeros(8, "int64")
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    bad = y.copy()
+    bad[0] = 7
+    with pytest.raises(ValueError, match="label 7 is out of range for 3 classes"):
+        model.train_on_batch(x, bad)
+    step = model._captured_update[1]
+    assert len(step.captured.plans) == 1 and step.reasons == {}
