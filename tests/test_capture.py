@@ -186,3 +186,20 @@ def test_a_bad_batch_in_a_replay_raises_the_eager_error_and_keeps_the_plan():
             model.train_on_batch(x, bad)
     step = model._captured_update[1]
     assert len(step.captured.plans) == 1 and step.reasons == {}
+
+
+def test_an_array_parameter_computed_outside_the_kernels_is_compared():
+    w = lp.Variable(np.ones(4, dtype="float32"))
+
+    def step(x):
+        keep = x.data > 0  # a raw mask handed to a primitive as a parameter
+        with lp.GradientTape() as tape:
+            loss = lp.ops.sum(lp.ops.where(keep, w * x, 0.0))
+        w.assign_sub(tape.gradient(loss, w) * 0.5)
+        return loss
+
+    fn = lp.function(step)
+    xs = [np.array([1, -1, 1, -1], "float32"), np.array([-1, 1, -1, 1], "float32")]
+    for x in xs * 2:
+        fn(lp.tensor(x))
+    assert fn.plans == {} and "changed between two calls" in next(iter(fn.reasons.values()))

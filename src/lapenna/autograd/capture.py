@@ -131,9 +131,15 @@ def record_primitive(node, arrays, data, before):
     """After ``data = node.forward(*arrays)`` ran while recording: add it as a step.
     ``before`` is ``node_arrays(node)`` taken before the forward (its array parameters)."""
     plan = _state["plan"]
-    settable = [(p, a) for p, a in before if p[0] in ("attr", "tuple")]
-    attr_in = [(p, a) for p, a in settable if plan.slot_of(a) is not None]
-    attr_out = [(p, a) for p, a in node_arrays(node) if plan.slot_of(a) is None and a is not data]
+    # array parameters are inputs (constants when no step made them, so that the two
+    # recordings compare them); arrays that appear during the forward are outputs
+    attr_in = [(p, a) for p, a in before if p[0] in ("attr", "tuple")]
+    given = {id(a) for _, a in before}
+    attr_out = [
+        (p, a)
+        for p, a in node_arrays(node)
+        if id(a) not in given and a is not data and plan.slot_of(a) is None
+    ]
     plan.add_step(
         type(node).__name__,
         _primitive_kernel(node, len(arrays), [p for p, _ in attr_in], [p for p, _ in attr_out]),
