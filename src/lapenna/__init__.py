@@ -32,11 +32,11 @@ from lapenna.autograd import (
     Tensor,
     Variable,
     enable_grad,
-    function,
     grad,
     no_grad,
     tensor,
 )
+from lapenna.autograd.captured import function
 from lapenna.models import Model, Sequential
 from lapenna.backend import (
     floatx,

@@ -73,7 +73,8 @@ class Plan:
         self._produced = set()
 
     # -- recording ----------------------------------------------------------------------
-    def _slot(self, array):
+    def slot(self, array):
+        """The slot of ``array``; an array no step made becomes a constant."""
         slot = self._slot_of.get(id(array))
         if slot is None:
             slot = self._new_slot(array)
@@ -88,7 +89,7 @@ class Plan:
         self.arguments.append(self._new_slot(array))
 
     def add_step(self, name, kernel, inputs, outputs, params=()):
-        ins = tuple(self._slot(a) for a in inputs)
+        ins = tuple(self.slot(a) for a in inputs)
         outs = tuple(self._new_slot(a) for a in outputs)
         self._produced.update(outs)
         self.steps.append((name, kernel, ins, outs))
@@ -134,6 +135,9 @@ def record_primitive(node, arrays, data, before):
     # array parameters are inputs (constants when no step made them, so that the two
     # recordings compare them); arrays that appear during the forward are outputs
     attr_in = [(p, a) for p, a in before if p[0] in ("attr", "tuple")]
+    inputs = [*arrays, *(a for _, a in attr_in)]
+    for a in inputs:  # slots first: what the forward saves of its inputs is no output
+        plan.slot(a)
     given = {id(a) for _, a in before}
     attr_out = [
         (p, a)
@@ -143,7 +147,7 @@ def record_primitive(node, arrays, data, before):
     plan.add_step(
         type(node).__name__,
         _primitive_kernel(node, len(arrays), [p for p, _ in attr_in], [p for p, _ in attr_out]),
-        [*arrays, *(a for _, a in attr_in)],
+        inputs,
         [data, *(a for _, a in attr_out)],
         _plain_params(node),
     )

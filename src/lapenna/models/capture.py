@@ -20,7 +20,8 @@ A new plan is recorded when the model's trainable weights, its optimizer or its 
 loss change (``layer.trainable = False``, ``compile`` again).
 """
 
-from lapenna.autograd import Tensor, function
+from lapenna.autograd import Tensor
+from lapenna.autograd.captured import function
 from lapenna.backend import xp
 
 
