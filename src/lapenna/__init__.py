@@ -39,6 +39,7 @@ from lapenna.autograd import (
     no_grad,
     tensor,
 )
+from lapenna.autograd.captured import function
 from lapenna.models import Model, Sequential
 from lapenna.layers import Input  # Keras's ``keras.Input``
 from lapenna.backend import (
@@ -62,6 +63,7 @@ __all__ = [
     "Tensor",
     "Variable",
     "Function",
+    "function",
     "tensor",
     "grad",
     "no_grad",

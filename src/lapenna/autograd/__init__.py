@@ -6,12 +6,16 @@ those nodes from the output in reverse topological order, asking each for the gr
 its inputs and summing them where paths meet.
 """
 
+from lapenna.autograd.captured import CapturedFunction
 from lapenna.autograd.engine import grad
 from lapenna.autograd.function import Function
 from lapenna.autograd.grad_mode import enable_grad, is_enabled, no_grad
 from lapenna.autograd.tape import GradientTape
 from lapenna.autograd.tensor import Tensor, as_tensor, tensor
 from lapenna.autograd.variable import Variable
+
+# ``lapenna.function`` (the decorator) lives in ``autograd.captured``: exported here under
+# that name it would hide the module ``autograd.function``
 
 __all__ = [
     "Tensor",
@@ -24,4 +28,5 @@ __all__ = [
     "enable_grad",
     "is_enabled",
     "GradientTape",
+    "CapturedFunction",
 ]

@@ -54,6 +54,12 @@ class _HookHandle:
         _leaf_hooks.pop(self.key, None)
 
 
+def leaf_hooks_registered():
+    """Whether any leaf hook is registered. A captured step (``autograd.capture``) replays
+    without this engine, so while a hook is registered steps run eagerly and hooks fire."""
+    return bool(_leaf_hooks)
+
+
 def register_leaf_hook(hook):
     """Call ``hook(leaf, gradient)`` in every backward pass as soon as a leaf's gradient
     is final: every node that uses the leaf has been differentiated, so nothing more will

@@ -10,7 +10,7 @@ to its input's shape.
 
 import weakref
 
-from lapenna.autograd import grad_mode
+from lapenna.autograd import capture, grad_mode
 from lapenna.autograd.tensor import Tensor, as_tensor
 from lapenna.backend import trace
 
@@ -39,9 +39,12 @@ class Function:
         node.__dict__.update(params)
         node.parents = tensors
         arrays = [t.data for t in tensors]
+        before = capture.node_arrays(node) if capture.recording() else None
         data = trace.run(node, arrays) if trace.recording() else node.forward(*arrays)
         requires = grad_mode.is_enabled() and any(t.requires_grad for t in tensors)
         out = Tensor(data, _node=node if requires else None)
+        if before is not None:  # a captured step is being recorded: this is one of its kernels
+            capture.record_primitive(node, arrays, out.data, before)
         if requires:
             out.requires_grad = True
             node.needs_grad = [t.requires_grad for t in tensors]

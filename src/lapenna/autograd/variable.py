@@ -1,6 +1,7 @@
 """``Variable``: a named Tensor owned by a layer or an optimizer, updated in place."""
 
 from lapenna import backend as B
+from lapenna.autograd import capture
 from lapenna.autograd.tensor import Tensor
 
 
@@ -51,16 +52,26 @@ class Variable(Tensor):
 
     def assign(self, value):
         """Overwrite the value in place; the shape must match."""
-        self.data[...] = self._value(value, "assign")
+        capture.host("assign", self._write, [self._value(value, "assign")])
         return self
 
     def assign_add(self, value):
-        self.data += self._value(value, "assign_add")
+        capture.host("assign_add", self._add, [self._value(value, "assign_add")])
         return self
 
     def assign_sub(self, value):
-        self.data -= self._value(value, "assign_sub")
+        capture.host("assign_sub", self._subtract, [self._value(value, "assign_sub")])
         return self
+
+    # in-place writes, each one step of a captured plan (see ``autograd.capture``)
+    def _write(self, value):
+        self.data[...] = value
+
+    def _add(self, value):
+        self.data += value
+
+    def _subtract(self, value):
+        self.data -= value
 
     def __repr__(self):
         return f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype}>"

@@ -2,6 +2,9 @@
 the ``perf`` extra)."""
 
 import os
+import platform
+
+import numpy
 
 from lapenna.backend import parallel
 
@@ -34,3 +37,43 @@ def set_num_threads(n):
     parallel.set_workers(n)
     parallel.set_blas_threads(n)
     return n
+
+
+def machine_info():
+    """What the numbers of a benchmark depend on: the CPU model, its core count, and the
+    BLAS library numpy calls with the kernel it chose for this CPU (OpenBLAS picks one per
+    microarchitecture, e.g. ``Haswell`` or ``SkylakeX``), as a dict of strings."""
+    info = {"cpu": _cpu_model() or platform.processor() or platform.machine() or "unknown"}
+    info["cores"] = str(os.cpu_count() or "?")
+    info["numpy"] = numpy.__version__
+    blas = _blas_pools()
+    if blas:
+        pool = blas[0]
+        name = pool.get("internal_api", "?")
+        info["blas"] = f"{name} {pool.get('version') or ''}".strip()
+        info["blas_kernel"] = str(pool.get("architecture") or "n/a")
+        info["blas_threading"] = str(pool.get("threading_layer") or "n/a")
+    else:
+        info["blas"] = "unknown (threadpoolctl found no BLAS)"
+        info["blas_kernel"] = "unknown"
+        info["blas_threading"] = "unknown"
+    return info
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def _blas_pools():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [p for p in threadpool_info() if p.get("user_api") == "blas"]

@@ -1,9 +1,11 @@
 """``lapenna bench``: training and inference throughput of lapenna and PyTorch, side by side.
 
-Both run on the same machine, in the same process, with the same number of BLAS/intra-op
-threads, on the same batch. Printed: samples/s for each, the ratio lapenna/PyTorch, the
-machine's numpy sgemm GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward
-MACs from the model summary; a training step counts three times the forward work).
+lapenna's training step runs captured (``lp.function``, as ``fit`` runs it; ``--eager``
+builds the graph on every step instead). Both run on the same machine, in the same
+process, with the same number of BLAS/intra-op threads, on the same batch. Printed: the
+CPU and BLAS, samples/s for each, the ratio lapenna/PyTorch, the machine's numpy sgemm
+GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward MACs from the model
+summary; a training step counts three times the forward work).
 With ``--kernels``, single convolutions, poolings and normalizations are timed instead
 (see :mod:`lapenna.cli.bench_kernels`).
 """
@@ -12,10 +14,12 @@ import time
 
 import lapenna as lp
 from lapenna.backend import xp
+from lapenna.backend.threads import machine_info
 from lapenna.cli import common
 from lapenna.cli.bench_detection import run_detection
 from lapenna.cli.bench_distributed import run_distributed
 from lapenna.cli.bench_kernels import run_kernels
+from lapenna.cli.bench_profile import print_profile, profile_step
 from lapenna.cli.bench_rl import run_rl
 from lapenna.cli.bench_workloads import WORKLOADS, torch_models
 from lapenna.cli.errors import CommandError, UsageError
@@ -60,6 +64,18 @@ def add_parser(subparsers, parents):
         action="store_true",
         help="time IoU, NMS and COCO evaluation against their references, then train the "
         "SSD on shapes_detection and check its AP gate (--only: iou nms coco yolo ssd)",
+    )
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="time lapenna's training step built as a graph on every call, not captured",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="WORKLOAD",
+        choices=sorted(WORKLOADS),
+        help="print where one lapenna training step's time goes instead "
+        "(GEMMs, other primitives, the optimizer update, Python/graph overhead)",
     )
     parser.add_argument(
         "--repeat",
@@ -117,21 +133,33 @@ def _inputs(shape, batch):
     return x, rng.integers(0, 10, batch)
 
 
-def bench_lapenna(name, seconds):
-    """(training samples/s, inference samples/s, forward MACs per sample) of one workload."""
+def lapenna_setup(name):
+    """(model, loss, optimizer, input Tensor, labels) of one workload, seeded."""
     build, shape, batch = WORKLOADS[name]
     lp.set_seed(0)
     model = build()
     x, y = _inputs(shape, batch)
     loss_fn = lp.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = lp.optimizers.SGD(learning_rate=0.01, momentum=0.9)
-    xt = lp.tensor(x)
+    return model, loss_fn, optimizer, lp.tensor(x), y
 
-    def train_step():
+
+def bench_lapenna(name, seconds, eager=False):
+    """(training samples/s, inference samples/s, forward MACs per sample) of one workload.
+    The training step is captured (``lp.function``), as ``fit`` runs it, unless ``eager``."""
+    batch = WORKLOADS[name][2]
+    model, loss_fn, optimizer, xt, y = lapenna_setup(name)
+
+    def step(x, labels):
         with lp.GradientTape() as tape:
-            loss = loss_fn(y, model(xt, training=True))
+            loss = loss_fn(labels, model(x, training=True))
         grads = tape.gradient(loss, model.trainable_weights)
         optimizer.apply_gradients(zip(grads, model.trainable_weights))
+
+    captured = step if eager else lp.function(step)
+
+    def train_step():
+        captured(xt, y)
 
     def infer():
         with lp.no_grad():
@@ -167,6 +195,16 @@ def bench_torch(torch, name, seconds):
     return _best_rate(train_step, batch, seconds), _best_rate(infer, batch, seconds)
 
 
+def print_machine():
+    """Print the CPU and the BLAS (library, version, the kernel it chose for this CPU)."""
+    info = machine_info()
+    print(f"cpu: {info['cpu']} ({info['cores']} cores)")
+    print(
+        f"blas: {info['blas']}   kernel: {info['blas_kernel']}   "
+        f"threading: {info['blas_threading']}   numpy {info['numpy']}"
+    )
+
+
 def _import_torch(threads):
     try:
         import torch
@@ -191,13 +229,20 @@ def run(args):
         torch = _import_torch(threads)
         if torch is None:
             raise CommandError("--kernels needs PyTorch: pip install 'lapenna[bench]'")
+        print_machine()
         print(f"threads: {threads}   ", end="")
         run_kernels(torch, args.repeat, args.only or ())
+        return 0
+    if args.profile:
+        print_machine()
+        print(f"threads: {threads}")
+        print_profile(args.profile, profile_step(*lapenna_setup(args.profile), repeats=args.repeat))
         return 0
     unknown = sorted(set(args.only or ()) - set(WORKLOADS))
     if unknown:
         raise UsageError(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
     torch = None if args.lapenna_only else _import_torch(threads)
+    print_machine()
     print(f"threads: {threads}   numpy sgemm: {sgemm_gflops():.0f} GFLOP/s")
     header = (
         f"{'workload':<16}{'train lp/s':>12}{'train pt/s':>12}{'ratio':>8}"
@@ -206,7 +251,7 @@ def run(args):
     print(header)
     print("-" * len(header))
     for name in args.only or WORKLOADS:
-        lp_train, lp_infer, macs = bench_lapenna(name, args.seconds)
+        lp_train, lp_infer, macs = bench_lapenna(name, args.seconds, args.eager)
         gflops = 3 * 2 * macs * lp_train / 1e9
         if torch is None:
             torch_columns = f"{'-':>12}{'-':>8}", f"{'-':>12}{'-':>8}"

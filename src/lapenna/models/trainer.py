@@ -12,13 +12,22 @@ from lapenna import callbacks as callbacks_module
 from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, no_grad
 from lapenna.data import adapter
+from lapenna.models import capture as capture_module
 from lapenna.models import fit_checks
 from lapenna.models.compile_utils import CompiledLoss, CompiledMetrics
 from lapenna.utils.tree import flatten, map_structure
 
 
 class Trainer:
-    """The training API mixed into ``Model``."""
+    """The training API mixed into ``Model``.
+
+    Attributes:
+        capture_steps: whether ``train_step`` runs its update captured (recorded once,
+            replayed as a plan; ``models.capture`` says when it falls back). True by
+            default; set it to False to see every step built as a graph.
+    """
+
+    capture_steps = True
 
     def __init__(self):
         self.optimizer = None
@@ -80,16 +89,25 @@ class Trainer:
         return self.compiled_loss(y, y_pred, sample_weight, penalties)
 
     def train_step(self, data):
-        """One optimizer step on a batch ``(x, y, sample_weight)``; returns the batch logs."""
+        """One optimizer step on a batch ``(x, y, sample_weight)``; returns the batch logs.
+
+        The step from the forward pass to the optimizer update is ``_update_step``; when
+        ``capture_steps`` is true it runs captured (``models.capture``): recorded on the
+        first calls and replayed as a plan of kernels, with the same numbers."""
         x, y, sample_weight = data
+        loss, parts, y_pred = capture_module.step_function(self)(x, y, sample_weight)
+        self.compiled_metrics.update(y, y_pred, sample_weight)
+        return self._batch_logs(loss, parts, y)
+
+    def _update_step(self, x, y, sample_weight):
+        """Forward, loss, gradients and the optimizer update; returns loss, parts, y_pred."""
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss, parts = self.compute_loss(x, y, y_pred, sample_weight)
         variables = self.trainable_weights
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        self.compiled_metrics.update(y, y_pred, sample_weight)
-        return self._batch_logs(loss, parts, y)
+        return loss, parts, y_pred
 
     def test_step(self, data):
         x, y, sample_weight = data

@@ -6,7 +6,7 @@ infinity (and gets no gradient there, exactly like Keras).
 """
 
 from lapenna import backend as B
-from lapenna.autograd import Tensor, as_tensor
+from lapenna.autograd import Tensor, as_tensor, capture
 from lapenna.autograd import functions as F
 from lapenna.backend import xp
 from lapenna.ops.math import clip, log
@@ -59,7 +59,7 @@ def softmax_cross_entropy(
                 logits, labels=ids, axis=axis, smoothing=smoothing
             )
         log_probs = _clipped_log_probs(logits, axis)
-        picked = take_along_axis(log_probs, xp.expand_dims(ids, axis), axis).squeeze(axis)
+        picked = take_along_axis(log_probs, Tensor(ids).expand_dims(axis), axis).squeeze(axis)
         if not smoothing:
             return -picked
         return -picked * (1.0 - smoothing) - log_probs.sum(axis=axis) * (smoothing / classes)
@@ -152,14 +152,18 @@ def _sparse_labels(labels, shape, axis):
         raise ValueError(
             f"softmax_cross_entropy (sparse) expects integer class ids, got dtype {ids.dtype}"
         )
-    classes = shape[axis]
+    # a check on the values: a step of a captured plan too, so every replay repeats it
+    capture.host("check_labels", lambda i: _check_label_range(i, shape[axis]), [ids])
+    return ids.astype(xp.intp, copy=False)
+
+
+def _check_label_range(ids, classes):
     bad = (ids < 0) | (ids >= classes)
     if bad.any():
         raise ValueError(
             f"softmax_cross_entropy (sparse): label {ids[bad][0].item()!r} is out of range for "
             f"{classes} classes (labels must be in [0, {classes}))"
         )
-    return ids.astype(xp.intp, copy=False)
 
 
 def _clipped_log_probs(probs, axis):

@@ -3,7 +3,7 @@
 import numbers
 
 from lapenna import backend as B
-from lapenna.autograd import Tensor, as_tensor
+from lapenna.autograd import Tensor, as_tensor, capture
 from lapenna.autograd import functions as F
 from lapenna.ops._nn_args import check_param, normalize_axes
 
@@ -85,7 +85,7 @@ def batch_norm(
     if training:
         axes = tuple(i for i in range(x.ndim) if i != axis)
         y, batch_mean, batch_var = _normalize(x, axes, gamma, beta, shape, epsilon, op)
-        return y, Tensor(batch_mean.reshape(channels)), Tensor(batch_var.reshape(channels))
+        return y, Tensor(batch_mean).reshape(channels), Tensor(batch_var).reshape(channels)
     if mean is None or variance is None:
         raise ValueError(
             f"{op}: inference (training=False) needs the moving mean and variance, got "
@@ -159,7 +159,8 @@ def dropout(x, rate, training=True, noise_shape=None, generator=None):
     if not training or rate == 0:
         return x
     shape = x.shape if noise_shape is None else _noise_shape(noise_shape, x.shape, op)
-    return x * Tensor(B.dropout_mask(shape, rate, x.dtype, generator))
+    mask = capture.host("dropout_mask", lambda: B.dropout_mask(shape, rate, x.dtype, generator))
+    return x * Tensor(mask)
 
 
 def _noise_shape(noise_shape, shape, op):

@@ -18,7 +18,7 @@ import math
 import numbers
 
 from lapenna import backend as B
-from lapenna.autograd import GradientTape, Tensor, Variable, no_grad
+from lapenna.autograd import GradientTape, Tensor, Variable, capture, no_grad
 from lapenna.backend import xp
 from lapenna.optimizers import schedules
 from lapenna.utils import to_snake_case
@@ -200,6 +200,15 @@ class Optimizer:
         pairs = [(self._gradient(g, v), v) for g, v in pairs if g is not None]
         if not pairs:
             raise ValueError(f"{type(self).__name__}: no gradients provided for any variable")
+        variables = [v for _, v in pairs]
+        # one step of a captured plan: replayed with the new gradients each time
+        return capture.host(
+            f"{type(self).__name__}.apply_gradients",
+            lambda *grads: self._apply_arrays(list(zip(grads, variables))),
+            [g for g, _ in pairs],
+        )
+
+    def _apply_arrays(self, pairs):
         self.build([v for _, v in pairs])
         grads = self._clip([g for g, _ in pairs])
         lr = self.learning_rate

@@ -2,6 +2,7 @@
 the engine sums it back to the input's shape."""
 
 from lapenna import backend as B
+from lapenna.autograd import capture
 from lapenna.autograd.function import Function
 from lapenna.autograd.tensor import Tensor
 from lapenna.backend import xp
@@ -110,7 +111,7 @@ class Abs(Function):
 
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad * Tensor(xp.sign(x.data))
+        return grad * Tensor(capture.host("sign", xp.sign, [x.data]))
 
 
 class Sign(Function):
@@ -134,8 +135,14 @@ class Maximum(Function):
 
     def backward(self, grad):
         x, y = self.saved_tensors
-        first = (x.data >= y.data) if self.sign > 0 else (x.data <= y.data)
-        return grad * Tensor(first.astype(grad.dtype)), grad * Tensor((~first).astype(grad.dtype))
+        dtype = grad.dtype
+        masks = capture.host("MaxMasks", lambda a, b: self._masks(a, b, dtype), [x.data, y.data])
+        return grad * Tensor(masks[0]), grad * Tensor(masks[1])
+
+    def _masks(self, x, y, dtype):
+        """Where the gradient goes: to x where it won (ties included), else to y."""
+        first = (x >= y) if self.sign > 0 else (x <= y)
+        return first.astype(dtype), (~first).astype(dtype)
 
 
 class Minimum(Maximum):
@@ -167,7 +174,8 @@ class Clip(Function):
 
     def backward(self, grad):
         (mask,) = self.saved_tensors
-        return grad * Tensor(mask.astype(grad.dtype))
+        dtype = grad.dtype
+        return grad * Tensor(capture.host("ClipMask", lambda m: m.astype(dtype), [mask]))
 
 
 class Tanh(Function):

@@ -13,7 +13,7 @@ inputs, so second derivatives flow back to the logits. Both paths are the one fo
 each class's docstring; ``tests/test_fused_backward.py`` checks that they agree.
 """
 
-from lapenna.autograd import grad_mode
+from lapenna.autograd import capture, grad_mode
 from lapenna.autograd.function import Function
 from lapenna.autograd.functions.elementwise import Sigmoid
 from lapenna.autograd.functions.softmax import LogSoftmax, Softmax
@@ -97,16 +97,20 @@ class SparseSoftmaxCrossEntropy(Function):
         if grad_mode.is_enabled():
             target = Tensor(self._target(probs))
             return g * (Softmax.apply(logits, axis=self.axis) - target)
-        # the plain path stays in numpy and never builds the one-hot target:
-        # g * probs, minus g * (1 - s) at each label, minus g * s / C everywhere
-        out = g.data * probs
+        # the plain path stays in numpy and never builds the one-hot target (one step of a
+        # captured plan: it reads the labels the replay sets)
+        return Tensor(capture.host(type(self).__name__ + "Grad", self._plain_grad, [g.data, probs]))
+
+    def _plain_grad(self, g, probs):
+        """g * probs, minus g * (1 - s) at each label, minus g * s / C everywhere."""
+        out = g * probs
         if self.smoothing:
-            out -= g.data * (self.smoothing / probs.shape[self.axis])
+            out -= g * (self.smoothing / probs.shape[self.axis])
         index = xp.expand_dims(self.labels, self.axis)
         picked = xp.take_along_axis(out, index, axis=self.axis)
-        picked -= g.data * (1.0 - self.smoothing)
+        picked -= g * (1.0 - self.smoothing)
         xp.put_along_axis(out, index, picked, axis=self.axis)
-        return Tensor(out)
+        return out
 
 
 class SigmoidCrossEntropy(Function):

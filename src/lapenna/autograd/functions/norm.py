@@ -20,7 +20,7 @@ caller passes, which batch norm folds into its moving averages.
 """
 
 from lapenna import backend as B
-from lapenna.autograd import grad_mode
+from lapenna.autograd import capture, grad_mode
 from lapenna.autograd.function import Function
 from lapenna.autograd.tensor import Tensor
 
@@ -46,24 +46,31 @@ class Normalize(Function):
         self.save_for_backward(*self.parents[: 1 + self.has_gamma])
         return B.normalize(x, self.mean, self.inv_std, gamma, beta)
 
+    def _plain_backward(self, x, grad, mean, inv_std, gamma=None):
+        want_gamma = self.has_gamma and self.needs_grad[1]
+        want_beta = self.has_beta and self.needs_grad[-1]
+        return B.normalize_backward(
+            x,
+            grad,
+            mean,
+            inv_std,
+            gamma,
+            self.axes,
+            gamma_shape=gamma.shape if want_gamma else None,
+            beta_shape=self.parents[-1].shape if want_beta else None,
+        )
+
     def backward(self, grad):
         saved = self.saved_tensors
         x, gamma = saved[0], saved[1] if self.has_gamma else None
         if grad_mode.is_enabled():
             dx, dgamma, dbeta = self._backward_tensors(grad, x, gamma)
         else:
-            want_gamma = self.has_gamma and self.needs_grad[1]
-            want_beta = self.has_beta and self.needs_grad[-1]
-            arrays = B.normalize_backward(
-                x.data,
-                grad.data,
-                self.mean,
-                self.inv_std,
-                None if gamma is None else gamma.data,
-                self.axes,
-                gamma_shape=gamma.shape if want_gamma else None,
-                beta_shape=self.parents[-1].shape if want_beta else None,
-            )
+            inputs = [x.data, grad.data, self.mean, self.inv_std]
+            if gamma is not None:
+                inputs.append(gamma.data)
+            # one step of a captured plan (see ``autograd.capture``)
+            arrays = capture.host("NormalizeGrad", self._plain_backward, inputs)
             dx, dgamma, dbeta = (None if a is None else Tensor(a) for a in arrays)
         out = [dx if self.needs_grad[0] else None]
         if self.has_gamma:

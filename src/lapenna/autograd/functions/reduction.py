@@ -1,5 +1,6 @@
 """Reductions: sum and max/min over axes (softmax-style reductions are in ``softmax``)."""
 
+from lapenna.autograd import capture
 from lapenna.autograd.function import Function
 from lapenna.autograd.tensor import Tensor
 from lapenna.backend import xp
@@ -25,6 +26,10 @@ class Sum(Function):
 class Max(Function):
     """Max (``sign=1``) or min (``sign=-1``) over axes; ties share the gradient equally."""
 
+    def _share(self, winners, dtype):
+        winners = winners.astype(dtype)
+        return winners / winners.sum(axis=self.axis, keepdims=True)
+
     def forward(self, x):
         fn = xp.max if self.sign > 0 else xp.min
         if x.size == 0:
@@ -39,8 +44,8 @@ class Max(Function):
 
     def backward(self, grad):
         (winners,) = self.saved_tensors
-        winners = winners.astype(grad.dtype)
-        share = winners / winners.sum(axis=self.axis, keepdims=True)
+        dtype = grad.dtype
+        share = capture.host("MaxShare", lambda w: self._share(w, dtype), [winners])
         if not self.keepdims:
             grad = grad.reshape(_keep_shape(winners.shape, self.axis))
         return grad * Tensor(share)
