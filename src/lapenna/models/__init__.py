@@ -1,6 +1,7 @@
 """Models: ``Model`` (functional graph or subclass), ``Sequential``, training, summaries."""
 
 from lapenna.io import load_model, model_from_json
+from lapenna.models.gan import GAN
 from lapenna.models.model import Model
 from lapenna.models.sequential import Sequential
 from lapenna.models.summary import Summary, SummaryRow, summarize
@@ -8,6 +9,7 @@ from lapenna.models.summary import Summary, SummaryRow, summarize
 __all__ = [
     "Model",
     "Sequential",
+    "GAN",
     "summarize",
     "Summary",
     "SummaryRow",
