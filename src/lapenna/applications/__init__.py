@@ -10,6 +10,7 @@ downloaded.
 from lapenna.applications.alexnet import AlexNet
 from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
+from lapenna.applications.digit_quality import DigitQuality, digit_quality, frechet_distance
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
@@ -45,6 +46,9 @@ __all__ = [
     "FSRCNN",
     "DCGANGenerator",
     "DCGANDiscriminator",
+    "DigitQuality",
+    "digit_quality",
+    "frechet_distance",
     "preprocess_input",
     "decode_predictions",
     "feature_extractor",

@@ -23,6 +23,7 @@ from lapenna.callbacks.lambda_callback import LambdaCallback
 from lapenna.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from lapenna.callbacks.model_checkpoint import ModelCheckpoint
 from lapenna.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
+from lapenna.callbacks.sample_grid import SampleGrid
 from lapenna.callbacks.tensorboard import EventFileWriter, TensorBoard
 from lapenna.callbacks.terminate_on_nan import TerminateOnNaN
 
@@ -43,4 +44,5 @@ __all__ = [
     "LambdaCallback",
     "TensorBoard",
     "EventFileWriter",
+    "SampleGrid",
 ]

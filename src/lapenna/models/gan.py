@@ -204,6 +204,10 @@ class GAN(Model):
             y = B.xp.zeros((len(x), 0), dtype=B.floatx())  # no targets: an empty placeholder
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, **kwargs)
 
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=True):
+        """One ``train_step`` on a batch of real images; returns ``{"d_loss", "g_loss"}``."""
+        return super().train_on_batch(x, y, sample_weight, class_weight, return_dict=True)
+
     # -- the losses -----------------------------------------------------------------------
     def discriminator_loss(self, real_logits, fake_logits):
         """``-log D(x) - log(1 - D(G(z)))``, with one-sided label smoothing on real."""
@@ -229,18 +233,14 @@ class GAN(Model):
         """One discriminator update; every ``d_steps``-th call, one generator update."""
         real, labels, _ = data
         count = len(real)
+        if not self._checked:
+            self._check_batch(real, labels)
         # 1. the discriminator, on real images and on detached generated ones
         with no_grad():
             fake = self.generator(self.generator_inputs(count, labels), training=True)
         with GradientTape() as tape:
-            real_logits = self.discriminator(
-                self.discriminator_inputs(real, labels), training=True
-            )
-            fake_logits = self.discriminator(
-                self.discriminator_inputs(fake, labels), training=True
-            )
-            if not self._checked:
-                self._check_batch(real, fake, real_logits)
+            real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=True)
+            fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
             d_loss = self.discriminator_loss(real_logits, fake_logits)
             d_total = d_loss + _penalties(self.discriminator)
             d_extra = self.discriminator_extra_loss(real, fake, labels)
@@ -261,9 +261,7 @@ class GAN(Model):
         """One generator update; returns its logs."""
         with GradientTape() as tape:
             fake = self.generator(self.generator_inputs(len(real), labels), training=True)
-            fake_logits = self.discriminator(
-                self.discriminator_inputs(fake, labels), training=True
-            )
+            fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
             g_loss = self.generator_loss(fake_logits)
             g_total = g_loss + _penalties(self.generator)
         variables = self.generator.trainable_weights
@@ -292,16 +290,30 @@ class GAN(Model):
             g_loss = self.generator_loss(fake_logits)
         return {"d_loss": float(d_loss.data), "g_loss": float(g_loss.data)}
 
-    def _check_batch(self, real, fake, logits):
-        """The first step's check, for networks whose shapes were unknown at compile."""
+    def _check_batch(self, real, labels):
+        """Before the first update: do the generator's images fit the real ones and does
+        the discriminator give one logit each? Probed in inference mode on two images from
+        a private generator, so no weight, statistic or RNG state changes."""
         owner = type(self).__name__
-        if tuple(fake.shape[1:]) != tuple(real.shape[1:]):
-            raise ValueError(
-                f"{owner}: the generator makes images of shape {tuple(fake.shape[1:])} but the "
-                f"real images have shape {tuple(real.shape[1:])}"
-            )
+        probe = B.xp.random.default_rng(0)
+        count = min(2, len(real))
+        noise = probe.standard_normal((count, self.latent_dim)).astype(B.floatx())
+        few = None if labels is None else labels[:count]
+        with no_grad():
+            fake = self.generator(self.probe_inputs(noise, few), training=False)
+            if tuple(fake.shape[1:]) != tuple(real.shape[1:]):
+                raise ValueError(
+                    f"{owner}: the generator {self.generator.name!r} makes images of shape "
+                    f"{tuple(fake.shape[1:])}, but the real images have shape "
+                    f"{tuple(real.shape[1:])}"
+                )
+            logits = self.discriminator(self.discriminator_inputs(fake, few), training=False)
         _check_logit_shape(owner, self.discriminator, logits.shape)
         self._checked = True
+
+    def probe_inputs(self, noise, labels):
+        """The generator's inputs for given noise (a conditional GAN adds the labels)."""
+        return noise
 
     # -- config -------------------------------------------------------------------------
     def get_config(self):
@@ -357,16 +369,19 @@ def _check_logit_shape(owner, discriminator, shape):
         )
 
 
+def _compatible(made, taken):
+    return len(made) == len(taken) and all(
+        a is None or b is None or a == b for a, b in zip(made[1:], taken[1:])
+    )
+
+
 def _check_static_shapes(owner, generator, discriminator):
     made, taken = _static_shape(generator, "output"), _static_shape(discriminator, "input")
-    if made is not None and taken is not None:
-        if len(made) != len(taken) or any(
-            a is not None and b is not None and a != b for a, b in zip(made[1:], taken[1:])
-        ):
-            raise ValueError(
-                f"{owner}: the generator {generator.name!r} outputs shape {made}, but the "
-                f"discriminator {discriminator.name!r} takes inputs of shape {taken}"
-            )
+    if made is not None and taken is not None and not _compatible(made, taken):
+        raise ValueError(
+            f"{owner}: the generator {generator.name!r} outputs shape {made}, but the "
+            f"discriminator {discriminator.name!r} takes inputs of shape {taken}"
+        )
     logits = _static_shape(discriminator, "output")
     if logits is not None:
         _check_logit_shape(owner, discriminator, logits)
