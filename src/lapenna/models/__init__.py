@@ -5,11 +5,15 @@ from lapenna.models.gan import GAN
 from lapenna.models.model import Model
 from lapenna.models.sequential import Sequential
 from lapenna.models.summary import Summary, SummaryRow, summarize
+from lapenna.models.wgan import WGAN, WGANGP, gradient_penalty
 
 __all__ = [
     "Model",
     "Sequential",
     "GAN",
+    "WGAN",
+    "WGANGP",
+    "gradient_penalty",
     "summarize",
     "Summary",
     "SummaryRow",
