@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 import lapenna as lp
-from lapenna.applications import DCGANDiscriminator, DCGANGenerator, DigitQuality
-from lapenna.applications import frechet_distance
+from lapenna.applications import DCGANDiscriminator, DCGANGenerator, DigitQuality, frechet_distance
 from lapenna.callbacks.sample_grid import encode_png, image_grid
 
 

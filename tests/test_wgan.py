@@ -61,6 +61,7 @@ def test_wgan_clips_the_critic_weights_and_updates_the_generator_every_d_steps()
 def test_wgan_gp_gradient_norm_on_interpolates_approaches_one():
     lp.set_seed(0)
     generator, critic = toy_networks()
+    critic.set_weights([w * 4 for w in critic.get_weights()])  # start far from 1-Lipschitz
     gan = lp.models.WGANGP(generator, critic, latent_dim=2, d_steps=5)
     gan.compile(
         d_optimizer=lp.optimizers.Adam(1e-2, beta_1=0.0, beta_2=0.9),
@@ -72,7 +73,7 @@ def test_wgan_gp_gradient_norm_on_interpolates_approaches_one():
     )
     history = gan.fit(toy_data(), batch_size=64, epochs=30, verbose=0, callbacks=[logger])
     assert {"d_loss", "g_loss", "gradient_penalty", "gradient_norm"} <= set(history.history)
-    early, late = np.mean(norms[:8]), np.mean(norms[-20:])
-    assert abs(late - 1) < 0.15 and abs(late - 1) < abs(early - 1)
+    early, late = np.mean(norms[:3]), np.mean(norms[-20:])
+    assert abs(early - 1) > 0.5 and abs(late - 1) < 0.15
     # the generator's points moved toward the data's mean (2, -1)
     assert np.linalg.norm(gan.generate(256, seed=0).mean(axis=0) - [2.0, -1.0]) < 1.0
