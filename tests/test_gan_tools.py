@@ -126,3 +126,27 @@ def test_quality_refuses_bad_images(quality):
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         quality(bad)
+
+
+def test_a_short_dcgan_run_draws_recognisable_digits():
+    """The proportionate gate of the README's long run (1,240 steps of batch 64 at width
+    32): 200 steps of batch 32 at width 8 already draw several digit classes well away from
+    noise. Measured: 8 classes, IS 2.80, Frechet 52.5 against noise's 320."""
+    from lapenna.applications import digit_quality
+
+    lp.set_seed(0)
+    (x_train, _), _ = lp.datasets.mnist_sample.load_data()
+    real = x_train.astype(np.float32) / np.float32(127.5) - np.float32(1)
+    gan = lp.models.GAN(
+        DCGANGenerator(latent_dim=16, base_filters=8), DCGANDiscriminator(base_filters=8), 16
+    )
+    gan.compile(
+        d_optimizer=lp.optimizers.Adam(5e-4, beta_1=0.5),
+        g_optimizer=lp.optimizers.Adam(5e-4, beta_1=0.5),
+    )
+    gan.fit(real, batch_size=32, epochs=2, steps_per_epoch=100, verbose=0)
+    scores = digit_quality(gan.generate(500, seed=1))
+    noise = digit_quality(np.random.default_rng(0).uniform(-1, 1, (500, 28, 28, 1)))
+    assert scores["classes_covered"] >= 6
+    assert scores["inception_score"] >= 2.0
+    assert scores["frechet_distance"] < noise["frechet_distance"] / 4
