@@ -9,9 +9,10 @@ shipped digits) scores 1,000 samples: classes covered, confident share, a classi
 Inception Score and a Frechet distance, next to the same scores for uniform noise and for
 real held-out digits.
 
-The run is fixed by its number of generator steps, not by time, so it is the same on any
-machine: ``python examples/gan_mnist.py`` (1,240 steps of batch 64; see the README for the
-numbers and the time it took).
+The run is fixed by its number of steps, not by time, so it is the same on any machine.
+
+Run: ``python examples/gan_mnist.py`` (1,240 steps of batch 64; the README gives the
+scores and the time it took).
 """
 
 import argparse
