@@ -8,7 +8,12 @@ downloaded.
 """
 
 from lapenna.applications.alexnet import AlexNet
-from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
+from lapenna.applications.dcgan import (
+    ConditionalDCGANDiscriminator,
+    ConditionalDCGANGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+)
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from lapenna.applications.digit_quality import DigitQuality, digit_quality, frechet_distance
 from lapenna.applications.features import feature_extractor
@@ -46,6 +51,8 @@ __all__ = [
     "FSRCNN",
     "DCGANGenerator",
     "DCGANDiscriminator",
+    "ConditionalDCGANGenerator",
+    "ConditionalDCGANDiscriminator",
     "DigitQuality",
     "digit_quality",
     "frechet_distance",

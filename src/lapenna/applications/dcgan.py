@@ -102,3 +102,69 @@ def DCGANDiscriminator(  # noqa: N802 - Keras's spelling of model builders
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(1, name="logit")(x)
     return finish("DCGANDiscriminator", inputs, x, name, weights)
+
+
+def ConditionalDCGANGenerator(  # noqa: N802 - Keras's spelling of model builders
+    latent_dim=100, num_classes=10, base_filters=64, embedding_dim=16, name="generator"
+):
+    """The DCGAN generator conditioned on a class (Mirza and Osindero, "Conditional
+    Generative Adversarial Nets", 2014).
+
+    The one-hot label is embedded by a bias-free Dense layer ``label_embedding`` (a lookup
+    table: row ``k`` of its kernel is class ``k``'s vector) and concatenated with the noise;
+    the rest is ``DCGANGenerator``'s layout.
+
+    Args:
+        latent_dim: the length of the noise vector.
+        num_classes: the number of classes.
+        base_filters: 64 gives the usual 256-128-64 layout.
+        embedding_dim: the length of a label's embedding.
+        name: the model's name.
+
+    Returns:
+        a functional ``Model`` from ``[(batch, latent_dim), (batch, num_classes)]`` to
+        ``(batch, 28, 28, 1)``.
+
+    Example:
+        >>> from lapenna.applications import ConditionalDCGANGenerator
+        >>> ConditionalDCGANGenerator(latent_dim=8, base_filters=4).output_shape
+        (None, 28, 28, 1)
+    """
+    for label, value in (
+        ("latent_dim", latent_dim),
+        ("num_classes", num_classes),
+        ("embedding_dim", embedding_dim),
+    ):
+        check_positive("ConditionalDCGANGenerator", label, value)
+    noise = layers.Input((latent_dim,), name="latent")
+    labels = layers.Input((num_classes,), name="label")
+    embedded = layers.Dense(embedding_dim, use_bias=False, name="label_embedding")(labels)
+    joined = layers.Concatenate(name="concat")([noise, embedded])
+    body = DCGANGenerator(latent_dim + embedding_dim, base_filters, name=f"{name}_body")
+    return finish("ConditionalDCGANGenerator", [noise, labels], body(joined), name, None)
+
+
+def ConditionalDCGANDiscriminator(  # noqa: N802 - Keras's spelling of model builders
+    num_classes=10, base_filters=64, dropout=0.3, name="discriminator"
+):
+    """The DCGAN discriminator conditioned on a class: the one-hot label is embedded by a
+    Dense layer ``label_embedding`` into a 28x28 plane, stacked on the image as a second
+    channel, then ``DCGANDiscriminator``'s layout scores the pair with one logit.
+
+    Returns:
+        a functional ``Model`` from ``[(batch, 28, 28, 1), (batch, num_classes)]`` to
+        ``(batch, 1)``.
+
+    Example:
+        >>> from lapenna.applications import ConditionalDCGANDiscriminator
+        >>> ConditionalDCGANDiscriminator(base_filters=4).output_shape
+        (None, 1)
+    """
+    check_positive("ConditionalDCGANDiscriminator", "num_classes", num_classes)
+    image = layers.Input((28, 28, 1), name="image")
+    labels = layers.Input((num_classes,), name="label")
+    plane = layers.Dense(28 * 28, name="label_embedding")(labels)
+    plane = layers.Reshape((28, 28, 1), name="label_plane")(plane)
+    joined = layers.Concatenate(name="concat")([image, plane])
+    body = DCGANDiscriminator((28, 28, 2), base_filters, dropout, name=f"{name}_body")
+    return finish("ConditionalDCGANDiscriminator", [image, labels], body(joined), name, None)

@@ -1,6 +1,7 @@
 """Models: ``Model`` (functional graph or subclass), ``Sequential``, training, summaries."""
 
 from lapenna.io import load_model, model_from_json
+from lapenna.models.conditional_gan import ConditionalGAN
 from lapenna.models.gan import GAN
 from lapenna.models.model import Model
 from lapenna.models.sequential import Sequential
@@ -11,6 +12,7 @@ __all__ = [
     "Model",
     "Sequential",
     "GAN",
+    "ConditionalGAN",
     "WGAN",
     "WGANGP",
     "gradient_penalty",
