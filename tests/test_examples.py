@@ -197,6 +197,14 @@ def test_gan_mnist(tmp_path):
     assert (tmp_path / "generator.lpn").stat().st_size > 0
 
 
+def test_conditional_gan_mnist():
+    result = load("conditional_gan_mnist").main(
+        steps=2, batch_size=16, n_train=32, latent_dim=4, base_filters=2, samples=20, verbose=0
+    )
+    assert result["steps"] == 2 and finite(result["history"]["d_loss"])
+    assert 0 <= result["share"] <= 1 and len(result["per_digit"]) == 10
+
+
 def test_custom_training_loop():
     result = load("custom_training_loop").main(epochs=3, verbose=0)
     history = result["history"]

@@ -77,3 +77,17 @@ def test_wgan_gp_gradient_norm_on_interpolates_approaches_one():
     assert abs(early - 1) > 0.5 and abs(late - 1) < 0.15
     # the generator's points moved toward the data's mean (2, -1)
     assert np.linalg.norm(gan.generate(256, seed=0).mean(axis=0) - [2.0, -1.0]) < 1.0
+
+
+def test_wgan_variants_save_and_load_with_their_settings(tmp_path):
+    lp.set_seed(0)
+    for gan in (
+        lp.models.WGAN(*toy_networks(), latent_dim=2, d_steps=3, clip_value=0.02),
+        lp.models.WGANGP(*toy_networks(), latent_dim=2, gp_weight=5.0),
+    ):
+        gan.compile()
+        gan.fit(toy_data(64), batch_size=32, verbose=0)
+        gan.save(tmp_path / "w.lpn")
+        loaded = lp.models.load_model(tmp_path / "w.lpn")
+        assert type(loaded) is type(gan) and loaded.get_config() == gan.get_config()
+        np.testing.assert_array_equal(loaded.generate(4, seed=0), gan.generate(4, seed=0))

@@ -62,6 +62,11 @@ class DigitQuality:
         logits = self.classifier.get_layer("logits")(feats).data
         return _softmax(logits), feats
 
+    def classify(self, images, value_range=(-1.0, 1.0)):
+        """The classifier's class probabilities ``(N, 10)`` for ``images`` (a conditional
+        generator is judged by how often the top class is the requested one)."""
+        return self._predict(_check_images(images, value_range))[0]
+
     def __call__(self, images, value_range=(-1.0, 1.0)):
         """The scores of ``images`` (N, 28, 28, 1) or (N, 28, 28), pixel values in
         ``value_range`` (``(-1, 1)`` for a tanh generator). Returns a dict of floats, the
