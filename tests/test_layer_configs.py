@@ -48,6 +48,7 @@ SAMPLES = {
     "Flatten": ({}, IMG, 1),
     "GaussianDropout": ({"rate": 0.2}, (4,), 1),
     "GaussianNoise": ({"stddev": 0.1}, (4,), 1),
+    "VAESampling": ({"kl_weight": 0.5, "seed": 1}, (4,), 2),
     "GlobalAveragePooling1D": ({}, (6, 3), 1),
     "GlobalAveragePooling2D": ({"keepdims": True}, IMG, 1),
     "GlobalAveragePooling3D": ({}, (4, 4, 4, 2), 1),

@@ -8,6 +8,7 @@ downloaded.
 """
 
 from lapenna.applications.alexnet import AlexNet
+from lapenna.applications.autoencoder import VAE, ConvAutoencoder, DenseAutoencoder, VAESampling
 from lapenna.applications.dcgan import (
     ConditionalDCGANDiscriminator,
     ConditionalDCGANGenerator,
@@ -47,6 +48,10 @@ __all__ = [
     "DenseNet169",
     "DenseNet201",
     "UNet",
+    "DenseAutoencoder",
+    "ConvAutoencoder",
+    "VAE",
+    "VAESampling",
     "SRCNN",
     "FSRCNN",
     "DCGANGenerator",
