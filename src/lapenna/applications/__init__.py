@@ -14,6 +14,7 @@ from lapenna.applications.dcgan import (
     ConditionalDCGANGenerator,
     DCGANDiscriminator,
     DCGANGenerator,
+    PatchGANDiscriminator,
 )
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from lapenna.applications.digit_quality import DigitQuality, digit_quality, frechet_distance
@@ -58,6 +59,7 @@ __all__ = [
     "DCGANDiscriminator",
     "ConditionalDCGANGenerator",
     "ConditionalDCGANDiscriminator",
+    "PatchGANDiscriminator",
     "DigitQuality",
     "digit_quality",
     "frechet_distance",

@@ -168,3 +168,38 @@ def ConditionalDCGANDiscriminator(  # noqa: N802 - Keras's spelling of model bui
     joined = layers.Concatenate(name="concat")([image, plane])
     body = DCGANDiscriminator((28, 28, 2), base_filters, dropout, name=f"{name}_body")
     return finish("ConditionalDCGANDiscriminator", [image, labels], body(joined), name, None)
+
+
+def PatchGANDiscriminator(  # noqa: N802 - Keras's spelling of model builders
+    input_shape=(28, 28, 1), target_channels=1, filters=(16, 32), name="patchgan"
+):
+    """A PatchGAN discriminator (Isola et al., CVPR 2017): one logit per patch of a pair.
+
+    The input image and the (real or generated) output are stacked channel-wise, then 4x4
+    convolutions ``conv<i>`` with stride 2 and LeakyReLU(0.2) and ``patch_logits``, a 4x4
+    convolution with one channel. Each logit sees one receptive field of the pair.
+
+    Args:
+        input_shape: the input image's ``(height, width, channels)``.
+        target_channels: the output image's channels.
+        filters: the channels of the strided convolutions.
+
+    Returns:
+        a functional ``Model`` from ``[inputs, outputs]`` to ``(batch, h, w, 1)`` logits.
+
+    Example:
+        >>> from lapenna.applications import PatchGANDiscriminator
+        >>> PatchGANDiscriminator().output_shape
+        (None, 7, 7, 1)
+    """
+    shape = check_input_shape("PatchGANDiscriminator", input_shape, (28, 28, 1), min_size=4)
+    check_positive("PatchGANDiscriminator", "target_channels", target_channels)
+    source = layers.Input(shape, name="source")
+    target = layers.Input((*shape[:2], target_channels), name="target")
+    x = layers.Concatenate(name="pair")([source, target])
+    for index, width in enumerate(filters, 1):
+        check_positive("PatchGANDiscriminator", "filters", width)
+        x = layers.Conv2D(width, 4, strides=2, padding="same", name=f"conv{index}")(x)
+        x = layers.LeakyReLU(0.2, name=f"conv{index}_leaky_relu")(x)
+    x = layers.Conv2D(1, 4, padding="same", name="patch_logits")(x)
+    return finish("PatchGANDiscriminator", [source, target], x, name, None)
