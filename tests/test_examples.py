@@ -179,6 +179,38 @@ def test_dcgan_mnist(tmp_path):
     assert Path(result["path"]).stat().st_size > 0
 
 
+def test_gan_mnist(tmp_path):
+    result = load("gan_mnist").main(
+        steps=2,
+        batch_size=16,
+        n_train=32,
+        latent_dim=8,
+        base_filters=4,
+        samples=40,
+        out=tmp_path,
+        score_every_epoch=True,
+        verbose=0,
+    )
+    assert result["steps"] == 2 and len(result["history"]["g_loss"]) == 1
+    assert len(result["grids"]) == len(result["trajectory"]) == 1
+    scores = result["scores"]
+    assert scores["real test digits"]["classes_covered"] == 10
+    assert (
+        scores["uniform noise"]["frechet_distance"]
+        > 10 * scores["real test digits"]["frechet_distance"]
+    )
+    assert 1 <= scores["generator"]["inception_score"] <= 10
+    assert (tmp_path / "generator.lpn").stat().st_size > 0
+
+
+def test_conditional_gan_mnist():
+    result = load("conditional_gan_mnist").main(
+        steps=2, batch_size=16, n_train=32, latent_dim=4, base_filters=2, samples=20, verbose=0
+    )
+    assert result["steps"] == 2 and finite(result["history"]["d_loss"])
+    assert 0 <= result["share"] <= 1 and len(result["per_digit"]) == 10
+
+
 def test_custom_training_loop():
     result = load("custom_training_loop").main(epochs=3, verbose=0)
     history = result["history"]

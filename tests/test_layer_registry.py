@@ -44,6 +44,13 @@ WITHOUT_ONNX_CONVERTER = {
     "TokenAndPositionEmbedding",
     "TransformerDecoder",
     "TransformerEncoder",
+    # models of two networks (their networks export one by one) and the VAE's sampling layer
+    "ConditionalGAN",
+    "GAN",
+    "Pix2Pix",
+    "VAESampling",
+    "WGAN",
+    "WGANGP",
 }
 
 

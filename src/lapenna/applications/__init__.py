@@ -9,8 +9,16 @@ downloaded.
 
 from lapenna.applications import mobilenet_v2, resnet50, resnet_v2, vgg16, xception  # noqa: F401
 from lapenna.applications.alexnet import AlexNet
-from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
+from lapenna.applications.autoencoder import VAE, ConvAutoencoder, DenseAutoencoder, VAESampling
+from lapenna.applications.dcgan import (
+    ConditionalDCGANDiscriminator,
+    ConditionalDCGANGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    PatchGANDiscriminator,
+)
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
+from lapenna.applications.digit_quality import DigitQuality, digit_quality, frechet_distance
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
@@ -63,6 +71,10 @@ __all__ = [
     "DenseNet169",
     "DenseNet201",
     "UNet",
+    "DenseAutoencoder",
+    "ConvAutoencoder",
+    "VAE",
+    "VAESampling",
     "SRCNN",
     "FSRCNN",
     "DCGANGenerator",
@@ -70,6 +82,12 @@ __all__ = [
     "TransformerEncoder",
     "TransformerDecoder",
     "TransformerClassifier",
+    "ConditionalDCGANGenerator",
+    "ConditionalDCGANDiscriminator",
+    "PatchGANDiscriminator",
+    "DigitQuality",
+    "digit_quality",
+    "frechet_distance",
     "preprocess_input",
     "decode_predictions",
     "feature_extractor",

@@ -102,3 +102,104 @@ def DCGANDiscriminator(  # noqa: N802 - Keras's spelling of model builders
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(1, name="logit")(x)
     return finish("DCGANDiscriminator", inputs, x, name, weights)
+
+
+def ConditionalDCGANGenerator(  # noqa: N802 - Keras's spelling of model builders
+    latent_dim=100, num_classes=10, base_filters=64, embedding_dim=16, name="generator"
+):
+    """The DCGAN generator conditioned on a class (Mirza and Osindero, "Conditional
+    Generative Adversarial Nets", 2014).
+
+    The one-hot label is embedded by a bias-free Dense layer ``label_embedding`` (a lookup
+    table: row ``k`` of its kernel is class ``k``'s vector) and concatenated with the noise;
+    the rest is ``DCGANGenerator``'s layout.
+
+    Args:
+        latent_dim: the length of the noise vector.
+        num_classes: the number of classes.
+        base_filters: 64 gives the usual 256-128-64 layout.
+        embedding_dim: the length of a label's embedding.
+        name: the model's name.
+
+    Returns:
+        a functional ``Model`` from ``[(batch, latent_dim), (batch, num_classes)]`` to
+        ``(batch, 28, 28, 1)``.
+
+    Example:
+        >>> from lapenna.applications import ConditionalDCGANGenerator
+        >>> ConditionalDCGANGenerator(latent_dim=8, base_filters=4).output_shape
+        (None, 28, 28, 1)
+    """
+    for label, value in (
+        ("latent_dim", latent_dim),
+        ("num_classes", num_classes),
+        ("embedding_dim", embedding_dim),
+    ):
+        check_positive("ConditionalDCGANGenerator", label, value)
+    noise = layers.Input((latent_dim,), name="latent")
+    labels = layers.Input((num_classes,), name="label")
+    embedded = layers.Dense(embedding_dim, use_bias=False, name="label_embedding")(labels)
+    joined = layers.Concatenate(name="concat")([noise, embedded])
+    body = DCGANGenerator(latent_dim + embedding_dim, base_filters, name=f"{name}_body")
+    return finish("ConditionalDCGANGenerator", [noise, labels], body(joined), name, None)
+
+
+def ConditionalDCGANDiscriminator(  # noqa: N802 - Keras's spelling of model builders
+    num_classes=10, base_filters=64, dropout=0.3, name="discriminator"
+):
+    """The DCGAN discriminator conditioned on a class: the one-hot label is embedded by a
+    Dense layer ``label_embedding`` into a 28x28 plane, stacked on the image as a second
+    channel, then ``DCGANDiscriminator``'s layout scores the pair with one logit.
+
+    Returns:
+        a functional ``Model`` from ``[(batch, 28, 28, 1), (batch, num_classes)]`` to
+        ``(batch, 1)``.
+
+    Example:
+        >>> from lapenna.applications import ConditionalDCGANDiscriminator
+        >>> ConditionalDCGANDiscriminator(base_filters=4).output_shape
+        (None, 1)
+    """
+    check_positive("ConditionalDCGANDiscriminator", "num_classes", num_classes)
+    image = layers.Input((28, 28, 1), name="image")
+    labels = layers.Input((num_classes,), name="label")
+    plane = layers.Dense(28 * 28, name="label_embedding")(labels)
+    plane = layers.Reshape((28, 28, 1), name="label_plane")(plane)
+    joined = layers.Concatenate(name="concat")([image, plane])
+    body = DCGANDiscriminator((28, 28, 2), base_filters, dropout, name=f"{name}_body")
+    return finish("ConditionalDCGANDiscriminator", [image, labels], body(joined), name, None)
+
+
+def PatchGANDiscriminator(  # noqa: N802 - Keras's spelling of model builders
+    input_shape=(28, 28, 1), target_channels=1, filters=(16, 32), name="patchgan"
+):
+    """A PatchGAN discriminator (Isola et al., CVPR 2017): one logit per patch of a pair.
+
+    The input image and the (real or generated) output are stacked channel-wise, then 4x4
+    convolutions ``conv<i>`` with stride 2 and LeakyReLU(0.2) and ``patch_logits``, a 4x4
+    convolution with one channel. Each logit sees one receptive field of the pair.
+
+    Args:
+        input_shape: the input image's ``(height, width, channels)``.
+        target_channels: the output image's channels.
+        filters: the channels of the strided convolutions.
+
+    Returns:
+        a functional ``Model`` from ``[inputs, outputs]`` to ``(batch, h, w, 1)`` logits.
+
+    Example:
+        >>> from lapenna.applications import PatchGANDiscriminator
+        >>> PatchGANDiscriminator().output_shape
+        (None, 7, 7, 1)
+    """
+    shape = check_input_shape("PatchGANDiscriminator", input_shape, (28, 28, 1), min_size=4)
+    check_positive("PatchGANDiscriminator", "target_channels", target_channels)
+    source = layers.Input(shape, name="source")
+    target = layers.Input((*shape[:2], target_channels), name="target")
+    x = layers.Concatenate(name="pair")([source, target])
+    for index, width in enumerate(filters, 1):
+        check_positive("PatchGANDiscriminator", "filters", width)
+        x = layers.Conv2D(width, 4, strides=2, padding="same", name=f"conv{index}")(x)
+        x = layers.LeakyReLU(0.2, name=f"conv{index}_leaky_relu")(x)
+    x = layers.Conv2D(1, 4, padding="same", name="patch_logits")(x)
+    return finish("PatchGANDiscriminator", [source, target], x, name, None)

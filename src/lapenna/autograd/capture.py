@@ -333,8 +333,4 @@ def can_record():
     under the kernel recorder of ``model.explain``, which must see the graph, and not while
     a leaf hook is registered (data parallelism all-reduces gradients from the engine's
     hooks, which a replay would skip)."""
-    return (
-        _state["plan"] is None
-        and not trace.recording()
-        and not engine.leaf_hooks_registered()
-    )
+    return _state["plan"] is None and not trace.recording() and not engine.leaf_hooks_registered()

@@ -24,6 +24,7 @@ from lapenna.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPla
 from lapenna.callbacks.model_checkpoint import ModelCheckpoint
 from lapenna.callbacks.position import FitPosition
 from lapenna.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
+from lapenna.callbacks.sample_grid import SampleGrid
 from lapenna.callbacks.tensorboard import EventFileWriter, TensorBoard
 from lapenna.callbacks.terminate_on_nan import TerminateOnNaN
 
@@ -45,4 +46,5 @@ __all__ = [
     "LambdaCallback",
     "TensorBoard",
     "EventFileWriter",
+    "SampleGrid",
 ]

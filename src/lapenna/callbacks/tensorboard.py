@@ -73,6 +73,18 @@ class EventFileWriter:
                 summary.value.add(tag=tag, histo=histogram)
         self._write(self._event_pb2.Event(step=int(step), summary=summary))
 
+    def image(self, step, tag, png, shape):
+        """Write one PNG-encoded image of ``shape`` (height, width, channels) at ``step``."""
+        summary = self._summary_pb2.Summary()
+        image = self._summary_pb2.Summary.Image(
+            height=int(shape[0]),
+            width=int(shape[1]),
+            colorspace=int(shape[2]),
+            encoded_image_string=png,
+        )
+        summary.value.add(tag=tag, image=image)
+        self._write(self._event_pb2.Event(step=int(step), summary=summary))
+
     def graph(self, nodes):
         """Write a graph given as ``(name, op, inputs)`` triples."""
         graph = self._graph_pb2.GraphDef()
