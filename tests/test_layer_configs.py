@@ -122,6 +122,8 @@ NOT_STANDALONE |= {
     "TokenAndPositionEmbedding",
     "ConvLSTM2DCell",
 }  # integer ids too: tests/test_transformer.py
+# text layers take strings on the host, outside symbolic graphs: tests/test_layers_text.py
+NOT_STANDALONE |= {"IntegerLookup", "StringLookup", "TextVectorization"}
 
 
 def test_every_registered_layer_has_a_sample():

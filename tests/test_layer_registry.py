@@ -44,6 +44,10 @@ WITHOUT_ONNX_CONVERTER = {
     "TokenAndPositionEmbedding",
     "TransformerDecoder",
     "TransformerEncoder",
+    # text layers run on the host in the input pipeline, on strings
+    "IntegerLookup",
+    "StringLookup",
+    "TextVectorization",
 }
 
 

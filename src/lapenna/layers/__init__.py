@@ -108,6 +108,7 @@ from lapenna.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRN
 from lapenna.layers.seeding import SeededLayer
 from lapenna.layers.symbolic import SymbolicTensor
 from lapenna.layers.wrappers import Bidirectional, TimeDistributed
+from lapenna.layers.text import IntegerLookup, StringLookup, TextVectorization
 
 
 def _is_layer_class(obj):
