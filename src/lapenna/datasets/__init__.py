@@ -11,6 +11,8 @@ images are uint8 NHWC.
   in ``path=`` or ``~/.lapenna/datasets/<name>`` (``$LAPENNA_DATA/<name>`` if set);
 - word-id sequences in Keras's files (``imdb.npz``, ``reuters.npz``, read without
   unpickling): :mod:`imdb`, :mod:`reuters`, with Keras's ``load_data`` arguments;
+- a real time series, shipped with matplotlib: :mod:`membrane` (a neuron's membrane
+  potential, 12,000 samples) with forecasting windows;
 - synthetic: :mod:`shapes` (circles, squares, triangles with boxes and masks).
 
 The readers :func:`read_idx` and :func:`read_cifar_binary` check every header field and size
@@ -32,6 +34,7 @@ from lapenna.datasets import (
     fashion_mnist,
     imdb,
     iris,
+    membrane,
     mnist,
     mnist_sample,
     reuters,
@@ -53,6 +56,7 @@ __all__ = [
     "fashion_mnist",
     "imdb",
     "iris",
+    "membrane",
     "mnist",
     "mnist_sample",
     "reuters",
