@@ -290,3 +290,23 @@ def test_bad_arguments_and_inputs_name_the_layer():
         layers.StringLookup(vocabulary=["a"], name="sl")(np.array([1, 2]))
     with pytest.raises(TypeError, match="input pipeline"):
         layers.StringLookup(vocabulary=["a"])(layers.Input((3,)))
+
+
+def test_a_config_naming_a_function_is_refused():
+    registry = get_registry("layers")
+    config = registry.serialize(layers.TextVectorization(vocabulary=["a"]))
+    config["config"]["standardize"] = {"module": "builtins", "class_name": "function",
+                                       "config": "eval"}  # fmt: skip
+    with pytest.raises(lp.io.FormatError, match="standardize"):
+        lp.io.check_safe(config)
+    with pytest.raises(ValueError, match="expects standardize None"):
+        registry.deserialize(config)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from lapenna.layers import text
+
+    result = doctest.testmod(text)
+    assert result.attempted >= 9 and result.failed == 0
