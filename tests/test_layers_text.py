@@ -19,9 +19,10 @@ layers = lp.layers
 
 
 def _round_trip(layer):
+    """Through the model files' config path: strict JSON out, size and safety checks in."""
     registry = get_registry("layers")
-    text = json.dumps(registry.serialize(layer))
-    return registry.deserialize(json.loads(text))
+    text = lp.io.dumps_config(registry.serialize(layer))
+    return registry.deserialize(lp.io.loads_config(text))
 
 
 # -- StringLookup: Keras's docstring examples ------------------------------------------------
