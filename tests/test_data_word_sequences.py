@@ -142,6 +142,25 @@ def test_word_index_is_read_and_validated(tmp_path):
         imdb.get_word_index(path=tmp_path)
 
 
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_every_pickle_protocol_numpy_writes_is_read(tmp_path, protocol):
+    import io
+    import zipfile
+
+    rows = [[1, 2, 3], [], [2**40, -7]]
+    with zipfile.ZipFile(tmp_path / "r.npz", "w") as archive:
+        buffer = io.BytesIO()  # a .npy header, then the pickle numpy writes with this protocol
+        x = _ragged(rows)
+        np.lib.format.write_array_header_1_0(buffer, np.lib.format.header_data_from_array_1_0(x))
+        pickle.dump(x, buffer, protocol=protocol)
+        archive.writestr("x.npy", buffer.getvalue())
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.array([3, 1, 2]))
+        archive.writestr("y.npy", buffer.getvalue())
+    arrays = read_ragged_npz(tmp_path / "r.npz")
+    assert [list(x) for x in arrays["x"]] == rows and arrays["y"].tolist() == [3, 1, 2]
+
+
 class _Payload:
     def __init__(self, canary):
         self.canary = canary

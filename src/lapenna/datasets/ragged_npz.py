@@ -4,7 +4,9 @@ Those files hold ragged sequences as numpy object arrays of Python lists of ints
 numpy can only store as a pickle stream. lapenna never runs a pickle: this module walks the
 stream's opcodes with :func:`pickletools.genops` (a parser that executes nothing) on a small
 stack machine that knows lists, tuples, ints, strings, bytes and the three names numpy uses to
-rebuild an array (``_reconstruct``, ``ndarray``, ``dtype``), and refuses everything else.
+rebuild an array (``_reconstruct``, ``ndarray``, ``dtype``; ``_codecs.encode(text, "latin1")``,
+with which Python 3 writes bytes in protocol 2, is evaluated on the spot), and refuses
+everything else.
 Numeric members are read with ``allow_pickle=False``.
 """
 
@@ -20,7 +22,9 @@ _NAMES = {
     ("numpy._core.multiarray", "_reconstruct"): "reconstruct",
     ("numpy", "ndarray"): "ndarray",
     ("numpy", "dtype"): "dtype",
+    ("_codecs", "encode"): "encode",  # how Python 3 writes bytes in protocol 2
 }
+_OBJECT = (("O8",), (b"O8",))  # the object dtype's name, as str or as a protocol-2 string
 _MAX_BYTES = 1 << 31
 _MARK = object()
 
@@ -101,9 +105,14 @@ def _walk(stream, where):
             elif name == "REDUCE":
                 args = stack.pop()
                 func = stack.pop()
-                if func not in ("reconstruct", "dtype") or not isinstance(args, tuple):
+                if func not in ("reconstruct", "dtype", "encode") or not isinstance(args, tuple):
                     raise DatasetFormatError(f"{where}: the pickle stream calls {func!r}")
-                stack.append(_Call(func, args))
+                if func == "encode":  # str.encode(text, "latin1"), evaluated here, never called
+                    if len(args) != 2 or args[1] != "latin1" or not isinstance(args[0], str):
+                        raise DatasetFormatError(f"{where}: unexpected encode{args!r}")
+                    stack.append(args[0].encode("latin1"))
+                else:
+                    stack.append(_Call(func, args))
             elif name == "BUILD":
                 state = stack.pop()
                 if not isinstance(stack[-1], _Call):
@@ -128,7 +137,7 @@ def _object_array(record, where):
     if not (isinstance(state, tuple) and len(state) == 5):
         raise DatasetFormatError(f"{where}: a numpy array state has 5 fields")
     _, shape, dtype, _, items = state
-    if not (isinstance(dtype, _Call) and dtype.name == "dtype" and dtype.args[:1] == ("O8",)):
+    if not (isinstance(dtype, _Call) and dtype.name == "dtype" and dtype.args[:1] in _OBJECT):
         raise DatasetFormatError(f"{where}: expected an object array, got dtype {dtype!r}")
     if not (isinstance(shape, tuple) and len(shape) == 1 and isinstance(items, list)):
         raise DatasetFormatError(f"{where}: expected a 1-D object array")
