@@ -311,3 +311,18 @@ def test_docstring_examples():
 
     result = doctest.testmod(text)
     assert result.attempted >= 9 and result.failed == 0
+
+
+def test_vocabulary_order_is_keras_lexsort_on_a_random_corpus():
+    """Keras's ``finalize_state`` orders by ``np.lexsort((tokens, counts))[::-1]`` (then keeps
+    ``max_tokens - 2``); the same expression on our own counts must give our vocabulary, on a
+    corpus with many ties and non-ASCII tokens (UTF-8 byte order is code point order)."""
+    rng = np.random.default_rng(3)
+    words = ["alpha", "beta", "gamma", "delta", "été", "zulu", "Ωmega", "ab", "b", "a"]
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 6))) for _ in range(40)]
+    layer = layers.TextVectorization(standardize=None, max_tokens=9)
+    layer.adapt(texts)
+    tokens, counts = np.unique(" ".join(texts).split(), return_counts=True)
+    order = np.lexsort((tokens, counts))[::-1][: 9 - 2]
+    assert layer.get_vocabulary() == ["", "[UNK]", *tokens[order].tolist()]
+    assert len(set(counts.tolist())) < len(counts)  # the corpus does have ties
