@@ -289,6 +289,14 @@ def test_bad_arguments_and_inputs_name_the_layer():
         layers.IntegerLookup(vocabulary=[1], name="ids")(np.array([1.5]))
     with pytest.raises(ValueError, match="StringLookup 'sl' expects strings"):
         layers.StringLookup(vocabulary=["a"], name="sl")(np.array([1, 2]))
+    keras_style = layers.TextVectorization(vocabulary=["a"], sparse=False, ragged=False,
+                                           encoding="utf-8")  # fmt: skip
+    assert keras_style(["a b"]).tolist() == [[2, 1]]
+    with pytest.raises(ValueError, match="sparse=False only"):
+        layers.StringLookup(sparse=True)
+    with pytest.raises(ValueError, match="ragged=False only"):
+        layers.TextVectorization(ragged=True)
+    assert layers.IntegerLookup(vocabulary=[5], vocabulary_dtype="int64")([5]).tolist() == [1]
     with pytest.raises(TypeError, match="input pipeline"):
         layers.StringLookup(vocabulary=["a"])(layers.Input((3,)))
 

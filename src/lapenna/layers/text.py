@@ -50,6 +50,27 @@ def _host(data):
     return np.asarray(data)
 
 
+# Keras arguments lapenna takes only at the value it implements: (name, accepted values)
+_KERAS_DEFAULTS = (
+    ("sparse", (False,)),
+    ("ragged", (False,)),
+    ("encoding", ("utf-8",)),
+    ("vocabulary_dtype", ("int64", "int32")),
+)
+
+
+def _keras_only_defaults(cls, kwargs):
+    """Drop Keras arguments given at the values lapenna implements; refuse other values."""
+    for name, accepted in _KERAS_DEFAULTS:
+        if name in kwargs:
+            value = kwargs.pop(name)
+            if value not in accepted:
+                raise ValueError(
+                    f"{cls} supports {name}={accepted[0]!r} only (dense outputs, UTF-8, int64 "
+                    f"ids), got {value!r}"
+                )
+
+
 class _IndexLookup(Layer):
     """What StringLookup and IntegerLookup (and TextVectorization inside) share."""
 
@@ -68,8 +89,9 @@ class _IndexLookup(Layer):
         pad_to_max_tokens=False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         cls = type(self).__name__
+        _keras_only_defaults(cls, kwargs)
+        super().__init__(**kwargs)
         if output_mode == "tf-idf":
             output_mode = "tf_idf"
         if output_mode not in _MODES:
