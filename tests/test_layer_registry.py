@@ -51,6 +51,10 @@ WITHOUT_ONNX_CONVERTER = {
     "VAESampling",
     "WGAN",
     "WGANGP",
+    # text layers run on the host in the input pipeline, on strings
+    "IntegerLookup",
+    "StringLookup",
+    "TextVectorization",
 }
 
 

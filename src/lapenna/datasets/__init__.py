@@ -9,6 +9,10 @@ images are uint8 NHWC.
 - read from files, downloaded with SHA-256 checks when missing: :mod:`mnist`,
   :mod:`fashion_mnist` (IDX), :mod:`cifar10`, :mod:`cifar100` (binary version). Files live
   in ``path=`` or ``~/.lapenna/datasets/<name>`` (``$LAPENNA_DATA/<name>`` if set);
+- word-id sequences in Keras's files (``imdb.npz``, ``reuters.npz``, read without
+  unpickling): :mod:`imdb`, :mod:`reuters`, with Keras's ``load_data`` arguments;
+- a real time series, shipped with matplotlib: :mod:`membrane` (a neuron's membrane
+  potential, 12,000 samples) with forecasting windows;
 - synthetic: :mod:`shapes` (circles, squares, triangles with boxes and masks).
 
 The readers :func:`read_idx` and :func:`read_cifar_binary` check every header field and size
@@ -28,9 +32,12 @@ from lapenna.datasets import (
     digits,
     download,
     fashion_mnist,
+    imdb,
     iris,
+    membrane,
     mnist,
     mnist_sample,
+    reuters,
     shapes,
     shapes_detection,
     wine,
@@ -47,9 +54,12 @@ __all__ = [
     "digits",
     "download",
     "fashion_mnist",
+    "imdb",
     "iris",
+    "membrane",
     "mnist",
     "mnist_sample",
+    "reuters",
     "shapes",
     "shapes_detection",
     "wine",

@@ -107,6 +107,7 @@ from lapenna.layers.rnn import GRU, LSTM, RNN, SimpleRNN
 from lapenna.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from lapenna.layers.seeding import SeededLayer
 from lapenna.layers.symbolic import SymbolicTensor
+from lapenna.layers.text import IntegerLookup, StringLookup, TextVectorization
 from lapenna.layers.wrappers import Bidirectional, TimeDistributed
 
 
