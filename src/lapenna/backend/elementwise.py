@@ -5,9 +5,8 @@ two cores reading and writing disjoint halves get about 1.4 times further than o
 ReLU and its gradient, and a convolution's bias-plus-ReLU epilogue, go through here.
 """
 
-import numpy as xp
-
 from lapenna.backend import parallel, trace
+from lapenna.backend.device import xp
 
 # elements per chunk: 256 KiB of float32, small enough to stay in a core's cache
 _CHUNK_ELEMENTS = 1 << 16

@@ -9,9 +9,8 @@ array); the input gradient scatters to those offsets and its adjoint gathers fro
 
 import math
 
-import numpy as xp
-
 from lapenna.backend import parallel, trace
+from lapenna.backend.device import xp
 from lapenna.backend.taps import tap_slices
 
 # samples are processed in chunks of about this many input bytes, in parallel

@@ -24,9 +24,8 @@ Counting conventions (``models.explain`` builds its tables on them):
 import math
 import time
 
-import numpy as xp
-
 from lapenna.backend import parallel
+from lapenna.backend.device import xp
 
 _state = {"recorder": None}
 
