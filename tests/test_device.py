@@ -75,9 +75,7 @@ def test_the_environment_variable_chooses_the_cpu(monkeypatch, restore_device, v
     assert lp.get_device() == "cpu"
 
 
-def test_the_environment_variable_asking_for_cuda_without_cupy_raises(
-    monkeypatch, restore_device
-):
+def test_the_environment_variable_asking_for_cuda_without_cupy_raises(monkeypatch, restore_device):
     monkeypatch.setenv("LAPENNA_DEVICE", "cuda")
     monkeypatch.setattr(device, "_import_cupy", _no_cupy)
     with pytest.raises(lp.DeviceError, match="not installed"):
@@ -143,3 +141,26 @@ def test_saved_state_holds_host_arrays(fake_gpu):
     leaf = state._leaf("w", t)
     assert isinstance(leaf, np.ndarray)
     np.testing.assert_array_equal(leaf, [4.0, 5.0])
+
+
+def test_bench_on_cuda_without_cupy_is_one_clear_error(monkeypatch, restore_device, capsys):
+    from lapenna.cli import main
+
+    monkeypatch.setattr(device, "_import_cupy", _no_cupy)
+    rc = main(["bench", "--device", "cuda", "--lapenna-only", "--only", "mlp"])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert "needs CuPy" in err and "lapenna[cuda]" in err
+    assert lp.get_device() == "cpu"
+
+
+def test_bench_on_cuda_is_refused_for_the_other_suites():
+    from lapenna.cli import main
+
+    assert main(["bench", "--device", "cuda", "--kernels"]) != 0
+    assert lp.get_device() == "cpu"
+
+
+def test_synchronize_and_the_description_on_the_cpu():
+    lp.backend.synchronize()  # nothing to wait for
+    assert lp.backend.device_description().startswith("device: cpu (numpy ")

@@ -143,6 +143,31 @@ def strided_view(x, shape, strides, writeable=True):
     return host_np.lib.stride_tricks.as_strided(x, shape, strides, writeable=writeable)
 
 
+def synchronize():
+    """Wait until the GPU has finished what it was given (a no-op on the CPU).
+
+    CuPy returns from a call as soon as the kernel is queued, so a timing must wait.
+    """
+    if on_gpu():
+        _state["cupy"].cuda.Device().synchronize()
+
+
+def device_description():
+    """One line naming the device: the GPU, its compute capability, CuPy's and CUDA's
+    versions on a GPU; numpy's version on the CPU."""
+    if not on_gpu():
+        return f"device: cpu (numpy {host_np.__version__})"
+    cupy = _state["cupy"]
+    gpu = cupy.cuda.Device()
+    name = cupy.cuda.runtime.getDeviceProperties(gpu.id)["name"]
+    name = name.decode() if isinstance(name, bytes) else name
+    runtime = cupy.cuda.runtime.runtimeGetVersion()
+    return (
+        f"device: cuda:{gpu.id} {name} (compute capability {gpu.compute_capability}), "
+        f"CuPy {cupy.__version__}, CUDA runtime {runtime // 1000}.{runtime % 1000 // 10}"
+    )
+
+
 def _from_environment():
     device = os.environ.get(_ENVIRONMENT, "").strip().lower()
     if not device:
