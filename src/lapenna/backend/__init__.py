@@ -43,6 +43,7 @@ from lapenna.backend.device import (
     to_host,
 )
 from lapenna.backend.elementwise import relu, relu_grad
+from lapenna.backend.fused import adam_, sgd_momentum_
 from lapenna.backend.norm import axis_sum, moments, normalize, normalize_backward
 from lapenna.backend.parallel import matmul, single_blas
 from lapenna.backend.pool import (
@@ -105,6 +106,8 @@ __all__ = [
     "matmul",
     "relu",
     "relu_grad",
+    "adam_",
+    "sgd_momentum_",
     "single_blas",
     "set_num_threads",
     "conv_forward",
