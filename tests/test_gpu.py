@@ -221,3 +221,18 @@ def test_fused_kernels_match_the_array_operations(on, monkeypatch, dtype):
         got, want = both(lambda y, b, r=relu: fused.bias_relu_(y, b, r), [block, bias])
         np.testing.assert_allclose(got[0], want[0], **tol)
         assert np.isnan(got[0][0, 0, 0, 0])
+
+
+def test_fit_with_metrics_validation_and_evaluate_on_the_gpu(on):
+    on("cuda")
+    lp.set_seed(0)
+    model = _lenet()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((96, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 10, 96)
+    history = model.fit(x, y, batch_size=32, epochs=2, validation_split=0.25, verbose=0)
+    assert set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(np.isfinite(v) for v in history.history["loss"])
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    assert isinstance(loss, float) and 0.0 <= accuracy <= 1.0
