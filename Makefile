@@ -58,6 +58,9 @@ test-gpu:
 	  echo "## lapenna bench --device cuda"; \
 	  PYTHONPATH=src timeout 150 $(GPU_PY) -m lapenna bench --device cuda --seconds 1 2>&1; \
 	  echo "bench exit status: $$?"; \
+	  echo "## where the time goes: one ResNet-18 training step at batch 256, op by op"; \
+	  PYTHONPATH=src LAPENNA_DEVICE=cuda timeout 120 $(GPU_PY) -m lapenna explain resnet18 --input-shape 32,32,3 --classes 10 --batch-size 256 --measure --repeats 3 --out build/gpu-explain 2>&1; \
+	  echo "explain exit status: $$?"; \
 	} 2>&1 | tee $(GPU_REPORT)
 	@echo "report written to $(GPU_REPORT)"
 	@grep -q "^pytest exit status: 0" $(GPU_REPORT) && grep -q "^bench exit status: 0" $(GPU_REPORT)
