@@ -164,3 +164,14 @@ def test_bench_on_cuda_is_refused_for_the_other_suites():
 def test_synchronize_and_the_description_on_the_cpu():
     lp.backend.synchronize()  # nothing to wait for
     assert lp.backend.device_description().startswith("device: cpu (numpy ")
+
+
+def test_the_summary_reports_gpu_memory_beside_the_estimate(monkeypatch):
+    model = lp.Sequential([lp.layers.Input((4,)), lp.layers.Dense(3)])
+    assert lp.backend.gpu_memory() is None
+    assert "GPU memory" not in lp.models.summarize(model).format(batch_size=8)
+    reading = {"in_use": 2_500_000, "free": 140_000_000_000, "total": 150_000_000_000}
+    monkeypatch.setattr(lp.backend, "gpu_memory", lambda: reading)
+    text = lp.models.summarize(model).format(batch_size=8)
+    assert "GPU memory: 2.50 MB held by arrays now, 140.00 GB free of 150.00 GB" in text
+    assert "GPU memory" not in lp.models.summarize(model).format()

@@ -236,3 +236,11 @@ def test_fit_with_metrics_validation_and_evaluate_on_the_gpu(on):
     assert all(np.isfinite(v) for v in history.history["loss"])
     loss, accuracy = model.evaluate(x, y, verbose=0)
     assert isinstance(loss, float) and 0.0 <= accuracy <= 1.0
+
+
+def test_the_summary_reports_gpu_memory(on):
+    on("cuda")
+    _, model = _losses(_lenet, (28, 28, 1), steps=1)
+    text = lp.models.summarize(model).format(batch_size=16)
+    assert "GPU memory: " in text and " free of " in text
+    assert lp.backend.gpu_memory()["in_use"] > 0

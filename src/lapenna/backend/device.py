@@ -152,6 +152,16 @@ def synchronize():
         _state["cupy"].cuda.Device().synchronize()
 
 
+def gpu_memory():
+    """On a GPU, ``{"in_use", "free", "total"}`` in bytes: what CuPy's memory pool holds
+    for lapenna's arrays now, and the device's free and total memory. None on the CPU."""
+    if not on_gpu():
+        return None
+    cupy = _state["cupy"]
+    free, total = cupy.cuda.Device().mem_info
+    return {"in_use": cupy.get_default_memory_pool().used_bytes(), "free": free, "total": total}
+
+
 def device_description():
     """One line naming the device: the GPU, its compute capability, CuPy's and CUDA's
     versions on a GPU; numpy's version on the CPU."""
