@@ -175,3 +175,24 @@ def test_the_summary_reports_gpu_memory_beside_the_estimate(monkeypatch):
     text = lp.models.summarize(model).format(batch_size=8)
     assert "GPU memory: 2.50 MB held by arrays now, 140.00 GB free of 150.00 GB" in text
     assert "GPU memory" not in lp.models.summarize(model).format()
+
+
+def test_backend_kernels_take_xp_from_the_device():
+    """A backend module that bound numpy itself as ``xp`` would stay on the CPU after
+    set_device('cuda'); only device.py imports the array libraries as namespaces."""
+    import ast
+    from pathlib import Path
+
+    backend = Path(lp.backend.__file__).parent
+    bad = []
+    for path in sorted(backend.glob("*.py")):
+        if path.name == "device.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in ("numpy", "cupy") and (alias.asname or alias.name) == "xp":
+                        bad.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.module in ("numpy", "cupy"):
+                bad.append(f"{path.name}:{node.lineno} from {node.module} import ...")
+    assert not bad, f"backend modules binding numpy/cupy directly: {bad}"
