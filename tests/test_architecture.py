@@ -54,6 +54,7 @@ OPTIONAL = {
     "tensorboard",
     "tqdm",
     "threadpoolctl",
+    "cupy",
     "mpi4py",
     "gymnasium",
     "stable_baselines3",

@@ -43,9 +43,12 @@ from lapenna.autograd.captured import function
 from lapenna.models import Model, Sequential
 from lapenna.layers import Input  # Keras's ``keras.Input``
 from lapenna.backend import (
+    DeviceError,
     floatx,
+    get_device,
     get_num_threads,
     get_rng_state,
+    set_device,
     set_floatx,
     set_num_threads,
     set_rng_state,
@@ -71,6 +74,9 @@ __all__ = [
     "GradientTape",
     "floatx",
     "set_floatx",
+    "set_device",
+    "get_device",
+    "DeviceError",
     "set_seed",
     "get_rng_state",
     "set_rng_state",

@@ -10,6 +10,7 @@ to its input's shape.
 
 import weakref
 
+from lapenna import backend as B
 from lapenna.autograd import capture, grad_mode
 from lapenna.autograd.tensor import Tensor, as_tensor
 from lapenna.backend import trace
@@ -40,7 +41,11 @@ class Function:
         node.parents = tensors
         arrays = [t.data for t in tensors]
         before = capture.node_arrays(node) if capture.recording() else None
-        data = trace.run(node, arrays) if trace.recording() else node.forward(*arrays)
+        try:
+            data = trace.run(node, arrays) if trace.recording() else node.forward(*arrays)
+        except (TypeError, ValueError):
+            B.check_same_device(arrays, cls.__name__)  # the clearer error when it applies
+            raise
         requires = grad_mode.is_enabled() and any(t.requires_grad for t in tensors)
         out = Tensor(data, _node=node if requires else None)
         if before is not None:  # a captured step is being recorded: this is one of its kernels

@@ -79,8 +79,9 @@ class Tensor:
         return self.transpose()
 
     def numpy(self):
-        """Return the underlying array (shared, not copied)."""
-        return self.data
+        """Return the values as a numpy array: the underlying array itself on the CPU
+        (shared, not copied), a copy on the host when the tensor lives on a GPU."""
+        return B.to_host(self.data)
 
     def item(self):
         return self.data.item()
@@ -89,7 +90,8 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        data = B.to_host(self.data)
+        return data if dtype is None else data.astype(dtype)
 
     def __len__(self):
         if self.data.ndim == 0:

@@ -1,6 +1,7 @@
-"""The array backend: the one place that imports numpy.
+"""The array backend: the one place that imports numpy (and cupy, for a GPU).
 
-Everything above this room works on the array namespace ``xp`` and the helpers here: the
+Everything above this room works on the array namespace ``xp`` (numpy, or cupy after
+``set_device("cuda")``: see ``device``) and the helpers here: the
 default float type, the seeded random streams (one per purpose), and BLAS thread control.
 Code whose arrays stay on the host (file formats, the data pipeline, host-side metrics)
 imports ``host_np`` (numpy itself) instead, and says so by that import:
@@ -28,7 +29,22 @@ from lapenna.backend.core import (
     to_dtype,
     xp,
 )
+from lapenna.backend.device import (
+    DEVICES,
+    DeviceError,
+    array_device,
+    check_same_device,
+    device_description,
+    get_device,
+    gpu_memory,
+    is_device_array,
+    set_device,
+    synchronize,
+    to_device,
+    to_host,
+)
 from lapenna.backend.elementwise import relu, relu_grad
+from lapenna.backend.fused import adam_, sgd_momentum_
 from lapenna.backend.norm import axis_sum, moments, normalize, normalize_backward
 from lapenna.backend.parallel import matmul, single_blas
 from lapenna.backend.pool import (
@@ -59,6 +75,18 @@ from lapenna.backend.threads import get_num_threads, set_num_threads
 __all__ = [
     "xp",
     "host_np",
+    "DEVICES",
+    "DeviceError",
+    "array_device",
+    "check_same_device",
+    "device_description",
+    "get_device",
+    "gpu_memory",
+    "synchronize",
+    "set_device",
+    "is_device_array",
+    "to_device",
+    "to_host",
     "floatx",
     "set_floatx",
     "as_array",
@@ -80,6 +108,8 @@ __all__ = [
     "matmul",
     "relu",
     "relu_grad",
+    "adam_",
+    "sgd_momentum_",
     "single_blas",
     "set_num_threads",
     "conv_forward",

@@ -20,7 +20,7 @@ diagonals (``fold``); the input gradient adds each window's ``span * C`` values 
 input in one slice per kernel row (``conv.py``).
 """
 
-import numpy as xp
+from lapenna.backend.device import xp
 
 # a band is used when the kernel is narrower than this many output channels, and made
 # about this wide (b * out) for the forward product and the kernel gradient...

@@ -16,10 +16,9 @@ reference.
 
 from typing import NamedTuple
 
-import numpy as xp
-
 from lapenna.backend import banded, conv_im2col, depthwise, elementwise, parallel, trace, winograd
 from lapenna.backend.conv_reference import conv_output_size, pad_spatial, windows
+from lapenna.backend.device import xp
 
 
 class Path(NamedTuple):

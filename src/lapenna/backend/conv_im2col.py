@@ -9,11 +9,9 @@ in cache. ``conv.py``'s selection table says when each function here is used.
 
 import math
 
-import numpy as xp
-from numpy.lib.stride_tricks import as_strided
-
 from lapenna.backend import banded, elementwise, parallel, trace
 from lapenna.backend.conv_reference import group_kernel, windows
+from lapenna.backend.device import strided_view, xp
 from lapenna.backend.taps import tap_slices
 
 # im2col buffers are filled for as many samples as fit in this many bytes (but at least
@@ -190,7 +188,7 @@ def input_grad_banded(dy, w, padded, strides, dilation, b):
             # the windows of blocks first, first + every, ...: (N, *padded_lead, count, span, C)
             origin = block[..., first * jump :, :]
             st = origin.strides
-            spans = as_strided(
+            spans = strided_view(
                 origin,
                 (*origin.shape[:-2], len(range(first, blocks, every)), reach, cin),
                 (*st[:-2], st[-2] * jump * every, st[-2], st[-1]),

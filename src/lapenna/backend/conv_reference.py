@@ -23,9 +23,7 @@ exactly these three maps, and the tests compare each with this file.
 
 import math
 
-import numpy as xp
-from numpy.lib.stride_tricks import as_strided
-
+from lapenna.backend.device import strided_view, xp
 from lapenna.backend.taps import tap_slices
 
 
@@ -68,7 +66,7 @@ def windows(x, kernel, strides, dilation, groups=1):
         st[-1] * (c // groups),
         st[-1],
     )
-    return as_strided(x, shape, steps, writeable=False)
+    return strided_view(x, shape, steps, writeable=False)
 
 
 def group_kernel(w, groups):

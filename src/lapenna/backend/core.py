@@ -2,8 +2,9 @@
 
 import numbers
 
-import numpy as host_np  # noqa: F401 - exported by backend for host-only code
-import numpy as xp
+import numpy as host_np  # exported by backend for host-only code
+
+from lapenna.backend.device import xp
 
 # ``xp`` is the array namespace of the device: every array operation outside this room
 # goes through it, so that it can become cupy. ``host_np`` is numpy itself, for arrays
@@ -56,7 +57,7 @@ def as_array(data, dtype=None):
         return xp.asarray(data, dtype=to_dtype(dtype))
     if isinstance(data, xp.ndarray):
         return data
-    if isinstance(data, xp.generic):
+    if isinstance(data, host_np.generic):
         return xp.asarray(data)
     try:
         arr = xp.asarray(data)

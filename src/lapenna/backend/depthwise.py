@@ -11,9 +11,8 @@ Shapes: ``x (N, *spatial, C)``, ``w (*k, 1, C * m)`` with output channel ``c * m
 
 import math
 
-import numpy as xp
-
 from lapenna.backend import parallel, trace
+from lapenna.backend.device import xp
 from lapenna.backend.taps import tap_slices
 
 _CHUNK_BYTES = 1 << 20

@@ -6,9 +6,8 @@
 
 import math
 
-import numpy as xp
-
 from lapenna.backend import parallel, trace
+from lapenna.backend.device import xp
 
 # from this many values per row, einsum's fused multiply-add beats a product and a GEMV
 _EINSUM_MIN = 16

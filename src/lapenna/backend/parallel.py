@@ -25,9 +25,8 @@ import os
 import queue
 import threading
 
-import numpy as xp
-
 from lapenna.backend import process
+from lapenna.backend.device import on_gpu, xp
 
 # less work than this runs in one chunk on one core: threads would cost more than they save
 _MIN_PARALLEL_BYTES = 1 << 18
@@ -112,8 +111,8 @@ def set_workers(n):
 
 def workers():
     """How many chunks run at once: ``set_num_threads``'s value, at first BLAS's own
-    thread count (1 without threadpoolctl, or inside a worker)."""
-    if _blas() is None or getattr(_local, "busy", False):
+    thread count (1 without threadpoolctl, inside a worker, or on a GPU)."""
+    if on_gpu() or _blas() is None or getattr(_local, "busy", False):
         return 1
     if _state["workers"] is None:
         _state["workers"] = blas_threads()
@@ -206,8 +205,12 @@ def map_chunks(fn, n, step):
 
     ``fn`` must only write to its own chunk of any shared output. The calling thread
     takes chunks too, beside ``workers() - 1`` helper threads; calls from inside a chunk
-    run serially (no nested pools). BLAS is single-threaded throughout.
+    run serially (no nested pools). BLAS is single-threaded throughout. On a GPU the whole
+    range is one chunk: the device runs each kernel in parallel, and chunks would only add
+    launches.
     """
+    if on_gpu():
+        return [fn(0, n)] if n > 0 else []
     bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
     size = min(workers(), len(bounds))
     with single_blas():
@@ -232,8 +235,11 @@ def matmul(a, b):
     itself (its threads hand work over fastest). Otherwise large products are split among
     the workers, each with single-threaded BLAS: a 2-D product along the longer of its
     output's sides, or along the summed axis when both are short (a matrix-vector
-    product); a stack of products whose batch axes match along the batch.
+    product); a stack of products whose batch axes match along the batch. On a GPU it is
+    one cuBLAS call (CuPy's matmul).
     """
+    if on_gpu():
+        return xp.matmul(a, b)
     if process.SHORT_BLAS_SPIN and _state["depth"] == 0:
         return xp.matmul(a, b)  # BLAS's threads hand over fast: let them thread it
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]

@@ -9,9 +9,8 @@ array); the input gradient scatters to those offsets and its adjoint gathers fro
 
 import math
 
-import numpy as xp
-
 from lapenna.backend import parallel, trace
+from lapenna.backend.device import on_gpu, xp
 from lapenna.backend.taps import tap_slices
 
 # samples are processed in chunks of about this many input bytes, in parallel
@@ -29,8 +28,9 @@ def _pixels(a):
 
 def _few(a):
     """Whether ``a`` has few channels, laid out contiguously: the strided copies go by
-    pixel (``_pixels``) and the arithmetic on contiguous buffers."""
-    return a.shape[-1] < _FEW_CHANNELS and a.strides[-1] == a.itemsize
+    pixel (``_pixels``) and the arithmetic on contiguous buffers. Not on a GPU: CuPy has no
+    void type, and its kernels do not loop per channel."""
+    return not on_gpu() and a.shape[-1] < _FEW_CHANNELS and a.strides[-1] == a.itemsize
 
 
 def _by_samples(fn, n, sample_bytes):

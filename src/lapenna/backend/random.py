@@ -12,25 +12,32 @@
 The split is what makes a resumed run exact: the data pipeline's draws (shuffle,
 augmentation) and the model's (dropout) never interleave in one stream, so a resumed epoch
 can replay the pipeline from the epoch's start while the model's stream continues from the
-saved batch. ``get_rng_state`` returns every stream's state as one JSON-safe dict.
+saved batch. The streams are numpy generators on the host on every device: their state is
+what a checkpoint saves, and the same seed draws the same initial weights on the CPU and on
+a GPU (the draws are copied to the device). ``get_rng_state`` returns every stream's state
+as one JSON-safe dict.
 """
 
-import numpy as xp
+import numpy as host_np
+
+from lapenna.backend.device import to_device
 
 PURPOSES = ("default", "shuffle", "augment", "noise")
 DATA_PURPOSES = ("default", "shuffle", "augment")
 MODEL_PURPOSES = ("noise",)
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "MT19937", "SFC64")
 
-_generators = {purpose: xp.random.default_rng() for purpose in PURPOSES}
+_generators = {purpose: host_np.random.default_rng() for purpose in PURPOSES}
 
 
 def _streams(seed):
     """The generators of ``seed``: ``default`` is ``default_rng(seed)`` itself, so weights
     drawn under a seed are the same as before the streams were split."""
-    streams = {"default": xp.random.default_rng(seed)}
+    streams = {"default": host_np.random.default_rng(seed)}
     for index, purpose in enumerate(PURPOSES[1:], start=1):
-        streams[purpose] = xp.random.default_rng(xp.random.SeedSequence(seed, spawn_key=(index,)))
+        streams[purpose] = host_np.random.default_rng(
+            host_np.random.SeedSequence(seed, spawn_key=(index,))
+        )
     return streams
 
 
@@ -59,9 +66,9 @@ def make_generator(seed=None, purpose="default"):
     """``seed`` if it is a Generator, a new one for an int, else the stream of ``purpose``."""
     if seed is None:
         return generator(purpose)
-    if isinstance(seed, xp.random.Generator):
+    if isinstance(seed, host_np.random.Generator):
         return seed
-    return xp.random.default_rng(seed)
+    return host_np.random.default_rng(seed)
 
 
 def get_rng_state(purposes=PURPOSES):
@@ -95,12 +102,12 @@ def _generator_from_state(purpose, state):
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if not isinstance(name, str) or name not in _BIT_GENERATORS:
         raise ValueError(f"unknown bit generator {name!r} in the RNG state of {purpose!r}")
-    bit_generator = getattr(xp.random, name)()
+    bit_generator = getattr(host_np.random, name)()
     try:
         bit_generator.state = state
     except (TypeError, ValueError, KeyError, OverflowError) as err:
         raise ValueError(f"bad RNG state for {purpose!r}: {err}") from None
-    return xp.random.Generator(bit_generator)
+    return host_np.random.Generator(bit_generator)
 
 
 def _describe(value):
@@ -118,9 +125,9 @@ def dropout_mask(shape, rate, dtype, generator=None):
     default) and returns an array of ``dtype`` (float32 draws for float32 work, never
     float64).
     """
-    dtype = xp.dtype(dtype)
-    draw = xp.float64 if dtype == xp.float64 else xp.float32
+    dtype = host_np.dtype(dtype)
+    draw = host_np.float64 if dtype == host_np.float64 else host_np.float32
     keep = make_generator(generator, "noise").random(shape, dtype=draw) >= rate
     mask = keep.astype(dtype)
     mask *= dtype.type(1.0 / (1.0 - rate))
-    return mask
+    return to_device(mask)

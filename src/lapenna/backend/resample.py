@@ -5,7 +5,7 @@ row ``i`` holds the weights output ``i`` gives to the inputs; a 2-D resize is on
 product per axis, and its gradient is the product with the transposes.
 """
 
-import numpy as xp
+from lapenna.backend.device import xp
 
 METHODS = ("nearest", "bilinear")
 

@@ -15,9 +15,8 @@ Reference: W. J. Cody, "Rational Chebyshev approximations for the error function
 Mathematics of Computation 23 (1969), pp. 631-638.
 """
 
-import numpy as xp
-
 from lapenna.backend.core import floatx
+from lapenna.backend.device import xp
 
 _SMALL = 0.46875  # below: erf directly; above: erfc, whose relative accuracy is kept
 _MIDDLE = 4.0

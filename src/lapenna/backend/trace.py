@@ -24,9 +24,8 @@ Counting conventions (``models.explain`` builds its tables on them):
 import math
 import time
 
-import numpy as xp
-
 from lapenna.backend import parallel
+from lapenna.backend.device import host_np, synchronize, to_device, xp
 
 _state = {"recorder": None}
 
@@ -120,9 +119,11 @@ def run(node, arrays):
     op = rec.new_op(type(node).__name__)
     node.trace_scope = rec.scope
     outer, rec._current = rec._current, op
+    synchronize()  # a GPU returns before its kernels finish: time what ran (no-op on CPU)
     start = time.perf_counter()
     try:
         data = node.forward(*arrays)
+        synchronize()
     finally:
         rec._current = outer
     op["seconds"] = time.perf_counter() - start
@@ -149,7 +150,10 @@ def _shares(a, b):
 def clock():
     """The time now while recording (for ``since=`` of a kernel outside any primitive),
     else 0."""
-    return time.perf_counter() if _state["recorder"] is not None else 0.0
+    if _state["recorder"] is None:
+        return 0.0
+    synchronize()
+    return time.perf_counter()
 
 
 def _add(step, since=None):
@@ -157,6 +161,8 @@ def _add(step, since=None):
     if rec._current is not None:
         rec._current["steps"].append(step)
         return
+    if since is not None:
+        synchronize()
     seconds = None if since is None else time.perf_counter() - since
     op = rec.new_op(step["name"], seconds)
     op["steps"].append(step)
@@ -254,8 +260,7 @@ def measure_ceilings(n=1024, copy_bytes=1 << 26, repeats=10):
     of ``copy_bytes`` (far larger than the caches) in chunks on lapenna's workers, the
     way its kernels stream memory.
     """
-    rng = xp.random.default_rng(0)
-    a = rng.standard_normal((n, n)).astype(xp.float32)
+    a = to_device(host_np.random.default_rng(0).standard_normal((n, n)).astype("float32"))
     a @ a
     best = min(_seconds(lambda: a @ a) for _ in range(repeats))
     sgemm = 2 * n**3 / best / 1e9
@@ -272,6 +277,8 @@ def measure_ceilings(n=1024, copy_bytes=1 << 26, repeats=10):
 
 
 def _seconds(fn):
+    synchronize()
     start = time.perf_counter()
     fn()
+    synchronize()
     return time.perf_counter() - start

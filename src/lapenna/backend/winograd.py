@@ -18,9 +18,8 @@ Reference: Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 
 
 import math
 
-import numpy as xp
-
 from lapenna.backend import parallel, trace
+from lapenna.backend.device import xp
 
 # tiles are processed for as many samples as keep the transformed input under this size
 _CHUNK_BYTES = 1 << 23

@@ -7,13 +7,16 @@ CPU and BLAS, samples/s for each, the ratio lapenna/PyTorch, the machine's numpy
 GFLOP/s, and the GFLOP/s each workload reaches in lapenna (forward MACs from the model
 summary; a training step counts three times the forward work).
 With ``--kernels``, single convolutions, poolings and normalizations are timed instead
-(see :mod:`lapenna.cli.bench_kernels`).
+(see :mod:`lapenna.cli.bench_kernels`). With ``--device cuda`` both run on the GPU (lapenna
+through CuPy, PyTorch's CUDA build), ResNet-18 at batch 256, and every timing waits for the
+device to finish.
 """
 
 import time
 
 import lapenna as lp
-from lapenna.backend import xp
+from lapenna import backend
+from lapenna.backend import host_np
 from lapenna.backend.threads import machine_info
 from lapenna.cli import common
 from lapenna.cli.bench_detection import run_detection
@@ -97,6 +100,12 @@ def add_parser(subparsers, parents):
         "--seeds", metavar="N", type=common.positive_int, help="--rl: seeds per gate"
     )
     parser.add_argument(
+        "--device",
+        choices=backend.DEVICES,
+        default="cpu",
+        help="run both frameworks on the CPU (default) or on an NVIDIA GPU (cuda)",
+    )
+    parser.add_argument(
         "--distributed",
         action="store_true",
         help="under mpiexec: all-reduce latency and bandwidth, data-parallel step times",
@@ -104,17 +113,25 @@ def add_parser(subparsers, parents):
     parser.set_defaults(run=run)
 
 
+# batch sizes on a GPU, where the CPU's would leave most of it idle (the issue's reference)
+_GPU_BATCH = {"resnet18_cifar": 256}
+
+
 def sgemm_gflops(n=1024, repeats=10):
-    """The machine's float32 matrix-product rate through numpy, in GFLOP/s."""
-    a = xp.random.default_rng(0).standard_normal((n, n)).astype(xp.float32)
+    """The device's float32 matrix-product rate through numpy or CuPy, in GFLOP/s."""
+    if backend.get_device() == "cuda":
+        n = 8192
+    a = backend.to_device(host_np.random.default_rng(0).standard_normal((n, n)).astype("f4"))
     a @ a
     best = min(_timed(lambda: a @ a) for _ in range(repeats))
     return 2 * n**3 / best / 1e9
 
 
 def _timed(fn):
+    backend.synchronize()
     start = time.perf_counter()
     fn()
+    backend.synchronize()  # a GPU returns before it has finished
     return time.perf_counter() - start
 
 
@@ -127,27 +144,35 @@ def _best_rate(fn, batch, seconds, min_repeats=3):
     return batch / min(times)
 
 
+def _workload(name):
+    build, shape, batch = WORKLOADS[name]
+    if backend.get_device() == "cuda":
+        batch = _GPU_BATCH.get(name, batch)
+    return build, shape, batch
+
+
 def _inputs(shape, batch):
-    rng = xp.random.default_rng(0)
-    x = rng.standard_normal((batch, *shape)).astype(xp.float32)
+    """Host arrays: the same batch for both frameworks, copied to the device by each."""
+    rng = host_np.random.default_rng(0)
+    x = rng.standard_normal((batch, *shape)).astype(host_np.float32)
     return x, rng.integers(0, 10, batch)
 
 
 def lapenna_setup(name):
     """(model, loss, optimizer, input Tensor, labels) of one workload, seeded."""
-    build, shape, batch = WORKLOADS[name]
+    build, shape, batch = _workload(name)
     lp.set_seed(0)
     model = build()
     x, y = _inputs(shape, batch)
     loss_fn = lp.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = lp.optimizers.SGD(learning_rate=0.01, momentum=0.9)
-    return model, loss_fn, optimizer, lp.tensor(x), y
+    return model, loss_fn, optimizer, lp.tensor(x), backend.to_device(y)
 
 
 def bench_lapenna(name, seconds, eager=False):
     """(training samples/s, inference samples/s, forward MACs per sample) of one workload.
     The training step is captured (``lp.function``), as ``fit`` runs it, unless ``eager``."""
-    batch = WORKLOADS[name][2]
+    batch = _workload(name)[2]
     model, loss_fn, optimizer, xt, y = lapenna_setup(name)
 
     def step(x, labels):
@@ -171,13 +196,14 @@ def bench_lapenna(name, seconds, eager=False):
 
 def bench_torch(torch, name, seconds):
     """(training samples/s, inference samples/s) of the same workload in PyTorch."""
-    _, shape, batch = WORKLOADS[name]
+    _, shape, batch = _workload(name)
+    device = backend.get_device()
     torch.manual_seed(0)
-    model = torch_models(torch)[name]()
+    model = torch_models(torch)[name]().to(device)
     x, y = _inputs(shape, batch)
     if x.ndim == 4:
         x = x.transpose(0, 3, 1, 2).copy()
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -205,17 +231,35 @@ def print_machine():
     )
 
 
-def _import_torch(threads):
+def _import_torch(threads, device="cpu"):
     try:
         import torch
     except ImportError:
         print("PyTorch is not installed (pip install 'lapenna[bench]'): lapenna numbers only")
         return None
+    if device == "cuda" and not torch.cuda.is_available():
+        print("this PyTorch build cannot use the GPU (a CPU build?): lapenna numbers only")
+        return None
     torch.set_num_threads(threads)
     return torch
 
 
+def _use_device(device):
+    """Switch to ``device``; prints the GPU and the CuPy version for a GPU run."""
+    try:
+        backend.set_device(device)
+    except backend.DeviceError as err:
+        raise CommandError(str(err)) from None
+    if device == "cuda":
+        print(backend.device_description())
+
+
 def run(args):
+    device = getattr(args, "device", "cpu")
+    if device != "cpu" and (
+        args.detection or args.rl or args.kernels or args.distributed or args.profile
+    ):
+        raise UsageError("--device cuda runs the four reference workloads only")
     threads = lp.set_num_threads(args.threads) if args.threads else lp.get_num_threads()
     if args.detection:
         return run_detection(args.repeat, args.only or ())
@@ -241,9 +285,11 @@ def run(args):
     unknown = sorted(set(args.only or ()) - set(WORKLOADS))
     if unknown:
         raise UsageError(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
-    torch = None if args.lapenna_only else _import_torch(threads)
+    _use_device(device)
+    torch = None if args.lapenna_only else _import_torch(threads, backend.get_device())
     print_machine()
-    print(f"threads: {threads}   numpy sgemm: {sgemm_gflops():.0f} GFLOP/s")
+    library = "cupy" if backend.get_device() == "cuda" else "numpy"
+    print(f"threads: {threads}   {library} sgemm: {sgemm_gflops():.0f} GFLOP/s")
     header = (
         f"{'workload':<16}{'train lp/s':>12}{'train pt/s':>12}{'ratio':>8}"
         f"{'infer lp/s':>12}{'infer pt/s':>12}{'ratio':>8}{'lp train GFLOP/s':>18}"

@@ -8,6 +8,7 @@ config) go to the file's string metadata, JSON-encoded with ``dumps_config``.
 
 from lapenna.autograd import Tensor
 from lapenna.backend import host_np as np
+from lapenna.backend import to_host
 from lapenna.io.errors import FormatError
 from lapenna.io.safetensors import load_file, save_file
 
@@ -135,7 +136,7 @@ def _checked_key(key, path):
 
 def _leaf(name, value):
     if isinstance(value, Tensor):
-        return value.data
+        return to_host(value.data)
     if isinstance(value, np.ndarray | np.generic):
         return np.asarray(value)
     if isinstance(value, bool):

@@ -14,6 +14,7 @@ the global one, so ``lapenna.set_seed`` makes augmentation reproducible.
 import math
 
 from lapenna.autograd import Tensor, no_grad
+from lapenna.backend import to_host
 from lapenna.data import augment
 from lapenna.layers.base import register_layer
 from lapenna.layers.image_preprocessing import check_image_shape, check_size, resize_images
@@ -87,7 +88,8 @@ class BaseImageAugmentationLayer(SeededLayer):
         if not training:
             return self._inference(inputs)
         with no_grad():
-            return Tensor(self._augment(inputs.data, self.generator()))
+            # the augmentation functions work on host arrays (a round trip on a GPU)
+            return Tensor(self._augment(to_host(inputs.data), self.generator()))
 
     def _inference(self, inputs):
         return inputs

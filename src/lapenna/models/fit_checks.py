@@ -46,9 +46,9 @@ def check_numbers(structure, label):
     """
     for leaf in _leaves(structure):
         array = leaf.data if isinstance(leaf, Tensor) else leaf
-        if not isinstance(array, xp.ndarray):
-            try:
-                array = xp.asarray(array)
+        if not isinstance(array, xp.ndarray | B.host_np.ndarray):
+            try:  # user data is checked where it is, on the host: no copy to a GPU
+                array = B.host_np.asarray(array)
             except ValueError:
                 raise ValueError(
                     f"{label} is a ragged nested list (its rows differ in length); give an "
@@ -91,7 +91,7 @@ def check_inputs_fit(model, x, label):
         return  # the adapter reports structure mismatches itself
     for leaf, symbolic in zip(leaves, inputs):
         expected = tuple(getattr(symbolic, "shape", ()) or ())[1:]
-        shape = tuple(xp.shape(leaf.data if isinstance(leaf, Tensor) else leaf))[1:]
+        shape = tuple(B.host_np.shape(leaf.data if isinstance(leaf, Tensor) else leaf))[1:]
         if len(shape) != len(expected) or any(
             e is not None and e != s for e, s in zip(expected, shape)
         ):
@@ -115,7 +115,7 @@ def check_targets_fit(model, x, y, sample_weight):
     if outputs is None:
         return
     try:
-        with no_grad(), xp.errstate(all="ignore"):
+        with no_grad(), B.host_np.errstate(all="ignore"):  # CuPy has no errstate
             model.compiled_loss(y_head, outputs, _head(sample_weight), [])
     except (ValueError, TypeError, IndexError) as err:
         raise ValueError(
@@ -131,8 +131,11 @@ def _head(structure, n=2):
         return {k: _head(v, n) for k, v in structure.items()}
     if isinstance(structure, list | tuple) and not _is_numbers(structure):
         return type(structure)(_head(v, n) for v in structure)
-    array = structure.data if isinstance(structure, Tensor) else xp.asarray(structure)
-    return array[:n]
+    if isinstance(structure, Tensor):
+        return structure.data[:n]
+    if isinstance(structure, xp.ndarray | B.host_np.ndarray):
+        return structure[:n]
+    return B.host_np.asarray(structure)[:n]  # only the head goes on to the device
 
 
 def _is_numbers(structure):

@@ -108,6 +108,12 @@ class Summary:
                 f"Estimated training memory at batch {batch_size}: "
                 f"{_bytes(mem['total'])} ({detail})"
             )
+            gpu = B.gpu_memory()
+            if gpu is not None:
+                out.append(
+                    f"GPU memory: {_bytes(gpu['in_use'])} held by arrays now, "
+                    f"{_bytes(gpu['free'])} free of {_bytes(gpu['total'])}"
+                )
         return "\n".join(out)
 
 

@@ -304,7 +304,7 @@ class Trainer:
         for step, (bx, _, _) in enumerate(batches.epoch()):
             callbacks.on_predict_batch_begin(step, {})
             out = self.predict_step(bx)
-            outputs.append(map_structure(lambda t: t.data, out))
+            outputs.append(map_structure(lambda t: B.to_host(t.data), out))
             callbacks.on_predict_batch_end(step, {})
         callbacks.on_predict_end({})
         if not outputs:
@@ -346,7 +346,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         out = self.predict_step(adapter.to_arrays(x))
-        return map_structure(lambda t: t.data, out)
+        return map_structure(lambda t: B.to_host(t.data), out)
 
 
 def _values(logs, model):
@@ -388,8 +388,8 @@ def _output_loss_names(model):
 
 def _concat(outputs):
     first = outputs[0]
-    if isinstance(first, B.xp.ndarray):
-        return B.xp.concatenate(outputs, axis=0)
+    if isinstance(first, B.host_np.ndarray):
+        return B.host_np.concatenate(outputs, axis=0)
     if isinstance(first, dict):
-        return {k: B.xp.concatenate([o[k] for o in outputs], axis=0) for k in first}
-    return [B.xp.concatenate([o[i] for o in outputs], axis=0) for i in range(len(first))]
+        return {k: B.host_np.concatenate([o[k] for o in outputs], axis=0) for k in first}
+    return [B.host_np.concatenate([o[i] for o in outputs], axis=0) for i in range(len(first))]

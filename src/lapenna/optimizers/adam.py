@@ -3,7 +3,7 @@
 import functools
 import math
 
-from lapenna.backend import xp
+from lapenna.backend import adam_, xp
 from lapenna.optimizers.base import Optimizer, check_number
 from lapenna.utils import register
 
@@ -73,14 +73,15 @@ class Adam(Optimizer):
     def update_step(self, grad, var, lr):
         t = self.iterations + 1
         m, v = self.slot(var, "m").data, self.slot(var, "v").data
+        alpha = lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        if not self.amsgrad:  # one pass over memory on a GPU (backend.fused)
+            adam_(var.data, m, v, grad, self.beta_1, self.beta_2, alpha, self.epsilon)
+            return
         m += (1.0 - self.beta_1) * (grad - m)
         v += (1.0 - self.beta_2) * (grad * grad - v)
-        if self.amsgrad:
-            v_hat = self.slot(var, "v_hat").data
-            xp.maximum(v_hat, v, out=v_hat)
-            v = v_hat
-        alpha = lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
-        var.data -= alpha * m / (xp.sqrt(v) + self.epsilon)
+        v_hat = self.slot(var, "v_hat").data
+        xp.maximum(v_hat, v, out=v_hat)
+        var.data -= alpha * m / (xp.sqrt(v_hat) + self.epsilon)
 
     def get_config(self):
         return {

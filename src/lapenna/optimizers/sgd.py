@@ -1,5 +1,6 @@
 """Stochastic gradient descent with optional momentum and Nesterov momentum."""
 
+from lapenna import backend as B
 from lapenna.optimizers.base import Optimizer, check_number
 from lapenna.utils import register
 
@@ -52,12 +53,7 @@ class SGD(Optimizer):
             var.data -= lr * grad
             return
         velocity = self.slot(var, "momentum").data
-        velocity *= self.momentum
-        velocity -= lr * grad
-        if self.nesterov:
-            var.data += self.momentum * velocity - lr * grad
-        else:
-            var.data += velocity
+        B.sgd_momentum_(var.data, velocity, grad, lr, self.momentum, self.nesterov)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

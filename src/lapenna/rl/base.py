@@ -13,7 +13,7 @@ seed gives the same returns, bit for bit, on the same machine.
 import json
 
 from lapenna import io
-from lapenna.backend import get_rng_state, make_generator, set_rng_state, xp
+from lapenna.backend import get_rng_state, host_np, make_generator, set_rng_state
 from lapenna.rl._gym import env_name, make_env
 
 FORMAT = "lapenna.rl.agent/1"
@@ -33,7 +33,7 @@ class Agent:
             raise ValueError(f"{type(self).__name__}: seed must be an int >= 0, got {seed!r}")
         self.env = self._make_env(env)
         self.seed = seed
-        self.rng = xp.random.default_rng(seed) if seed is not None else make_generator(None)
+        self.rng = make_generator(seed)  # a numpy Generator on the host on every device
         self.num_timesteps = 0
         self.num_episodes = 0
         self.history = {"episode_return": [], "episode_length": [], "timesteps": []}
@@ -211,7 +211,7 @@ class Agent:
             history, rng = json.loads(meta["history"]), json.loads(meta["rng"])
             env_rng, plan = json.loads(meta["env_rng"]), json.loads(meta["plan"])
             global_rng = json.loads(meta["global_rng"])
-            generator = xp.random.Generator(getattr(xp.random, rng["bit_generator"])())
+            generator = host_np.random.Generator(getattr(host_np.random, rng["bit_generator"])())
             generator.bit_generator.state = rng
         except (KeyError, ValueError, TypeError, AttributeError) as err:
             raise io.FormatError(f"{path}: does not fit this {type(self).__name__}: {err}") from err
