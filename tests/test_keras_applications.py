@@ -99,3 +99,43 @@ def test_resnet50_in_a_sequential_model_like_keras():
         shapes.append((model.input_shape, model.output_shape, model.count_params()))
     # 23,587,712 in the headless ResNet50, 4,098 in the new head
     assert shapes[0] == shapes[1] == ((None, 32, 32, 3), (None, 2), 23_591_810)
+
+
+def _fresh_names_builder(name, size, **kwargs):
+    """Keras's InceptionV3 leaves most layers unnamed; in a fresh session their automatic
+    names are the ones lapenna gives, so the layers pair by name."""
+
+    def build(k):
+        if k is not lp:
+            k.backend.clear_session()
+        return getattr(k.applications, name)(weights=None, input_shape=(size, size, 3), **kwargs)
+
+    return build
+
+
+def test_inception_v3_equals_keras():
+    x, _ = _images(n=2, size=75)
+    build = _fresh_names_builder("InceptionV3", 75, classifier_activation=None)
+    report = compare_with_keras(build, x, check_shapes="weighted", train=False)
+    assert report.params == 23_851_784
+    names = [
+        sorted(x.name for x in m.layers if type(x).__name__ != "InputLayer")
+        for m in (report.keras_model, report.model)
+    ]
+    assert names[0] == names[1] and "conv2d_93" in names[1]
+    headless = lp.applications.InceptionV3(include_top=False, pooling="avg")
+    assert headless.count_params() == 21_802_784
+    assert headless.output_shape == (None, 2048)
+    assert headless.input_shape == (None, None, None, 3)
+
+
+def test_inception_v3_module_like_keras():
+    keras = keras_module()
+    pixels = np.random.default_rng(1).uniform(0, 255, (2, 5, 5, 3)).astype("float32")
+    got = lp.applications.inception_v3.preprocess_input(pixels)
+    want = keras.applications.inception_v3.preprocess_input(pixels.copy())
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-6)
+    with pytest.raises(ValueError, match="channels-last"):
+        lp.applications.inception_v3.preprocess_input(pixels, data_format="channels_first")
+    with pytest.raises(ValueError, match="at least 75x75"):
+        lp.applications.inception_v3.InceptionV3(input_shape=(64, 64, 3))

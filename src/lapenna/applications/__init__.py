@@ -7,13 +7,21 @@ parameter counts equal torchvision's. ``weights`` is None or a local file: nothi
 downloaded.
 """
 
-from lapenna.applications import mobilenet_v2, resnet50, resnet_v2, vgg16, xception  # noqa: F401
+from lapenna.applications import (  # noqa: F401
+    inception_v3,
+    mobilenet_v2,
+    resnet50,
+    resnet_v2,
+    vgg16,
+    xception,
+)
 from lapenna.applications.alexnet import AlexNet
 from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
+from lapenna.applications.inception_v3 import InceptionV3
 from lapenna.applications.keras_mobilenet import MobileNetV2
 from lapenna.applications.keras_resnet import (
     ResNet50,
@@ -56,6 +64,7 @@ __all__ = [
     "ResNet101V2",
     "ResNet152V2",
     "Xception",
+    "InceptionV3",
     "GoogLeNet",
     "MobileNetV2",
     "DenseNet",
