@@ -139,3 +139,62 @@ def test_inception_v3_module_like_keras():
         lp.applications.inception_v3.preprocess_input(pixels, data_format="channels_first")
     with pytest.raises(ValueError, match="at least 75x75"):
         lp.applications.inception_v3.InceptionV3(input_shape=(64, 64, 3))
+
+
+def test_efficientnet_b0_equals_keras_with_its_input_normalization():
+    """0..255 pixels in; the stem's Normalization adapted on them in Keras (mean and
+    variance copied across with the other weights), so the comparison covers it."""
+    x = np.random.default_rng(2).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+
+    def build(k):
+        if k is not lp:
+            k.backend.clear_session()
+        model = k.applications.EfficientNetB0(
+            weights=None, input_shape=(32, 32, 3), classifier_activation=None
+        )
+        if k is not lp:
+            model.get_layer("normalization").adapt(x)
+        return model
+
+    report = compare_with_keras(build, x, check_shapes="weighted", train=False)
+    assert report.params == 5_330_571
+    statistics = report.model.get_layer("normalization").get_weights()
+    np.testing.assert_allclose(statistics[0], x.mean(axis=(0, 1, 2)), rtol=1e-5)
+    names = [
+        sorted(x.name for x in m.layers if type(x).__name__ != "InputLayer")
+        for m in (report.keras_model, report.model)
+    ]
+    assert names[0] == names[1] and "block6d_se_excite" in names[1]
+
+
+def test_efficientnet_variants_and_module_like_keras():
+    # Keras's counts for B1..B3 (with the top at the default sizes, and without the top):
+    # the same code as B0, other width and depth coefficients
+    expected = {
+        "EfficientNetB1": (7_856_239, 6_575_239, 240, 1280),
+        "EfficientNetB2": (9_177_569, 7_768_569, 260, 1408),
+        "EfficientNetB3": (12_320_535, 10_783_535, 300, 1536),
+    }
+    for name, (top, headless, size, channels) in expected.items():
+        builder = getattr(lp.applications.efficientnet, name)
+        model = builder()
+        assert (model.count_params(), model.input_shape) == (top, (None, size, size, 3))
+        model = builder(include_top=False, pooling="max")
+        assert (model.count_params(), model.output_shape) == (headless, (None, channels))
+    keras = keras_module()
+    pixels = np.random.default_rng(3).uniform(0, 255, (1, 4, 4, 3)).astype("float32")
+    got = lp.applications.efficientnet.preprocess_input(pixels)
+    np.testing.assert_array_equal(got, keras.applications.efficientnet.preprocess_input(pixels))
+    with pytest.raises(ValueError, match="input_tensor is not supported"):
+        lp.applications.EfficientNetB0(input_tensor=object())
+
+
+def test_unadapted_normalization_passes_inputs_through_like_keras():
+    """EfficientNet with weights=None relies on it: mean 0 and variance 1 before adapt."""
+    keras = keras_module()
+    x = np.random.default_rng(4).standard_normal((2, 3, 3, 3)).astype("float32")
+    layer = lp.layers.Normalization()
+    with pytest.warns(UserWarning, match="no statistics yet"):
+        got = layer(x).numpy()
+    np.testing.assert_array_equal(got, np.asarray(keras.layers.Normalization()(x)))
+    np.testing.assert_array_equal(got, x)

@@ -8,6 +8,7 @@ downloaded.
 """
 
 from lapenna.applications import (  # noqa: F401
+    efficientnet,
     inception_v3,
     mobilenet_v2,
     resnet50,
@@ -18,6 +19,12 @@ from lapenna.applications import (  # noqa: F401
 from lapenna.applications.alexnet import AlexNet
 from lapenna.applications.dcgan import DCGANDiscriminator, DCGANGenerator
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
+from lapenna.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+)
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
@@ -65,6 +72,10 @@ __all__ = [
     "ResNet152V2",
     "Xception",
     "InceptionV3",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
     "GoogLeNet",
     "MobileNetV2",
     "DenseNet",
