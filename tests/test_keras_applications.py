@@ -198,3 +198,33 @@ def test_unadapted_normalization_passes_inputs_through_like_keras():
         got = layer(x).numpy()
     np.testing.assert_array_equal(got, np.asarray(keras.layers.Normalization()(x)))
     np.testing.assert_array_equal(got, x)
+
+
+def test_mobilenet_v1_equals_keras_with_alpha_and_depth_multiplier():
+    """Every layer's output shape too (Keras's names throughout, its top included)."""
+    x, _ = _images(n=2, size=32)
+    build = _fresh_names_builder(
+        "MobileNet", 32, alpha=0.5, depth_multiplier=2, classes=10, classifier_activation=None
+    )
+    report = compare_with_keras(build, x, check_shapes=True, train=False)
+    assert report.params == 1_651_802
+    assert report.model.name == report.keras_model.name == "mobilenet_0.50_32"
+    # Keras's counts: 4,253,864 with the top at 224x224, 3,228,864 without
+    assert lp.applications.MobileNet().count_params() == 4_253_864
+    headless = lp.applications.mobilenet.MobileNet(include_top=False, pooling="avg")
+    assert (headless.count_params(), headless.output_shape) == (3_228_864, (None, 1024))
+
+
+def test_mobilenet_module_is_keras_and_keeps_the_torchvision_v2():
+    keras = keras_module()
+    pixels = np.random.default_rng(5).uniform(0, 255, (2, 3, 3, 3)).astype("float32")
+    got = lp.applications.mobilenet.preprocess_input(pixels)
+    want = keras.applications.mobilenet.preprocess_input(pixels.copy())
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-6)
+    # the torchvision MobileNetV2 (3,504,872 trainable parameters) is still there
+    torchvision_v2 = lp.applications.mobilenet.MobileNetV2()
+    assert sum(w.size for w in torchvision_v2.trainable_weights) == 3_504_872
+    with pytest.raises(ValueError, match="depth_multiplier"):
+        lp.applications.MobileNet(depth_multiplier=0)
+    with pytest.raises(ValueError, match="dropout"):
+        lp.applications.MobileNet(dropout=1.5)

@@ -10,6 +10,7 @@ downloaded.
 from lapenna.applications import (  # noqa: F401
     efficientnet,
     inception_v3,
+    mobilenet,
     mobilenet_v2,
     resnet50,
     resnet_v2,
@@ -30,6 +31,7 @@ from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
 from lapenna.applications.inception_v3 import InceptionV3
 from lapenna.applications.keras_mobilenet import MobileNetV2
+from lapenna.applications.keras_mobilenet_v1 import MobileNet
 from lapenna.applications.keras_resnet import (
     ResNet50,
     ResNet50V2,
@@ -77,6 +79,7 @@ __all__ = [
     "EfficientNetB2",
     "EfficientNetB3",
     "GoogLeNet",
+    "MobileNet",
     "MobileNetV2",
     "DenseNet",
     "DenseNet121",
