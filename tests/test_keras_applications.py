@@ -2,9 +2,9 @@
 and, with Keras's weights copied across, equal outputs and training steps.
 
 The comparisons run on 32x32 and 64x64 images (the counts also at Keras's 224x224) to\nstay fast.
-DenseNet121 follows torchvision's batch normalization momentum (0.9 where Keras keeps 0.99
-of the old statistics): its outputs equal Keras's, the moving statistics after a training
-step do not, so its step is not compared.
+DenseNet121 follows torchvision's batch normalization momentum by default (0.9 where Keras
+keeps 0.99 of the old statistics): its outputs equal Keras's; with ``batch_norm="keras"`` a
+training step does too, moving statistics included.
 """
 
 import numpy as np
@@ -228,3 +228,28 @@ def test_mobilenet_module_is_keras_and_keeps_the_torchvision_v2():
         lp.applications.MobileNet(depth_multiplier=0)
     with pytest.raises(ValueError, match="dropout"):
         lp.applications.MobileNet(dropout=1.5)
+
+
+def test_one_training_step_through_densenet121_with_keras_batch_norm_equals_keras():
+    """DenseNet121 up to the end of its second dense block (two blocks, a transition; 4x4
+    maps at 32x32), pooled into a new head: one step, moving statistics included."""
+
+    def build(k):
+        if k is lp:
+            base = k.applications.DenseNet121(
+                include_top=False, input_shape=(32, 32, 3), batch_norm="keras"
+            )
+            features = base.get_layer("block2_layer12_concat").output
+        else:
+            base = k.applications.DenseNet121(
+                include_top=False, weights=None, input_shape=(32, 32, 3)
+            )
+            features = base.get_layer("conv3_block12_concat").output
+        x = k.layers.GlobalAveragePooling2D()(features)
+        return k.Model(base.input, k.layers.Dense(3)(x))
+
+    x, y = _images(n=4, size=32)
+    report = compare_with_keras(build, x, y, check_shapes="weighted")
+    assert "inputs" in report.gradient_errors
+    with pytest.raises(ValueError, match="batch_norm"):
+        lp.applications.DenseNet121(batch_norm="tf")
