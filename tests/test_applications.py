@@ -334,6 +334,7 @@ _DOCTESTED = [
     "xception",
     "inception_v3",
     "efficientnet",
+    "nasnet",
     "super_resolution",
     "unet",
     "vgg",

@@ -253,3 +253,28 @@ def test_one_training_step_through_densenet121_with_keras_batch_norm_equals_kera
     assert "inputs" in report.gradient_errors
     with pytest.raises(ValueError, match="batch_norm"):
         lp.applications.DenseNet121(batch_norm="tf")
+
+
+def test_nasnet_mobile_equals_keras():
+    """Keras refuses ``NASNetMobile`` on its torch backend (an open bug there); the test
+    calls the ``NASNet`` function it wraps with NASNetMobile's arguments."""
+    from keras.src.applications.nasnet import NASNet
+
+    def build(k):
+        if k is lp:
+            return k.applications.NASNetMobile(input_shape=(32, 32, 3), classifier_activation=None)
+        return NASNet(
+            (32, 32, 3), penultimate_filters=1056, num_blocks=4, stem_block_filters=32,
+            skip_reduction=False, filter_multiplier=2, weights=None, default_size=224,
+            classifier_activation=None, name="nasnet_mobile",
+        )  # fmt: skip
+
+    x, _ = _images(n=2, size=32)
+    report = compare_with_keras(build, x, check_shapes="weighted", train=False)
+    assert report.params == 5_326_716
+    assert report.model.name == report.keras_model.name
+    headless = lp.applications.nasnet.NASNetMobile(include_top=False)
+    assert headless.output_shape == (None, 7, 7, 1056)  # 224x224 by default, as in Keras
+    pixels = np.random.default_rng(6).uniform(0, 255, (1, 2, 2, 3)).astype("float32")
+    want = keras_module().applications.nasnet.preprocess_input(pixels.copy())
+    np.testing.assert_allclose(lp.applications.nasnet.preprocess_input(pixels), want, rtol=1e-6)

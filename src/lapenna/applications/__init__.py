@@ -12,6 +12,7 @@ from lapenna.applications import (  # noqa: F401
     inception_v3,
     mobilenet,
     mobilenet_v2,
+    nasnet,
     resnet50,
     resnet_v2,
     vgg16,
@@ -42,6 +43,7 @@ from lapenna.applications.keras_resnet import (
 )
 from lapenna.applications.lenet import LeNet5
 from lapenna.applications.localizer import ClassifierLocalizer
+from lapenna.applications.nasnet import NASNetMobile
 from lapenna.applications.resnet import ResNet, ResNet18, ResNet34
 from lapenna.applications.ssd import SSD, ssd_anchors, ssd_decode, ssd_evaluate, ssd_targets_for
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
@@ -74,6 +76,7 @@ __all__ = [
     "ResNet152V2",
     "Xception",
     "InceptionV3",
+    "NASNetMobile",
     "EfficientNetB0",
     "EfficientNetB1",
     "EfficientNetB2",

@@ -85,7 +85,7 @@ def _build(
     normalization = layers.Normalization(axis=-1, name="normalization")
     normalization._warn_unadapted = False  # un-adapted is the documented identity here
     x = normalization(x)
-    x = layers.ZeroPadding2D(_correct_pad(x.shape, 3), name="stem_conv_pad")(x)
+    x = layers.ZeroPadding2D(correct_pad(x.shape, 3), name="stem_conv_pad")(x)
     x = layers.Conv2D(
         round_filters(32), 3, strides=2, padding="valid", use_bias=False,
         kernel_initializer=_conv_init(), name="stem_conv",
@@ -143,7 +143,7 @@ def _block(inputs, name, filters_in, filters_out, kernel, stride, expansion, dro
         x = layers.Activation("swish", name=f"{name}expand_activation")(x)
     padding = "same"
     if stride == 2:
-        x = layers.ZeroPadding2D(_correct_pad(x.shape, kernel), name=f"{name}dwconv_pad")(x)
+        x = layers.ZeroPadding2D(correct_pad(x.shape, kernel), name=f"{name}dwconv_pad")(x)
         padding = "valid"
     x = layers.DepthwiseConv2D(
         kernel, strides=stride, padding=padding, use_bias=False,
@@ -177,7 +177,7 @@ def _block(inputs, name, filters_in, filters_out, kernel, stride, expansion, dro
     return x
 
 
-def _correct_pad(shape, kernel):
+def correct_pad(shape, kernel):
     """Keras's ``correct_pad``: TF "same" padding of a strided window, one pixel less at
     the top and left of an even (or unknown) size."""
     half = kernel // 2
