@@ -1,5 +1,7 @@
 """Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -115,10 +117,15 @@ def test_normalization_weights_round_trip_through_config():
     np.testing.assert_array_equal(clone(data).numpy(), layer(data).numpy())
 
 
-def test_normalization_before_adapt_raises():
+def test_normalization_before_adapt_warns_once_and_passes_through():
     layer = layers.Normalization()
-    with pytest.raises(RuntimeError, match=r"Normalization 'normalization' .*adapt"):
-        layer(np.ones((2, 3), dtype="float32"))
+    x = np.full((2, 3), 5.0, dtype="float32")
+    with pytest.warns(UserWarning, match=r"Normalization 'normalization' .*adapt"):
+        out = layer(x)
+    np.testing.assert_array_equal(out.numpy(), x)  # mean 0, variance 1, as in Keras
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x)  # the warning came once
 
 
 def test_normalization_given_statistics_invert_and_gradient():

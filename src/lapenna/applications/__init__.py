@@ -7,7 +7,17 @@ parameter counts equal torchvision's. ``weights`` is None or a local file: nothi
 downloaded.
 """
 
-from lapenna.applications import mobilenet_v2, resnet50, resnet_v2, vgg16, xception  # noqa: F401
+from lapenna.applications import (  # noqa: F401
+    efficientnet,
+    inception_v3,
+    mobilenet,
+    mobilenet_v2,
+    nasnet,
+    resnet50,
+    resnet_v2,
+    vgg16,
+    xception,
+)
 from lapenna.applications.alexnet import AlexNet
 from lapenna.applications.autoencoder import VAE, ConvAutoencoder, DenseAutoencoder, VAESampling
 from lapenna.applications.dcgan import (
@@ -19,10 +29,18 @@ from lapenna.applications.dcgan import (
 )
 from lapenna.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from lapenna.applications.digit_quality import DigitQuality, digit_quality, frechet_distance
+from lapenna.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+)
 from lapenna.applications.features import feature_extractor
 from lapenna.applications.googlenet import GoogLeNet
 from lapenna.applications.imagenet_utils import decode_predictions, preprocess_input
+from lapenna.applications.inception_v3 import InceptionV3
 from lapenna.applications.keras_mobilenet import MobileNetV2
+from lapenna.applications.keras_mobilenet_v1 import MobileNet
 from lapenna.applications.keras_resnet import (
     ResNet50,
     ResNet50V2,
@@ -33,6 +51,7 @@ from lapenna.applications.keras_resnet import (
 )
 from lapenna.applications.lenet import LeNet5
 from lapenna.applications.localizer import ClassifierLocalizer
+from lapenna.applications.nasnet import NASNetMobile
 from lapenna.applications.resnet import ResNet, ResNet18, ResNet34
 from lapenna.applications.ssd import SSD, ssd_anchors, ssd_decode, ssd_evaluate, ssd_targets_for
 from lapenna.applications.super_resolution import FSRCNN, SRCNN
@@ -64,7 +83,14 @@ __all__ = [
     "ResNet101V2",
     "ResNet152V2",
     "Xception",
+    "InceptionV3",
+    "NASNetMobile",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
     "GoogLeNet",
+    "MobileNet",
     "MobileNetV2",
     "DenseNet",
     "DenseNet121",

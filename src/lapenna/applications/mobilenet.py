@@ -4,6 +4,14 @@ Sandler, Howard, Zhu, Zhmoginov and Chen, "MobileNetV2: Inverted Residuals and L
 Bottlenecks", CVPR 2018. Each block expands its channels with a 1x1 convolution (ReLU6),
 filters each channel with a 3x3 depthwise convolution (ReLU6), and projects back with a
 linear 1x1 convolution; blocks that keep their shape add their input.
+
+This module is also Keras's ``applications.mobilenet``: ``MobileNet`` (v1, Keras's
+definition, from ``keras_mobilenet_v1``), ``decode_predictions`` and the
+``preprocess_input`` Keras's MobileNet weights were trained with (mode "tf", to [-1, 1]).
+Keras's module has no ``MobileNetV2`` (that is ``applications.mobilenet_v2``, or
+``applications.MobileNetV2``, Keras's definition), so the torchvision ``MobileNetV2`` kept
+here under its old address clashes with no Keras spelling; its torchvision weights want
+``applications.preprocess_input(x, mode="torch")``.
 """
 
 from lapenna import layers
@@ -18,6 +26,11 @@ from lapenna.applications._common import (
     finish,
     global_pool_top,
 )
+from lapenna.applications.imagenet_utils import decode_predictions
+from lapenna.applications.imagenet_utils import preprocess_input as _preprocess
+from lapenna.applications.keras_mobilenet_v1 import MobileNet
+
+__all__ = ["MobileNet", "MobileNetV2", "decode_predictions", "make_divisible", "preprocess_input"]
 
 # (expansion t, output channels c, repeats n, first stride s), the paper's Table 2
 _SETTINGS = (
@@ -119,3 +132,13 @@ def _inverted_residual(x, filters, strides, expansion, name):
     if strides == 1 and channels == filters:
         y = layers.Add(name=f"{name}_add")([x, y])
     return y
+
+
+def preprocess_input(x, data_format=None):
+    """Prepare 0..255 RGB images (channels last) for Keras's MobileNet: mode "tf" (to
+    [-1, 1])."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(
+            f"preprocess_input works on channels-last images, got data_format={data_format!r}"
+        )
+    return _preprocess(x, mode="tf")

@@ -7,6 +7,7 @@ layers Resizing and CenterCrop are in ``image_preprocessing``.
 """
 
 import math
+import warnings
 
 from lapenna import backend as B
 from lapenna import ops
@@ -77,6 +78,8 @@ class Normalization(Layer):
     adapted statistics are non-trainable weights (``mean``, ``variance`` and ``count``, the
     number of values each statistic was computed from), so they are saved with the model.
     The standard deviation is floored at 1e-7, so constant features do not divide by zero.
+    Before ``adapt`` the statistics are mean 0 and variance 1, so the layer passes inputs
+    through unchanged, as in Keras (with a warning, once per layer).
 
     Args:
         axis: the axis or axes that keep a separate mean and variance per index (default
@@ -124,6 +127,7 @@ class Normalization(Layer):
         if variance is not None and B.xp.min(B.as_array(self.input_variance)) < 0:
             raise ValueError(f"Normalization expects a non-negative variance, got {variance!r}")
         self.invert = bool(invert)
+        self._warn_unadapted = True  # once per layer
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -165,10 +169,13 @@ class Normalization(Layer):
         return ops.broadcast_to(value, shape)
 
     def call(self, inputs):
-        if self.count is not None and float(self.count.data) == 0:
-            raise RuntimeError(
-                f"Normalization '{self.name}' has no statistics yet: call adapt(data) first, "
-                "or give mean and variance"
+        if self.count is not None and self._warn_unadapted and float(self.count.data) == 0:
+            self._warn_unadapted = False
+            warnings.warn(
+                f"Normalization '{self.name}' has no statistics yet (mean 0, variance 1): it "
+                "passes inputs through unchanged, as Keras does; call adapt(data) first, or "
+                "give mean and variance",
+                stacklevel=2,
             )
         inputs = inputs.astype(self.dtype)
         mean = ops.reshape(self.mean, self._broadcast)
