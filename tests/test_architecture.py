@@ -37,6 +37,7 @@ LEVELS = {
     "tuning": 6,
     "rl": 6,
     "distributed": 6,
+    "keras_utils": 6,  # the public keras.utils names; the root binds it as lapenna.utils
     "cli": 7,
     "testing": 99,  # a side room: may import anything, nothing imports it
 }

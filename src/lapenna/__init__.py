@@ -27,7 +27,8 @@ from lapenna import optimizers
 from lapenna import plot
 from lapenna import regularizers
 from lapenna import rl
-from lapenna import utils
+from lapenna import keras_utils as utils  # internals stay in the level-0 lapenna.utils
+from lapenna.keras_utils import preprocessing  # keras.preprocessing.sequence.pad_sequences
 from lapenna import vision
 from lapenna.autograd import (
     Function,
@@ -84,6 +85,7 @@ __all__ = [
     "ops",
     "plot",
     "utils",
+    "preprocessing",
     "vision",
     "initializers",
     "regularizers",
