@@ -28,6 +28,7 @@ LEVELS = {
     "constraints": 3,
     "optimizers": 3,
     "io": 3,
+    "random": 3,  # keras.random: seeded random tensors
     "layers": 4,
     "callbacks": 4,
     "plot": 4,  # matplotlib figures of histories, images and confusion matrices

@@ -25,6 +25,7 @@ from lapenna import models
 from lapenna import ops
 from lapenna import optimizers
 from lapenna import plot
+from lapenna import random
 from lapenna import regularizers
 from lapenna import rl
 from lapenna import keras_utils as utils  # internals stay in the level-0 lapenna.utils
@@ -88,6 +89,7 @@ __all__ = [
     "preprocessing",
     "vision",
     "initializers",
+    "random",
     "regularizers",
     "rl",
     "constraints",
