@@ -190,3 +190,57 @@ def test_plot_model_writes_a_png_with_one_box_per_layer(tmp_path):
     assert any("hidden (Dense)" in t and "(None, 3)" in t and "relu" in t for t in texts)
     with pytest.raises(ValueError, match="rankdir must be 'TB' or 'LR', got 'BT'"):
         lp.utils.plot_model(model, None, rankdir="BT")
+
+
+@pytest.fixture
+def picture(tmp_path):
+    from PIL import Image
+
+    pixels = np.random.default_rng(1).integers(0, 256, (9, 14, 3)).astype("uint8")
+    path = tmp_path / "picture.png"
+    Image.fromarray(pixels, "RGB").save(path)
+    return path, pixels
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"color_mode": "grayscale"},
+        {"color_mode": "rgba", "target_size": (5, 7)},
+        {"target_size": (6, 6), "interpolation": "bilinear"},
+        {"target_size": (4, 4), "keep_aspect_ratio": True, "interpolation": "bicubic"},
+    ],
+)
+def test_load_img_and_img_to_array_match_keras(keras, picture, kwargs):
+    path, pixels = picture
+    ours = lp.utils.img_to_array(lp.utils.load_img(path, **kwargs))
+    theirs = keras.utils.img_to_array(keras.utils.load_img(path, **kwargs))
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype == np.float32
+    np.testing.assert_array_equal(ours, theirs)
+    if not kwargs:
+        np.testing.assert_array_equal(ours, pixels)
+
+
+def test_array_to_img_and_save_img_match_keras(keras, tmp_path):
+    x = np.random.default_rng(2).normal(size=(5, 6, 3)).astype("float32")
+    for scale in (True, False):
+        y = x if scale else np.clip(x * 40 + 120, 0, 255)
+        ours = np.asarray(lp.utils.array_to_img(y, scale=scale))
+        np.testing.assert_array_equal(ours, np.asarray(keras.utils.array_to_img(y, scale=scale)))
+    gray = x[..., :1]
+    np.testing.assert_array_equal(
+        np.asarray(lp.utils.array_to_img(gray)), np.asarray(keras.utils.array_to_img(gray))
+    )
+    lp.utils.save_img(tmp_path / "ours.png", x)
+    keras.utils.save_img(tmp_path / "theirs.png", x)
+    np.testing.assert_array_equal(
+        lp.utils.img_to_array(lp.utils.load_img(tmp_path / "ours.png")),
+        lp.utils.img_to_array(lp.utils.load_img(tmp_path / "theirs.png")),
+    )
+    with pytest.raises(ValueError, match="channels_last .* only, got data_format='channels_first'"):
+        lp.utils.img_to_array(x, data_format="channels_first")
+    with pytest.raises(ValueError, match="expects 1, 3 or 4 channels, got 2"):
+        lp.utils.array_to_img(x[..., :2])
+    with pytest.raises(ValueError, match="color_mode must be one of .* got 'cmyk'"):
+        lp.utils.load_img(tmp_path / "ours.png", color_mode="cmyk")

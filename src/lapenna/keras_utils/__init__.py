@@ -22,6 +22,7 @@ from lapenna.backend import set_seed as _set_seed
 from lapenna.data.image_folder import image_dataset_from_directory
 from lapenna.keras_utils.arrays import normalize, pad_sequences, to_categorical
 from lapenna.keras_utils.files import get_file
+from lapenna.keras_utils.images import array_to_img, img_to_array, load_img, save_img
 from lapenna.keras_utils.plot_model import plot_model
 from lapenna.utils import (
     Registry,
@@ -51,6 +52,10 @@ __all__ = [
     "get_file",
     "plot_model",
     "image_dataset_from_directory",
+    "load_img",
+    "img_to_array",
+    "array_to_img",
+    "save_img",
     "set_random_seed",
     "Registry",
     "register",
