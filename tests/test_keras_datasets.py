@@ -62,3 +62,33 @@ def test_the_command_line_keeps_nhwc_float_images(tmp_path, monkeypatch):
     assert data.x_train.shape == (5, 28, 28, 1) and data.x_test.shape == (3, 28, 28, 1)
     assert data.x_train.dtype == np.float32
     np.testing.assert_allclose(data.x_train[0, ..., 0].reshape(-1) * 255, first_pixels, atol=1e-4)
+
+
+@pytest.mark.parametrize("label_mode", ["fine", "coarse"])
+def test_cifar100_matches_keras_on_the_same_arrays(keras, tmp_path, monkeypatch, label_mode):
+    import pickle
+
+    from data_builders import cifar_bytes, cifar_like
+
+    splits = {
+        "train": cifar_like(5, label_columns=2, seed=1, classes=(20, 100)),
+        "test": cifar_like(3, label_columns=2, seed=2, classes=(20, 100)),
+    }
+    python_dir = tmp_path / "keras" / "cifar-100-python"  # Keras reads the pickled version
+    python_dir.mkdir(parents=True)
+    for name, (images, labels) in splits.items():
+        (tmp_path / f"{name}.bin").write_bytes(cifar_bytes(images, labels))
+        batch = {
+            b"data": images.transpose(0, 3, 1, 2).reshape(len(images), -1),
+            b"coarse_labels": labels[:, 0].tolist(),
+            b"fine_labels": labels[:, 1].tolist(),
+        }
+        (python_dir / name).write_bytes(pickle.dumps(batch))
+    paths = {"cifar-100-python-target": str(tmp_path / "keras")}
+    theirs = _keras_loader("cifar100", monkeypatch, paths).load_data(label_mode)
+    ours = lp.datasets.cifar100.load_data(label_mode, path=tmp_path, download=False)
+    for our_split, their_split in zip(ours, theirs):
+        for a, b in zip(our_split, their_split):
+            assert a.shape == b.shape and a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    assert ours[0][0].shape == (5, 32, 32, 3) and ours[0][1].shape == (5, 1)
