@@ -92,3 +92,22 @@ def test_cifar100_matches_keras_on_the_same_arrays(keras, tmp_path, monkeypatch,
             assert a.shape == b.shape and a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
     assert ours[0][0].shape == (5, 32, 32, 3) and ours[0][1].shape == (5, 1)
+
+
+def test_boston_housing_splits_as_keras_does(keras, tmp_path, monkeypatch):
+    from mlxtend.data import boston_housing_data  # lapenna's loader reads the same copy
+
+    features, targets = boston_housing_data()
+    npz = tmp_path / "boston_housing.npz"  # Keras's file holds the same 506 rows
+    np.savez(npz, x=features, y=targets)
+    paths = {"boston_housing.npz": str(npz)}
+    for split, seed in ((0.2, 113), (0.3, 5)):
+        theirs = _keras_loader("boston_housing", monkeypatch, paths).load_data(
+            test_split=split, seed=seed
+        )
+        ours = lp.datasets.boston_housing.load_data(test_split=split, seed=seed)
+        for our_split, their_split in zip(ours, theirs):
+            for a, b in zip(our_split, their_split):
+                assert a.shape == b.shape and a.dtype == np.float32  # Keras: float64
+                np.testing.assert_array_equal(a, b.astype(np.float32))
+    assert ours[0][0].shape == (354, 13)
