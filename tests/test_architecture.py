@@ -28,6 +28,7 @@ LEVELS = {
     "constraints": 3,
     "optimizers": 3,
     "io": 3,
+    "random": 3,  # keras.random: seeded random tensors
     "layers": 4,
     "callbacks": 4,
     "plot": 4,  # matplotlib figures of histories, images and confusion matrices
@@ -37,6 +38,7 @@ LEVELS = {
     "tuning": 6,
     "rl": 6,
     "distributed": 6,
+    "keras_utils": 6,  # the public keras.utils names; the root binds it as lapenna.utils
     "cli": 7,
     "testing": 99,  # a side room: may import anything, nothing imports it
 }

@@ -76,9 +76,9 @@ def test_truncated_gzip_is_reported(tmp_path):
 def test_mnist_loads_gzip_and_raw_files(tmp_path):
     written = write_mnist_folder(tmp_path, train_count=5, test_count=3)
     (x_train, y_train), (x_test, y_test) = mnist.load_data(path=tmp_path)
-    assert x_train.shape == (5, 28, 28, 1) and x_test.shape == (3, 28, 28, 1)
+    assert x_train.shape == (5, 28, 28) and x_test.shape == (3, 28, 28)  # Keras's shapes
     assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
-    np.testing.assert_array_equal(x_train[..., 0], written["train"][0])
+    np.testing.assert_array_equal(x_train, written["train"][0])
     np.testing.assert_array_equal(y_test, written["t10k"][1])
 
 
@@ -86,7 +86,7 @@ def test_data_home_follows_lapenna_data(tmp_path, monkeypatch):
     write_mnist_folder(tmp_path / "fashion_mnist")
     monkeypatch.setenv("LAPENNA_DATA", str(tmp_path))
     (x_train, _), _ = fashion_mnist.load_data()
-    assert x_train.shape == (5, 28, 28, 1)
+    assert x_train.shape == (5, 28, 28)
 
 
 def _rewrite(folder, name, data):

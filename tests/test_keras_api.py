@@ -112,6 +112,26 @@ def test_removed_model_methods_say_what_replaced_them(method, hint):
         getattr(model, method)(np.zeros((1, 2), "float32"))
 
 
+def test_fit_nb_epoch_gets_a_hint_where_keras_raises_a_bare_type_error(keras):
+    x, y = np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32")
+    theirs = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    theirs.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match="nb_epoch"):
+        theirs.fit(x, y, nb_epoch=1, verbose=0)
+    model = lp.Sequential([lp.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    weights = [w.numpy().copy() for w in model.weights]
+    with pytest.raises(TypeError, match=r"Keras 1 name of epochs: fit\(x, y, epochs=\.\.\.\)"):
+        model.fit(x, y, nb_epoch=1, verbose=0)
+    with pytest.raises(
+        TypeError, match="PyDataset.*; fit\\(\\) got an unexpected keyword argument 'epoch'"
+    ):
+        model.fit(x, y, workers=2, epoch=1, verbose=0)
+    for before, after in zip(weights, model.weights):  # nothing trained
+        np.testing.assert_array_equal(before, after.numpy())
+    assert model.fit(x, y, epochs=1, verbose=0).epoch == [0]
+
+
 def test_keras_input_is_layers_input():
     assert lp.Input is layers.Input
     assert lp.Input((3,)).shape == (None, 3)

@@ -25,9 +25,11 @@ from lapenna import models
 from lapenna import ops
 from lapenna import optimizers
 from lapenna import plot
+from lapenna import random
 from lapenna import regularizers
 from lapenna import rl
-from lapenna import utils
+from lapenna import keras_utils as utils  # internals stay in the level-0 lapenna.utils
+from lapenna.keras_utils import preprocessing  # keras.preprocessing.sequence.pad_sequences
 from lapenna import vision
 from lapenna.autograd import (
     Function,
@@ -92,8 +94,10 @@ __all__ = [
     "ops",
     "plot",
     "utils",
+    "preprocessing",
     "vision",
     "initializers",
+    "random",
     "regularizers",
     "rl",
     "constraints",

@@ -150,12 +150,18 @@ def _load_builtin(name, download):
     classes = int(max(y_train.max(), y_test.max())) + 1
     return ImageData(
         name,
-        _scaled(x_train, spec.scale),
+        _scaled(_with_channels(x_train), spec.scale),
         y_train,
-        _scaled(x_test, spec.scale),
+        _scaled(_with_channels(x_test), spec.scale),
         y_test,
         spec.class_names(classes),
     )
+
+
+def _with_channels(images):
+    """The commands read NHWC: Keras-shaped grayscale sets (MNIST's (N, 28, 28)) get a
+    channel axis."""
+    return images[..., None] if images.ndim == 3 else images
 
 
 def _scaled(images, scale):

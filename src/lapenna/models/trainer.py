@@ -173,6 +173,7 @@ class Trainer:
         steps_per_epoch=None,
         validation_batch_size=None,
         validation_freq=1,
+        **removed,
     ):
         """Train for ``epochs`` epochs; returns a ``History``.
 
@@ -190,7 +191,9 @@ class Trainer:
             class_weight: ``{class: weight}`` turned into per-sample weights.
             initial_epoch: the epoch to start from (for resuming).
             steps_per_epoch: limit each epoch to this many batches.
+            removed: tf.keras 2 arguments (``nb_epoch``...) raise a TypeError with a hint.
         """
+        fit_checks.check_removed_arguments("fit", removed)
         self._require_compiled("fit")
         fit_checks.check_fit_arguments(
             epochs, batch_size, steps_per_epoch, initial_epoch, validation_freq
