@@ -76,15 +76,21 @@ def test_vgg16_features_equal_keras():
 
 def test_one_training_step_through_resnet50_stages_equals_keras():
     """Keras's ResNet50 up to ``conv3_block4_out`` (22 convolutions, both kinds of block),
-    pooled into a new head: one step at the default tolerances."""
+    pooled into a new head: one step."""
 
     def build(k):
-        base = k.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
+        base = k.applications.ResNet50(include_top=False, weights=None, input_shape=(64, 64, 3))
         x = k.layers.GlobalAveragePooling2D()(base.get_layer("conv3_block4_out").output)
         return k.Model(base.input, k.layers.Dense(3)(x))
 
-    x, y = _images(n=4, size=32)
-    report = compare_with_keras(build, x, y, check_shapes="weighted")
+    # 64x64 images leave 8x8 maps at conv3 (32x32 would leave 4x4, where batch statistics
+    # over so few values amplify float32 rounding past the tolerances whenever the two
+    # frameworks' BLAS sum in another order, e.g. with another thread count)
+    x, y = _images(n=4, size=64)
+    # float32 through 22 convolutions and training-mode batch statistics of 4 images: the
+    # input gradients of lapenna alone move by up to 2.4e-3 (values up to 0.4) between one
+    # and two BLAS threads (in float64 by 8e-15), so they are compared at that scale
+    report = compare_with_keras(build, x, y, check_shapes="weighted", atol=5e-3)
     assert "conv2_block1_0_conv/kernel" in report.gradient_errors
 
 
