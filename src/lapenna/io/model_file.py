@@ -521,7 +521,11 @@ MAX_KERAS_ARCHIVE_ENTRY = 2**33
 
 
 def is_keras_model_file(path):
-    """A Keras 3 ``.keras`` zip (``config.json`` and ``model.weights.h5``) or an HDF5 file."""
+    """A Keras 3 ``.keras`` zip (``config.json`` and ``model.weights.h5``) or an HDF5 file.
+    Only a regular file is opened (a FIFO would block): anything else is left to lapenna's
+    own reader, which refuses it by name."""
+    if not os.path.isfile(path):
+        return False
     try:
         with open(path, "rb") as f:
             head = f.read(8)
