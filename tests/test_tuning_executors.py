@@ -118,10 +118,11 @@ def test_the_tuner_killed_with_sigkill_resumes_with_nothing_lost(tmp_path, execu
     assert len(trials) == 9 + 5 + 3
     assert sum(t.status == "complete" for t in trials) == 1 + 1 + 3
     # no step of any trial ran twice, except the one step the killed trial had not yet
-    # checkpointed when the tuner died
+    # checkpointed when the tuner died (the kill may also land between two trials, after
+    # one was recorded paused and before the next was marked running: then none repeats)
     pairs = [tuple(line.split()[:2]) for line in log.read_text().splitlines()]
     repeated = {pair for pair in pairs if pairs.count(pair) > 1}
-    assert len(running) == 1 and len(repeated) <= 1
+    assert len(running) <= 1 and len(repeated) <= len(running)
     assert all(int(n) in running for n, _ in repeated)
     # every curve is whole and equals an uninterrupted run's
     clean = _study(
