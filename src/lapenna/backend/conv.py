@@ -14,20 +14,10 @@ the last row applies always. ``tests/test_conv_paths.py`` runs every row against
 reference.
 """
 
-from typing import NamedTuple
-
 from lapenna.backend import banded, conv_im2col, depthwise, elementwise, parallel, trace, winograd
 from lapenna.backend.conv_reference import conv_output_size, pad_spatial, windows
 from lapenna.backend.device import xp
-
-
-class Path(NamedTuple):
-    """One row of a selection table."""
-
-    name: str
-    applies: object  # (the entry point's geometry arguments) -> bool
-    run: object  # the entry point's arguments -> the result
-    why: str
+from lapenna.backend.paths import Path, select
 
 
 def _padded_size(size, pads):
@@ -247,11 +237,6 @@ INPUT_GRAD = (
         "the reference (dy @ w.T, then col2im), a few samples at a time on all cores",
     ),
 )
-
-
-def select(table, *geometry):
-    """The first row of ``table`` whose test passes for ``geometry``."""
-    return next(path for path in table if path.applies(*geometry))
 
 
 def conv_forward(x, w, strides, pads, dilation, groups=1, bias=None, relu=False):

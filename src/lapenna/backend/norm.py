@@ -2,12 +2,17 @@
 
 ``x`` is normalized over ``axes`` with its own mean and (biased) variance, then scaled by
 ``gamma`` and shifted by ``beta`` (arrays already shaped to broadcast against ``x``).
+
+The sums over the normalised axes have more than one algorithm, each chosen by a selection
+table (see ``backend/paths.py``; ``tests/test_pool_norm_paths.py`` runs every row against
+numpy's own reduction): ``SUM`` for ``axis_sum`` and ``DOT`` for ``axis_dot``.
 """
 
 import math
 
 from lapenna.backend import parallel, trace
 from lapenna.backend.device import xp
+from lapenna.backend.paths import Path, select
 
 # from this many values per row, einsum's fused multiply-add beats a product and a GEMV
 _EINSUM_MIN = 16
@@ -38,36 +43,90 @@ def _rows(a, start, stop):
     return a if a is None or a.shape[0] == 1 else a[start:stop]
 
 
-def axis_sum(a, axes):
-    """Sum over ``axes`` keeping them as size-1 axes.
+def _kept(a, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(a.shape))
 
-    When the axes are the leading (or trailing) ones, as for batch (or layer) norm, the
-    sum is a matrix-vector product with a vector of ones: BLAS is many times faster than
-    numpy's reduction when few channels remain, and accumulates more accurately.
-    """
-    nd, k = a.ndim, len(axes)
-    kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))
-    if k == 0:
+
+def _sum_leading(a, axes):
+    rows = math.prod(a.shape[: len(axes)])
+    ones = xp.ones((1, rows), dtype=a.dtype)
+    return parallel.matmul(ones, a.reshape(rows, -1)).reshape(_kept(a, axes))
+
+
+def _sum_trailing(a, axes):
+    cols = math.prod(a.shape[a.ndim - len(axes) :])
+    ones = xp.ones((cols, 1), dtype=a.dtype)
+    return parallel.matmul(a.reshape(-1, cols), ones).reshape(_kept(a, axes))
+
+
+def _leading(a, axes):
+    return tuple(axes) == tuple(range(len(axes)))
+
+
+def _trailing(a, axes):
+    return tuple(axes) == tuple(range(a.ndim - len(axes), a.ndim))
+
+
+# ``axis_sum(a, axes)`` with ``axes`` not empty
+SUM = (
+    Path(
+        "leading",
+        _leading,
+        _sum_leading,
+        "the leading axes (batch norm): ones (1, rows) @ a (rows, C), a GEMV; BLAS is many "
+        "times faster than numpy's reduction when few channels remain, and accumulates more "
+        "accurately",
+    ),
+    Path(
+        "trailing",
+        _trailing,
+        _sum_trailing,
+        "the trailing axes (layer norm): a (rows, cols) @ ones (cols, 1), the same GEMV",
+    ),
+    Path(
+        "reduce",
+        lambda a, axes: True,
+        lambda a, axes: a.sum(axis=tuple(axes), keepdims=True),
+        "any other axes: numpy's reduction",
+    ),
+)
+
+
+def axis_sum(a, axes):
+    """Sum over ``axes`` keeping them as size-1 axes (the algorithm: ``SUM``)."""
+    if len(axes) == 0:
         return a
-    if tuple(axes) == tuple(range(k)):
-        rows = math.prod(a.shape[:k])
-        ones = xp.ones((1, rows), dtype=a.dtype)
-        return parallel.matmul(ones, a.reshape(rows, -1)).reshape(kept)
-    if tuple(axes) == tuple(range(nd - k, nd)):
-        cols = math.prod(a.shape[nd - k :])
-        ones = xp.ones((cols, 1), dtype=a.dtype)
-        return parallel.matmul(a.reshape(-1, cols), ones).reshape(kept)
-    return a.sum(axis=tuple(axes), keepdims=True)
+    return select(SUM, a, axes).run(a, axes)
+
+
+def _dot_einsum(a, b, axes):
+    k = len(axes)
+    rows = math.prod(a.shape[:k])
+    kept = (1,) * k + a.shape[k:]
+    return xp.einsum("mc,mc->c", a.reshape(rows, -1), b.reshape(rows, -1)).reshape(kept)
+
+
+# ``axis_dot(a, b, axes)``
+DOT = (
+    Path(
+        "einsum",
+        lambda a, b, axes: _leading(a, axes) and math.prod(a.shape[len(axes) :]) >= _EINSUM_MIN,
+        _dot_einsum,
+        f"the leading axes with rows of at least {_EINSUM_MIN} values: einsum's fused "
+        "multiply-add, without the temporary product",
+    ),
+    Path(
+        "product",
+        lambda a, b, axes: True,
+        lambda a, b, axes: axis_sum(a * b, axes),
+        "otherwise: the product, then axis_sum",
+    ),
+)
 
 
 def axis_dot(a, b, axes):
-    """``axis_sum(a * b, axes)``, without the temporary product when rows are long."""
-    k = len(axes)
-    if tuple(axes) == tuple(range(k)) and math.prod(a.shape[k:]) >= _EINSUM_MIN:
-        rows = math.prod(a.shape[:k])
-        kept = (1,) * k + a.shape[k:]
-        return xp.einsum("mc,mc->c", a.reshape(rows, -1), b.reshape(rows, -1)).reshape(kept)
-    return axis_sum(a * b, axes)
+    """``axis_sum(a * b, axes)`` (the algorithm: ``DOT``)."""
+    return select(DOT, a, b, axes).run(a, b, axes)
 
 
 def moments(x, axes):

@@ -5,12 +5,18 @@ padded input with the output's shape, so a max or a sum over the window is
 ``prod(pool)`` vectorized passes, and the backward passes add into the same slices.
 Max pooling records, for every output, which offset of its window won (a small integer
 array); the input gradient scatters to those offsets and its adjoint gathers from them.
+
+Two steps have more than one algorithm, each chosen by a selection table (see
+``backend/paths.py``; ``tests/test_pool_norm_paths.py`` runs every row against loops over
+the windows): ``READ``, how a window offset is read, and ``SCATTER``, how the input
+gradient is written.
 """
 
 import math
 
 from lapenna.backend import parallel, trace
 from lapenna.backend.device import on_gpu, xp
+from lapenna.backend.paths import Path, select
 from lapenna.backend.taps import tap_slices
 
 # samples are processed in chunks of about this many input bytes, in parallel
@@ -102,20 +108,7 @@ def max_pool_values(x, pool, strides, pads):
     return values
 
 
-def _tap_reader(block, out):
-    """``tap(index, into=None)``: the window offset ``index`` of ``block``, shaped like
-    ``out``, or copied into ``into``. With few channels it is copied (into one reused
-    contiguous buffer by default) a pixel at a time, so the comparisons after it run on
-    contiguous memory."""
-    if not _few(block):
-
-        def view(index, into=None):
-            if into is None:
-                return block[index]
-            into[...] = block[index]
-            return into
-
-        return view
+def _read_by_pixel(block, out):
     buffer = xp.empty_like(out)
     pixels, target = _pixels(block), _pixels(buffer)
 
@@ -124,6 +117,41 @@ def _tap_reader(block, out):
         return buffer if into is None else into
 
     return copy
+
+
+def _read_view(block, out):
+    def view(index, into=None):
+        if into is None:
+            return block[index]
+        into[...] = block[index]
+        return into
+
+    return view
+
+
+# how a window offset of ``block`` is read: ``run(block, out)`` gives ``tap(index,
+# into=None)``, the offset shaped like ``out`` (copied into ``into`` when given)
+READ = (
+    Path(
+        "pixels",
+        _few,
+        _read_by_pixel,
+        "fewer than 16 contiguous channels: each offset is copied into one reused contiguous "
+        "buffer a pixel at a time (numpy's inner loop over floats would be C long), so the "
+        "comparisons after it run on contiguous memory",
+    ),
+    Path(
+        "view",
+        lambda block: True,
+        _read_view,
+        "many channels: the strided slice is already runs of C contiguous values; no copy",
+    ),
+)
+
+
+def _tap_reader(block, out):
+    """``tap(index, into=None)``: the window offset ``index`` of ``block`` (``READ``)."""
+    return select(READ, block).run(block, out)
 
 
 def _max_chunk(block, taps, values, argmax):
@@ -153,31 +181,69 @@ def _tiles_exactly(in_shape, pool, strides, pads, out_size):
     )
 
 
+def _scatter_by_pixel(block, winners, grad, taps):
+    mask = xp.empty(winners.shape, dtype=bool)
+    share = xp.empty(winners.shape, dtype=grad.dtype)
+    pixels, share_pixels = _pixels(block), _pixels(share)
+    for t, index in taps:
+        xp.equal(winners, t, out=mask)
+        xp.multiply(grad, mask, out=share)
+        xp.copyto(pixels[index], share_pixels)
+
+
+def _scatter_tiles(block, winners, grad, taps):
+    mask = xp.empty(winners.shape, dtype=bool)
+    for t, index in taps:
+        xp.equal(winners, t, out=mask)
+        xp.multiply(grad, mask, out=block[index])
+
+
+def _scatter_accumulate(block, winners, grad, taps):
+    mask = xp.empty(winners.shape, dtype=bool)
+    for t, index in taps:
+        xp.equal(winners, t, out=mask)
+        xp.add(block[index], grad, out=block[index], where=mask)
+
+
+# how the input gradient is written, a chunk of samples at a time: ``applies(tiles, out)``
+# (whether the windows tile the padded input exactly), ``run(block, winners, grad, taps)``
+SCATTER = (
+    Path(
+        "pixels",
+        lambda tiles, out: tiles and _few(out),
+        _scatter_by_pixel,
+        "windows that tile the input, few channels: each offset's share (the gradient where "
+        "that offset won, else 0) is made contiguously, then copied a pixel at a time",
+    ),
+    Path(
+        "tiles",
+        lambda tiles, out: tiles,
+        _scatter_tiles,
+        "windows that tile the input write every cell once: each offset's share is written "
+        "straight into its slice, with no zero fill and no accumulation",
+    ),
+    Path(
+        "accumulate",
+        lambda tiles, out: True,
+        _scatter_accumulate,
+        "overlapping or partial windows: a zeroed input gradient, each offset adding the "
+        "gradient where it won",
+    ),
+)
+
+
 def max_pool_scatter(g, argmax, in_shape, pool, strides, pads):
     """Adjoint of gathering at the argmax: each ``g`` entry goes to its window's winner."""
     padded = (in_shape[0], *(n + b + a for n, (b, a) in zip(in_shape[1:-1], pads)), in_shape[-1])
     out_size = g.shape[1:-1]
-    exact = _tiles_exactly(in_shape, pool, strides, pads, out_size)
-    # windows that tile the input write every cell once: no zero fill, no accumulation
-    out = xp.empty(padded, dtype=g.dtype) if exact else xp.zeros(padded, dtype=g.dtype)
+    tiles = _tiles_exactly(in_shape, pool, strides, pads, out_size)
+    out = xp.empty(padded, dtype=g.dtype) if tiles else xp.zeros(padded, dtype=g.dtype)
+    path = select(SCATTER, tiles, out)
     _record("max scatter", pool, g.nbytes + argmax.nbytes, out.nbytes, g.size, "to winners")
+    taps = list(tap_slices(pool, strides, (1,) * len(pool), out_size))
 
     def chunk(start, stop):
-        block, winners, grad = out[start:stop], argmax[start:stop], g[start:stop]
-        mask = xp.empty(winners.shape, dtype=bool)
-        # with few channels each offset's share is made contiguously, then copied by pixel
-        share = xp.empty(winners.shape, dtype=g.dtype) if exact and _few(block) else None
-        if share is not None:
-            pixels, share_pixels = _pixels(block), _pixels(share)
-        for t, index in tap_slices(pool, strides, (1,) * len(pool), out_size):
-            xp.equal(winners, t, out=mask)
-            if share is not None:
-                xp.multiply(grad, mask, out=share)
-                xp.copyto(pixels[index], share_pixels)
-            elif exact:
-                xp.multiply(grad, mask, out=block[index])
-            else:
-                xp.add(block[index], grad, out=block[index], where=mask)
+        path.run(out[start:stop], argmax[start:stop], g[start:stop], taps)
 
     _by_samples(chunk, g.shape[0], parallel.sample_bytes(out))
     return _crop(out, pads)
