@@ -78,6 +78,16 @@ class PairedOptimizers:
             raise
 
 
+def networks_from_config(config, custom_objects=None):
+    """``config`` with its ``generator`` and ``discriminator`` entries built again (the
+    config of every model made of the two networks: the GANs and Pix2Pix)."""
+    registry = get_registry("layers")
+    config = dict(config)
+    for key in ("generator", "discriminator"):
+        config[key] = registry.deserialize(config[key], custom_objects)
+    return config
+
+
 @register_layer(name="GAN")
 class GAN(Model):
     """A generative adversarial network: ``fit`` on real images trains both networks.
@@ -329,11 +339,7 @@ class GAN(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        registry = get_registry("layers")
-        config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = registry.deserialize(config[key], custom_objects)
-        return cls(**config)
+        return cls(**networks_from_config(config, custom_objects))
 
 
 def _penalties(network):

@@ -12,7 +12,7 @@ from lapenna import optimizers as optimizers_module
 from lapenna.autograd import GradientTape, no_grad
 from lapenna.layers import register_layer
 from lapenna.models.compile_utils import CompiledMetrics
-from lapenna.models.gan import PairedOptimizers, _check_logit_shape
+from lapenna.models.gan import PairedOptimizers, _check_logit_shape, networks_from_config
 from lapenna.models.model import Model
 from lapenna.utils import get_registry
 
@@ -108,8 +108,4 @@ class Pix2Pix(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        registry = get_registry("layers")
-        config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = registry.deserialize(config[key], custom_objects)
-        return cls(**config)
+        return cls(**networks_from_config(config, custom_objects))
