@@ -101,7 +101,9 @@ def two_heads(k):
     seq = k.layers.Reshape((5, 3))(joined)
     seq = k.layers.Conv1D(4, 2, padding="causal", activation="swish")(seq)
     seq = k.layers.MaxPooling1D(2, padding="same")(seq)
-    seq = k.layers.GlobalAveragePooling1D()(seq)
+    mean = k.layers.GlobalAveragePooling1D()(seq)
+    peak = k.layers.GlobalMaxPooling1D()(k.layers.AveragePooling1D(2, strides=1)(seq))
+    seq = k.layers.Concatenate()([mean, peak])
     probs = k.layers.Softmax()(k.layers.Dense(2)(seq))
     return k.Model([image, extra], [probs, k.layers.ELU()(joined)], name="two_heads")
 
@@ -306,3 +308,10 @@ def test_weights_of_models_keras_lays_out_otherwise_keep_lapennas_layout(tmp_pat
     twin.load_weights(path)
     x = RNG.standard_normal((2, 3)).astype(np.float32)
     np.testing.assert_array_equal(twin.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_every_layer_class_written_is_loaded_by_keras_in_these_tests():
+    from lapenna.io.keras_write import KERAS_LAYERS
+
+    used = {type(layer).__name__ for build in BUILDERS.values() for layer in build(lp).layers}
+    assert set(KERAS_LAYERS) <= used, sorted(set(KERAS_LAYERS) - used)
