@@ -149,8 +149,11 @@ def test_hostile_configs_are_refused_and_run_nothing(tmp_path, edit):
 
 
 def test_save_refuses_other_suffixes(tmp_path):
-    with pytest.raises(ValueError, match=".lpn"):
-        _model().save(tmp_path / "model.keras")
+    with pytest.raises(ValueError, match=r"\.lpn .*\.keras"):
+        _model().save(tmp_path / "model.h5")
+    with pytest.raises(ValueError, match="checkpoints are .lpn"):
+        lp.io.save_checkpoint(_model(), tmp_path / "model.keras")
+    assert not list(tmp_path.iterdir())
 
 
 def test_keras_h5_weights_load_in_order(tmp_path):

@@ -12,8 +12,10 @@ The model-level API (``Model.save``, ``load_model``, checkpoints) is built on:
 state), ``save_npz``/``load_npz`` and ``read_keras_weights`` (other weight files).
 
 Interchange: ``export_onnx`` writes a model as ONNX for onnxruntime and other runtimes
-(it reads the model through ``model.export_graph()``), and ``model_from_keras_json``
-builds a lapenna model from a Keras Sequential or functional JSON config.
+(it reads the model through ``model.export_graph()``), ``model_from_keras_json``
+builds a lapenna model from a Keras Sequential or functional JSON config, and
+``save_keras_model`` writes a Keras 3 ``.keras`` file (``save_model`` does for a
+``.keras`` name) that real Keras loads.
 """
 
 from lapenna.io.archive import (
@@ -27,8 +29,9 @@ from lapenna.io.archive import (
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
-from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.keras_h5 import keras3_layer_keys, keras_layer_order, read_keras_weights
 from lapenna.io.keras_json import model_from_keras_json
+from lapenna.io.keras_write import save_keras_model
 from lapenna.io.model_file import (
     load_checkpoint,
     load_keras_weights,
@@ -65,6 +68,8 @@ __all__ = [
     "load_keras_weights",
     "export_onnx",
     "model_from_keras_json",
+    "save_keras_model",
+    "keras_layer_order",
     "FormatError",
     "atomic_write",
     "save_file",

@@ -119,6 +119,84 @@ def keras3_layer_keys(class_names):
     return keys
 
 
+def keras_layer_order(config):
+    """A functional model's layer names in the order of Keras 3's ``model.layers``.
+
+    Keras orders a functional model's layers by their depth (the longest path to an
+    output, deepest first) and, at equal depth, by when a depth-first walk from the
+    outputs (each call's inputs in order) first reaches them; inputs that reach no
+    output come last. The ``.weights.h5`` keys (:func:`keras3_layer_keys`) count layers in
+    this order, so two layers of one class are told apart by it.
+
+    Args:
+        config: lapenna's functional config (``model.get_config()``): ``layers`` (each
+            with ``name`` and ``inbound_nodes``, calls of ``[layer, node, tensor]``
+            refs), ``input_layers`` and ``output_layers``.
+
+    Returns:
+        The layer names, input layers included.
+
+    Example:
+        >>> config = {"layers": [
+        ...     {"name": "x", "inbound_nodes": []},
+        ...     {"name": "a", "inbound_nodes": [["x", 0, 0]]},
+        ...     {"name": "b", "inbound_nodes": [["a", 0, 0]]},
+        ...     {"name": "c", "inbound_nodes": [["x", 0, 0]]},
+        ...     {"name": "add", "inbound_nodes": [[["c", 0, 0], ["b", 0, 0]]]}],
+        ...     "input_layers": ["x", 0, 0], "output_layers": ["add", 0, 0]}
+        >>> keras_layer_order(config)
+        ['x', 'a', 'c', 'b', 'add']
+    """
+    calls = {entry["name"]: entry.get("inbound_nodes") or [] for entry in config["layers"]}
+
+    def parents(node):
+        layer, index = node
+        inbound = calls.get(layer, [])
+        return [(r[0], r[1]) for r in _flat_refs(inbound[index])] if index < len(inbound) else []
+
+    first_visit, finished, post_order = {}, set(), []
+    for ref in _flat_refs(config["output_layers"]):
+        stack = [((ref[0], ref[1]), False)]
+        while stack:  # the depth-first walk, without recursion
+            node, done = stack.pop()
+            if done:
+                finished.add(node)
+                post_order.append(node)
+                continue
+            if node in finished:
+                continue
+            first_visit.setdefault(node[0], len(first_visit))
+            stack.append((node, True))
+            stack.extend((parent, False) for parent in reversed(parents(node)))
+    node_depth, layer_depth = {}, {}
+    for node in reversed(post_order):
+        depth = max(node_depth.setdefault(node, 0), layer_depth.get(node[0], 0))
+        layer_depth[node[0]] = node_depth[node] = depth
+        for parent in parents(node):
+            if parent in finished:
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for ref in _flat_refs(config["input_layers"]):
+        if ref[0] not in layer_depth:  # an input that reaches no output
+            layer_depth[ref[0]], first_visit[ref[0]] = 0, -1
+    return sorted(layer_depth, key=lambda name: (-layer_depth[name], first_visit[name]))
+
+
+def _flat_refs(value):
+    """Every ``[layer, node, tensor]`` ref in a (nested) structure, in order; a call
+    written as ``{"args": ..., "kwargs": ...}`` gives its arguments' refs."""
+    if isinstance(value, dict) and "args" in value:
+        value = value["args"]
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+    ):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value
+    return [ref for item in items for ref in _flat_refs(item)]
+
+
 def _keras_snake_case(name):
     # A capitalised word after any character gets an underscore, then a lower-case
     # letter followed by a capital: Conv2DTranspose -> conv2d_transpose.

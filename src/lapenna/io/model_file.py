@@ -32,6 +32,12 @@ from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
 from lapenna.io.keras_json import model_from_keras_json
+from lapenna.io.keras_write import (
+    keras_weight_groups,
+    keras_weight_layers,
+    save_keras_model,
+    save_keras_weights,
+)
 from lapenna.io.model_config import FORMAT_VERSION, check_model_config
 from lapenna.io.npz import load_npz, save_npz
 from lapenna.io.safetensors import load_bytes, load_file, save_bytes, save_file
@@ -81,13 +87,22 @@ def _assign(pairs, source=None):
 
 
 def save_weights(model, path):
-    """Write the model's weights by path to ``.safetensors``, ``.npz`` or ``.h5``."""
+    """Write the model's weights to ``.safetensors``, ``.npz``, ``.weights.h5`` or ``.h5``.
+
+    ``.weights.h5`` is Keras 3's layout (``layers/<key>/vars/0``...), which
+    ``keras_model.load_weights`` reads, for a Sequential or functional model whose layers
+    hold their weights themselves (or in a recurrent layer's cell); other models (a
+    subclassed one, layers that hold layers) get lapenna's layer-name HDF5 layout, which
+    ``load_weights`` reads. Any other ``.h5`` name gets the layer-name layout (Keras 2's).
+    """
     path = str(path)
     arrays = model.get_state()
     if path.endswith(".safetensors"):
         save_file(arrays, path, metadata={"format": "lapenna-weights"})
     elif path.endswith(".npz"):
         save_npz(arrays, path)
+    elif path.endswith(".weights.h5") and _keras3_weight_layers(model) is not None:
+        save_keras_weights(model, path, _keras3_weight_layers(model))
     elif path.endswith(".h5"):
         _save_h5(model, path)
     else:
@@ -245,7 +260,15 @@ def _optimizer_state(model, optimizer, saved, source):
 
 
 def save_model(model, path, include_optimizer=True, extra=None):
-    """Write ``model`` to a ``.lpn`` file: ``config.json`` and ``model.safetensors``.
+    """Write ``model`` to a ``.lpn`` file (``config.json`` and ``model.safetensors``), or
+    to a Keras 3 ``.keras`` file.
+
+    A ``.keras`` file is Keras 3's format (see ``lapenna.io.keras_write``): real Keras
+    loads it with ``keras.saving.load_model`` and lapenna with ``load_model``. It holds
+    the architecture and weights of a Sequential or functional model built from layers
+    Keras has; anything else is refused before the file is written. The compile settings
+    and optimizer state are not in it (``include_optimizer`` and ``extra`` are for
+    ``.lpn``).
 
     Args:
         include_optimizer: also store the compile settings' optimizer state (slots and
@@ -254,8 +277,16 @@ def save_model(model, path, include_optimizer=True, extra=None):
             and step there).
     """
     path = str(path)
+    if path.endswith(".keras"):
+        if extra is not None:
+            raise ValueError(f"checkpoints are .lpn files (they hold training state), got {path!r}")
+        _require_built(model, "save")
+        save_keras_model(model, path)
+        return
     if not path.endswith(".lpn"):
-        raise ValueError(f"save: model files end in .lpn, got {path!r}")
+        raise ValueError(
+            f"save: model files end in .lpn (lapenna's own) or .keras (Keras 3's), got {path!r}"
+        )
     _require_built(model, "save")
     config = model_config(model)
     config["compile"] = _compile_config(model)
@@ -454,12 +485,45 @@ def _layers_with_weights(model):
     return layers
 
 
-def _keras3_keys_match(model, entries):
-    """Whether every layer the file names is a Keras 3 key of one of the model's layers."""
-    if not entries or any("/" in name for name, _ in entries):
-        return False
-    keys = set(keras3_layer_keys([type(x).__name__ for x in getattr(model, "layers", [])]))
-    return all(name in keys for name, _ in entries)
+def _keras3_weight_layers(model):
+    """``[(key, class name, layer)]`` in Keras's ``model.layers`` order when every layer
+    holds its weights where Keras 3's weight file puts them, else None."""
+    if not hasattr(model, "layers") or not hasattr(model, "export_graph"):
+        return None
+    layers = keras_weight_layers(model)
+    if layers is None:
+        return None
+    try:
+        keras_weight_groups(layers)
+    except ValueError:
+        return None
+    return layers
+
+
+def _keras3_keyed(model, entries):
+    """``{file key: (layer name, its weights)}`` when every layer the file names is a
+    Keras 3 key of one of the model's layers (a recurrent layer's ``<key>/cell``
+    included), else None."""
+    if not entries:
+        return None
+    layers = _keras3_weight_layers(model)
+    if layers is None:  # a model Keras lays out differently: number its layers in order
+        layers = [
+            (key, type(x).__name__, x)
+            for key, x in zip(
+                keras3_layer_keys([type(x).__name__ for x in getattr(model, "layers", [])]),
+                getattr(model, "layers", []),
+            )
+        ]
+    keyed = {}
+    for key, _, layer in layers:
+        paths = layer.weight_paths() if layer is not None else {}
+        if paths:
+            nested = {p.rpartition("/")[0] for p in paths} != {""}
+            keyed[f"{key}/cell" if nested else key] = (layer.name, list(paths.values()))
+    if not all(name in keyed for name, _ in entries):
+        return None
+    return keyed
 
 
 def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
@@ -476,15 +540,10 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     if by_name:
         found = dict(entries)
         matched = [(layer, found.get(layer[0])) for layer in layers]
-    elif _keras3_keys_match(model, entries):
-        # Keras 3 files key layers by class (``conv2d``, ``dense_1``), listed by name
+    elif _keras3_keyed(model, entries) is not None:
+        # Keras 3 files key layers by class (``conv2d``, ``dense_1``) in Keras's order
         found = dict(entries)
-        keyed = zip(keras3_layer_keys([type(x).__name__ for x in model.layers]), model.layers)
-        matched = [
-            ((layer.name, layer._own_weights()), found.get(key))
-            for key, layer in keyed
-            if layer._own_weights()
-        ]
+        matched = [(layer, found.get(key)) for key, layer in _keras3_keyed(model, entries).items()]
     else:
         if len(entries) != len(layers) and not skip_mismatch:
             raise FormatError(

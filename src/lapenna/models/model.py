@@ -169,11 +169,40 @@ class Model(Trainer, Layer):
 
     # -- saving -------------------------------------------------------------------------
     def save(self, filepath, include_optimizer=True):
-        """Save architecture, weights, compile settings and optimizer state to ``.lpn``."""
+        """Save the model to ``filepath``; its suffix chooses the format.
+
+        - ``.lpn``: lapenna's own file: architecture, weights, compile settings and (with
+          ``include_optimizer``) the optimizer state, so training resumes exactly. Any
+          model lapenna builds can be saved this way.
+        - ``.keras``: Keras 3's file, which real Keras loads with
+          ``keras.saving.load_model`` (and lapenna with ``load_model``): architecture and
+          weights of a Sequential or functional model whose layers Keras has (Dense,
+          Conv1D/2D, pooling, Flatten, Dropout, BatchNormalization, Activation, merge
+          layers, Embedding, SimpleRNN/LSTM/GRU...). Compile settings and optimizer state
+          are not written: compile again after loading. A subclassed model, a nested
+          model, or a layer or argument Keras does not have is refused with an error
+          naming each of them, before anything is written.
+
+        Both writes are atomic: a crash leaves the previous file intact.
+
+        Example:
+            >>> import os, tempfile
+            >>> import lapenna as lp
+            >>> model = lp.Sequential([lp.layers.Input((4,)), lp.layers.Dense(2)])
+            >>> folder = tempfile.mkdtemp()
+            >>> model.save(os.path.join(folder, "model.keras"))    # for Keras 3
+            >>> model.save(os.path.join(folder, "model.lpn"))      # lapenna's own
+            >>> lp.models.load_model(os.path.join(folder, "model.keras")).count_params()
+            10
+        """
         io.save_model(self, filepath, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath):
-        """Save the weights to ``.safetensors``, ``.npz`` or ``.h5``."""
+        """Save the weights to ``.safetensors``, ``.npz``, ``.weights.h5`` or ``.h5``.
+
+        ``.weights.h5`` is Keras 3's layout for Sequential and functional models (real
+        Keras reads it with ``keras_model.load_weights``); see ``lapenna.io.save_weights``.
+        """
         io.save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False):
