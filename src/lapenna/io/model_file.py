@@ -30,7 +30,7 @@ from lapenna.io.archive import (
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
-from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.keras_h5 import keras3_layer_keys, keras3_weight_groups, read_keras_weights
 from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.model_config import FORMAT_VERSION, check_model_config
 from lapenna.io.npz import load_npz, save_npz
@@ -454,12 +454,20 @@ def _layers_with_weights(model):
     return layers
 
 
-def _keras3_keys_match(model, entries):
-    """Whether every layer the file names is a Keras 3 key of one of the model's layers."""
-    if not entries or any("/" in name for name, _ in entries):
-        return False
-    keys = set(keras3_layer_keys([type(x).__name__ for x in getattr(model, "layers", [])]))
-    return all(name in keys for name, _ in entries)
+def _keras3_groups(model, entries):
+    """``{file path: (label, [variables])}`` when every layer the file names is a Keras 3
+    key of one of the model's layers (``conv2d``, ``lstm/cell``,
+    ``bidirectional/forward_layer/cell``), else None."""
+    layers = getattr(model, "layers", [])
+    groups = {}
+    for key, layer in zip(keras3_layer_keys([type(x).__name__ for x in layers]), layers):
+        for path, weights in keras3_weight_groups(layer):
+            if weights:
+                label = f"{layer.name} ({path})" if path else layer.name
+                groups["/".join(p for p in (key, path) if p)] = (label, weights)
+    if not entries or any(name not in groups for name, _ in entries):
+        return None
+    return groups
 
 
 def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
@@ -476,15 +484,11 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     if by_name:
         found = dict(entries)
         matched = [(layer, found.get(layer[0])) for layer in layers]
-    elif _keras3_keys_match(model, entries):
-        # Keras 3 files key layers by class (``conv2d``, ``dense_1``), listed by name
+    elif (groups := _keras3_groups(model, entries)) is not None:
+        # Keras 3 files key layers by class (``conv2d``, ``dense_1``), sub-layers by
+        # attribute (``lstm/cell``), listed by name
         found = dict(entries)
-        keyed = zip(keras3_layer_keys([type(x).__name__ for x in model.layers]), model.layers)
-        matched = [
-            ((layer.name, layer._own_weights()), found.get(key))
-            for key, layer in keyed
-            if layer._own_weights()
-        ]
+        matched = [(group, found.get(path)) for path, group in groups.items()]
     else:
         if len(entries) != len(layers) and not skip_mismatch:
             raise FormatError(
