@@ -16,6 +16,8 @@ layers or Python functions are refused. Every layer or argument that cannot be
 translated is collected, and one error lists them all.
 """
 
+import inspect
+
 from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, strict_json_loads
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_args import (
@@ -178,7 +180,7 @@ _DEFAULT_CALL_ARGUMENTS = {"use_causal_mask": False, "return_attention_scores": 
 
 
 # the operations that compute masks; legacy ``.h5`` configs name them without a module
-_MASK_OPERATIONS = ("NotEqual", "Any")
+_MASK_OPERATIONS = ("NotEqual", "Any", "LogicalOr", "LogicalAnd", "ConvertToTensor")
 
 
 def _is_operation(entry):
@@ -238,7 +240,8 @@ class _Graph:
         training = extra.pop("training", None)
         for key in _MASK_ARGUMENTS:
             if key in extra:
-                self._check_mask(extra.pop(key), args, f"{where}, argument {key!r}")
+                consumer = lapenna_class(self.entries.get(name, {}).get("class_name"))
+                self._check_mask(extra.pop(key), args, consumer, f"{where}, argument {key!r}")
         for key, default in _DEFAULT_CALL_ARGUMENTS.items():
             if key in extra and extra[key] is default:
                 del extra[key]
@@ -282,16 +285,59 @@ class _Graph:
         return []
 
     # -- masks ----------------------------------------------------------------------------
-    def _check_mask(self, value, args, where):
-        """A mask argument must be the mask of an Embedding or Masking layer upstream."""
-        maker = self._mask_maker(_history(value))
+    def _check_mask(self, value, args, consumer, where):
+        """A mask argument must be the mask of an Embedding or Masking layer upstream,
+        carried to this call by lapenna's layers, and the layer must use it."""
+        maker = self._mask_maker(self._mask_source(_history(value)))
         if maker is None:
             self.problems.append(
                 f"{where}: an explicit mask; lapenna takes masks only from the layers "
                 "that make them (Embedding(mask_zero=True), Masking)"
             )
-        elif maker not in self._upstream(args):
-            self.problems.append(f"{where}: the mask of {maker!r}, which is not upstream")
+        elif not self._carried(args, maker):
+            self.problems.append(
+                f"{where}: the mask of {maker!r}, which lapenna's layers between them "
+                "do not pass on"
+            )
+        elif consumer is not None and not _takes_mask(consumer):
+            self.problems.append(
+                f"{where}: the mask of {maker!r}, which lapenna's {consumer} does not use"
+            )
+
+    def _mask_source(self, history):
+        """Past the operations Keras adds that leave a mask as it is: a conversion, or the
+        or / and of a mask with itself (a merge of two tensors with the same mask)."""
+        while history is not None and history[0] in self.operations:
+            call = self._operation(history, "ConvertToTensor")
+            if call is not None and len(call) == 1:
+                history = _history(call[0])
+                continue
+            call = self._operation(history, "LogicalOr") or self._operation(history, "LogicalAnd")
+            sources = {repr(self._mask_source(_history(a))) for a in call or []}
+            if call is None or len(call) != 2 or len(sources) != 1:
+                return history
+            history = self._mask_source(_history(call[0]))
+        return history
+
+    def _carried(self, args, maker):
+        """Whether the mask made by ``maker`` reaches ``args`` through lapenna layers that
+        pass masks on (Keras passes them through more layers than lapenna does)."""
+        seen, stack = set(), [h[0] for h in _histories(args)]
+        while stack:
+            name = stack.pop()
+            if name == maker:
+                return True
+            if name in seen or name not in self.entries:
+                continue
+            seen.add(name)
+            cls = lapenna_class(self.entries[name].get("class_name"))
+            if cls is None or not _passes_mask(cls):
+                continue
+            for node in self.entries[name].get("inbound_nodes") or []:
+                stack.extend(
+                    h[0] for h in _histories(node.get("args") if isinstance(node, dict) else node)
+                )
+        return False
 
     def _mask_maker(self, history):
         """The name of the Embedding(mask_zero) or Masking layer whose mask the operation
@@ -331,18 +377,6 @@ class _Graph:
         args = node.get("args")
         return args if isinstance(args, list) and not node.get("kwargs") else None
 
-    def _upstream(self, args):
-        """Names of every layer whose output flows into ``args``."""
-        seen, stack = set(), list(_histories(args))
-        while stack:
-            name = stack.pop()[0]
-            if name in seen or name not in self.entries:
-                continue
-            seen.add(name)
-            for node in self.entries[name].get("inbound_nodes") or []:
-                stack.extend(_histories(node.get("args") if isinstance(node, dict) else node))
-        return seen
-
 
 def _histories(value):
     """Every Keras tensor reference inside ``value``."""
@@ -366,6 +400,19 @@ def _called_on(entry, history):
         isinstance(node, dict) and [_history(a) for a in node.get("args") or []] == [history]
         for node in entry.get("inbound_nodes") or []
     )
+
+
+def _takes_mask(cls_name):
+    """Whether lapenna's layer class reads the mask of its inputs."""
+    call = getattr(get_registry("layers").lookup(cls_name), "call", None)
+    return call is not None and "mask" in inspect.signature(call).parameters
+
+
+def _passes_mask(cls_name):
+    """Whether lapenna's layer class gives its output a mask made from its input's."""
+    cls = get_registry("layers").lookup(cls_name)
+    own = any("compute_mask" in k.__dict__ for k in cls.__mro__ if k.__name__ != "Layer")
+    return bool(getattr(cls, "supports_masking", False)) or own
 
 
 def _number(value):
