@@ -327,7 +327,13 @@ def load_model(path, compile=True, custom_objects=None, safe_mode=True):  # noqa
     Loading is closed: class names resolve only through lapenna's registries (plus
     ``custom_objects``); a Lambda or any callable is refused unless ``safe_mode=False``.
     A Keras 3 ``.keras`` archive or a Keras ``.h5`` model file is read by
-    ``load_keras_model`` (architecture and weights; not the compile settings).
+    ``load_keras_model`` (architecture and weights; not the compile settings): CNNs, and
+    sequence models with Embedding (``mask_zero``), Masking, SimpleRNN, LSTM, GRU (both
+    ``reset_after``), Bidirectional (every merge mode), TimeDistributed, RNN over a list
+    of cells, Conv1D, MultiHeadAttention, Attention and LayerNormalization, predicting
+    what Keras predicts. Keras arguments that change nothing are dropped; one that would
+    change the computation, an explicit mask input, or a mask lapenna's layers would drop
+    or ignore is refused with an error naming the layer and the argument.
     """
     if is_keras_model_file(path):
         return load_keras_model(path)
@@ -475,8 +481,11 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     ``save_weights(... .h5)``), matching layers with weights by order or by name.
 
     Keras and lapenna share weight layouts (Dense ``(in, out)``, Conv2D
-    ``(kh, kw, in, out)``, BatchNormalization ``[gamma, beta, mean, variance]``...), so
-    arrays go in as they are, after every shape is checked.
+    ``(kh, kw, in, out)``, BatchNormalization ``[gamma, beta, mean, variance]``, a
+    recurrent cell's ``kernel, recurrent_kernel, bias``...), so arrays go in as they are,
+    after every shape is checked. A Keras 3 file keys layers by class (``lstm_1``) and
+    sub-layers by attribute (``bidirectional/forward_layer/cell``, ``rnn/cell/cells/
+    gru_cell``, ``multi_head_attention/query_dense``): see ``keras3_weight_groups``.
     """
     found = read_keras_weights(str(path), max_bytes=_file_bound(model))
     entries = [(name, arrays) for name, arrays in found if arrays]
@@ -551,7 +560,8 @@ def is_keras_model_file(path):
 def load_keras_model(path):
     """Build a lapenna model from a Keras 3 ``.keras`` archive or a Keras ``.h5`` model
     file: the architecture through ``model_from_keras_json`` (registered classes only,
-    nothing imported or called), then the weights through ``load_keras_weights``.
+    nothing imported or called), then the weights through ``load_keras_weights``. What
+    loads is listed in ``load_model``'s docstring.
 
     Raises:
         FormatError: not a Keras model file, an entry too large, or what the architecture
