@@ -38,7 +38,7 @@ LEVELS = {
     "tuning": 6,
     "rl": 6,
     "distributed": 6,
-    "keras_utils": 6,  # the public keras.utils names; the root binds it as lapenna.utils
+    "keras_utils": 6,  # the public keras.utils names; the root binds them into lapenna.utils
     "cli": 7,
     "testing": 99,  # a side room: may import anything, nothing imports it
 }
@@ -174,3 +174,54 @@ def test_function_local_imports_are_only_optional_dependencies():
                     continue
                 bad.append(f"{rel}:{line} imports {name} inside a function")
     assert not bad, "function-local imports that dodge the design:\n" + "\n".join(bad)
+
+
+def test_the_library_imports_only_internals_from_utils():
+    """``lapenna.utils`` also answers with the ``keras.utils`` names the root binds into
+    it (``to_categorical``...); inside the library it means only what utils defines."""
+    utils_package = SRC / "utils"
+    defined = {p.stem for p in utils_package.glob("*.py")} | {
+        node.name
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        else alias.asname or alias.name
+        for node in ast.parse((utils_package / "__init__.py").read_text()).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.ImportFrom) else [node])
+    }
+    bad = []
+    for path, rel, room in _modules():
+        if room is None:
+            continue  # the root package binds the names
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            package = ["lapenna", *rel.parts[:-1]]
+            module = node.module
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            if module == "lapenna.utils":
+                bad += [
+                    f"{rel}:{node.lineno} {a.name}" for a in node.names if a.name not in defined
+                ]
+    assert not bad, "keras.utils names imported from the internals:\n" + "\n".join(bad)
+
+
+def test_a_notebook_imports_keras_utils_names_from_lapenna_utils():
+    import subprocess
+    import sys
+
+    code = (
+        "from lapenna.utils import to_categorical, pad_sequences, normalize, get_file, "
+        "set_random_seed, load_img, img_to_array, array_to_img, save_img, plot_model, "
+        "image_dataset_from_directory\n"
+        "import lapenna\n"
+        "assert lapenna.utils.to_categorical is to_categorical\n"
+        "print(to_categorical([0, 2], 3).tolist(), pad_sequences([[1, 2], [3]]).tolist())\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(SRC.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]] [[1, 2], [0, 3]]"

@@ -71,3 +71,164 @@ def test_a_weights_only_hdf5_file_is_not_a_model(keras_files):
     folder, _, _ = keras_files
     with pytest.raises(lp.io.FormatError, match="model.load_weights"):
         lp.models.load_model(folder / "model.weights.h5")
+
+
+# -- sequence models: recurrent, wrapped and attention layers ------------------------------
+TOKENS = np.array([[3, 4, 5, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7], [9, 0, 0, 0, 0, 0, 0]], "float32")
+
+
+def _padded_floats(shape, seed=0):
+    x = np.random.default_rng(seed).normal(size=(3, *shape)).astype("float32")
+    x[0, 4:] = 0.0  # padded steps, masked by Masking
+    x[2, 1:] = 0.0
+    return x
+
+
+def embedding_lstm_gru(k):
+    """Two stacked recurrent layers behind Embedding(mask_zero=True): Keras records the
+    mask as a call argument computed by a not_equal operation."""
+    inputs = k.Input((7,))
+    x = k.layers.Embedding(20, 6, mask_zero=True)(inputs)
+    x = k.layers.LSTM(5, return_sequences=True)(x)
+    x = k.layers.GRU(4)(x)
+    return k.Model(inputs, k.layers.Dense(3, activation="softmax")(x)), TOKENS
+
+
+def masking_simple_rnn_gru(k):
+    model = k.Sequential(
+        [
+            k.Input((7, 4)),
+            k.layers.Masking(),
+            k.layers.SimpleRNN(5, return_sequences=True),
+            k.layers.GRU(4, reset_after=False, return_sequences=True),
+        ]
+    )
+    return model, _padded_floats((7, 4))
+
+
+def bidirectional(merge_mode):
+    def build(k):
+        inputs = k.Input((7, 4))
+        x = k.layers.Masking()(inputs)
+        x = k.layers.Bidirectional(k.layers.LSTM(5, return_sequences=True), merge_mode=merge_mode)(
+            x
+        )
+        x = k.layers.Bidirectional(k.layers.GRU(3), merge_mode=merge_mode)(x)
+        return k.Model(inputs, x), _padded_floats((7, 4), seed=1)
+
+    return build
+
+
+def time_distributed_stacked_cells(k):
+    inputs = k.Input((7, 4))
+    x = k.layers.TimeDistributed(k.layers.Dense(3, activation="tanh"))(inputs)
+    cells = [k.layers.LSTMCell(4), k.layers.GRUCell(3), k.layers.LSTMCell(2)]
+    x = k.layers.RNN(cells, return_sequences=True)(x)
+    return k.Model(inputs, x), _padded_floats((7, 4), seed=2)
+
+
+def conv1d_text(k):
+    inputs = k.Input((9,))
+    x = k.layers.Embedding(30, 8)(inputs)
+    x = k.layers.Conv1D(6, 3, activation="relu")(x)
+    x = k.layers.GlobalAveragePooling1D()(x)
+    tokens = np.random.default_rng(3).integers(0, 30, (3, 9)).astype("float32")
+    return k.Model(inputs, k.layers.Dense(2, activation="softmax")(x)), tokens
+
+
+def attention_block(k):
+    inputs = k.Input((6, 8))
+    x = k.layers.MultiHeadAttention(num_heads=2, key_dim=4)(inputs, inputs)
+    x = k.layers.LayerNormalization()(k.layers.Add()([inputs, x]))
+    x = k.layers.Attention(use_scale=True)([x, inputs])
+    return k.Model(inputs, k.layers.Dense(3)(x)), _padded_floats((6, 8), seed=4)
+
+
+def masked_self_attention(k):
+    inputs = k.Input((7,))
+    x = k.layers.Embedding(20, 8, mask_zero=True)(inputs)
+    x = k.layers.MultiHeadAttention(num_heads=2, key_dim=4, value_dim=3)(x, x, x)
+    return k.Model(inputs, x), TOKENS
+
+
+SEQUENCE_MODELS = {
+    "embedding_lstm_gru": embedding_lstm_gru,
+    "masking_simple_rnn_gru": masking_simple_rnn_gru,
+    **{f"bidirectional_{m}": bidirectional(m) for m in ("concat", "sum", "mul", "ave")},
+    "time_distributed_stacked_cells": time_distributed_stacked_cells,
+    "conv1d_text": conv1d_text,
+    "attention_block": attention_block,
+    "masked_self_attention": masked_self_attention,
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SEQUENCE_MODELS))
+def sequence_files(request, tmp_path_factory):
+    keras = keras_module()
+    keras.utils.set_random_seed(5)
+    model, x = SEQUENCE_MODELS[request.param](keras)
+    folder = tmp_path_factory.mktemp(request.param)
+    model.save(folder / "model.keras")
+    model.save(folder / "model.h5")
+    model.save_weights(folder / "model.weights.h5")
+    return folder, model, x, model.predict(x, verbose=0)
+
+
+def _close(got, want):
+    """float32: within a few units in the last place at the output's scale."""
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(want).max()))
+
+
+@pytest.mark.parametrize("name", ["model.keras", "model.h5", "model.weights.h5"])
+def test_sequence_model_files_load_and_predict_identically(sequence_files, name):
+    folder, keras_model, x, want = sequence_files
+    if name == "model.weights.h5":
+        model = lp.io.model_from_keras_json(keras_model.to_json())
+        model.load_weights(folder / name)
+    else:
+        model = lp.models.load_model(folder / name)
+    assert model.count_params() == keras_model.count_params()
+    _close(model.predict(x, verbose=0), want)
+
+
+def test_masked_steps_change_nothing_after_loading(tmp_path):
+    """A padded sequence gives what its unpadded prefix gives: the mask reached LSTM/GRU."""
+    keras = keras_module()
+    keras.utils.set_random_seed(6)
+    model, _ = embedding_lstm_gru(keras)
+    model.save(tmp_path / "model.keras")
+    loaded = lp.models.load_model(tmp_path / "model.keras")
+    short = loaded.predict(np.array([[3, 4, 5]], "float32"), verbose=0)
+    padded = loaded.predict(TOKENS[:1], verbose=0)
+    np.testing.assert_allclose(padded, short, rtol=1e-6, atol=1e-7)
+    _close(padded, model.predict(TOKENS[:1], verbose=0))
+
+
+def _keras_error(tmp_path, build):
+    keras = keras_module()
+    build(keras).save(tmp_path / "model.keras")
+    with pytest.raises(ValueError) as info:
+        lp.models.load_model(tmp_path / "model.keras")
+    return str(info.value)
+
+
+def test_recurrent_features_lapenna_lacks_are_refused_by_name(tmp_path):
+    def regularized(k):
+        return k.Sequential([k.Input((7, 4)), k.layers.LSTM(3, activity_regularizer="l2")])
+
+    assert "activity_regularizer" in _keras_error(tmp_path, regularized)
+
+    def explicit_mask(k):
+        inputs, mask = k.Input((7, 4)), k.Input((7,), dtype="bool")
+        return k.Model([inputs, mask], k.layers.GRU(3, name="gru")(inputs, mask=mask))
+
+    message = _keras_error(tmp_path, explicit_mask)
+    assert "layer 'gru'" in message and "argument 'mask': an explicit mask" in message
+
+    def masked_average(k):
+        inputs = k.Input((7,))
+        x = k.layers.Embedding(20, 4, mask_zero=True)(inputs)
+        return k.Model(inputs, k.layers.GlobalAveragePooling1D()(x))
+
+    message = _keras_error(tmp_path, masked_average)
+    assert "GlobalAveragePooling1D does not use" in message

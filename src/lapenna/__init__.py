@@ -28,7 +28,8 @@ from lapenna import plot
 from lapenna import random
 from lapenna import regularizers
 from lapenna import rl
-from lapenna import keras_utils as utils  # internals stay in the level-0 lapenna.utils
+from lapenna import keras_utils
+from lapenna import utils  # the level-0 internals, given the keras.utils names below
 from lapenna.keras_utils import preprocessing  # keras.preprocessing.sequence.pad_sequences
 from lapenna import vision
 from lapenna.autograd import (
@@ -58,6 +59,11 @@ from lapenna.backend import (
 )
 
 from lapenna.utils.version import __version__
+
+# keras.utils: lapenna.utils.to_categorical and `from lapenna.utils import pad_sequences`
+utils.bind_keras_names(
+    {name: getattr(keras_utils, name) for name in keras_utils.__all__ if name not in vars(utils)}
+)
 
 __all__ = [
     "Model",

@@ -29,7 +29,12 @@ from lapenna.io.archive import (
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
-from lapenna.io.keras_h5 import keras3_layer_keys, keras_layer_order, read_keras_weights
+from lapenna.io.keras_h5 import (
+    keras3_layer_keys,
+    keras3_weight_groups,
+    keras_layer_order,
+    read_keras_weights,
+)
 from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.keras_write import save_keras_model
 from lapenna.io.model_file import (
@@ -89,6 +94,7 @@ __all__ = [
     "load_npz",
     "read_keras_weights",
     "keras3_layer_keys",
+    "keras3_weight_groups",
     "dumps_config",
     "loads_config",
     "check_safe",

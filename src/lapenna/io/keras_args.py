@@ -40,7 +40,8 @@ REFUSED_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
 MODEL_CLASSES = {"Sequential", "Functional"}
 
 _ANY = object()
-# Keras arguments lapenna does not take, with the values that make them no-ops
+# Keras arguments lapenna does not take, with the values that make them no-ops. Each is
+# dropped with the reason beside it; any other value is a problem naming the key.
 _NEUTRAL = {
     "data_format": ("channels_last", None),
     "sparse": (False,),
@@ -61,7 +62,19 @@ _NEUTRAL = {
     "quantization_config": (None,),
     "autocast": _ANY,
     "rms_scaling": (False,),
+    # None is every lapenna layer's default; Keras 3 writes it on all layers
+    "activity_regularizer": (None,),
+    # MultiHeadAttention: no gate, full attention, over the time axis of (batch, T, dim)
+    # inputs (the only rank lapenna's layer takes, where Keras's default is [1])
+    "use_gate": (False,),
+    "sliding_window": (None,),
+    "attention_axes": (None, [1], [-2]),
+    # recurrent layers: which kernel runs (cuDNN or not) changes no number
+    "use_cudnn": _ANY,
 }
+# arguments holding whole layer configs: Bidirectional / TimeDistributed wrap a layer, RNN
+# a cell (or a list of cells), StackedRNNCells a list of cells
+NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells")
 _RENAMED = {"LeakyReLU": {"alpha": "negative_slope"}}
 _FAMILIES = {
     "_initializer": "initializers",
@@ -123,6 +136,9 @@ def translate_arguments(cls_name, config, where, problems):
             if dtype is not None:
                 out["dtype"] = dtype
             continue
+        if key in NESTED_LAYER_KEYS and key in accepted and isinstance(value, dict | list):
+            out[key] = _nested_layers(value, f"{where}, {key!r}", problems)
+            continue
         neutral = _NEUTRAL.get(key)
         if neutral is _ANY or (neutral and value in neutral):
             continue  # a no-op (or lapenna's default): Conv2DTranspose refuses even groups=1
@@ -137,6 +153,39 @@ def translate_arguments(cls_name, config, where, problems):
         else:
             problems.append(f"{where}: BatchNormalization over several axes {axes}")
     return out
+
+
+def translate_layer(entry, where, problems):
+    """lapenna's ``{"class_name", "config"}`` for a Keras layer entry (``{"class_name",
+    "config"}``, Keras 3 adds ``"module"`` and ``"registered_name"``), or None after
+    adding a problem. Models are not layers here (the model reader handles them)."""
+    if not isinstance(entry, dict):
+        problems.append(f"{where}: layer entry {str(entry)[:80]!r} is not an object")
+        return None
+    keras_name, module = entry.get("class_name"), entry.get("module")
+    cls = lapenna_class(keras_name)
+    registered = entry.get("registered_name")
+    if module is not None and not keras_module(module):
+        problems.append(f"{where}: a class from module {module!r}")
+        return None
+    if cls is None or cls in MODEL_CLASSES or registered not in (None, keras_name, cls):
+        problems.append(f"{where}: unknown layer class {keras_name!r}")
+        return None
+    config = entry.get("config")
+    if not isinstance(config, dict):
+        problems.append(f"{where}: config is not an object")
+        return None
+    return {"class_name": cls, "config": translate_arguments(cls, config, where, problems)}
+
+
+def _nested_layers(value, where, problems):
+    """A wrapped layer or cell (a Keras entry), or a list of them (stacked cells)."""
+    if isinstance(value, list):
+        cells = [translate_layer(v, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+        return [c for c in cells if c is not None]
+    name = (value.get("config") or {}).get("name") if isinstance(value, dict) else None
+    inner = f"{where} ({value.get('class_name')} {name!r})" if name else where
+    return translate_layer(value, inner, problems)
 
 
 def _argument(key, value, where, problems):

@@ -197,6 +197,56 @@ def _flat_refs(value):
     return [ref for item in items for ref in _flat_refs(item)]
 
 
+# Keras 3 stores a layer's sub-layers under their attribute names (lapenna uses the same
+# names): a recurrent layer's cell, a wrapper's layers, the projections of attention
+_KERAS3_CHILDREN = {
+    "Bidirectional": ("forward_layer", "backward_layer"),
+    "TimeDistributed": ("layer",),
+    "RNN": ("cell",),
+    "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense"),
+}
+# ... and the items of a list attribute under keys made as for a model's layers
+_KERAS3_LISTS = {"StackedRNNCells": "cells"}
+
+
+def keras3_weight_groups(layer):
+    """Where a layer's variables sit below its key in a Keras 3 weights file.
+
+    Args:
+        layer: a built lapenna layer.
+
+    Returns:
+        A list of ``(path, [variables])``: the path of a ``vars`` group relative to the
+        layer's key (``""`` for the layer itself, ``"cell"`` for an LSTM,
+        ``"forward_layer/cell"`` for a Bidirectional, ``"cell/cells/lstm_cell_1"`` for
+        the second LSTMCell of a stacked RNN) and the variables stored there, in order.
+
+    Example:
+        >>> import lapenna as lp
+        >>> layer = lp.layers.Bidirectional(lp.layers.GRU(2))
+        >>> _ = layer(lp.backend.xp.ones((1, 3, 4), dtype="float32"))
+        >>> [(path, len(ws)) for path, ws in keras3_weight_groups(layer)]
+        [('forward_layer/cell', 3), ('backward_layer/cell', 3)]
+    """
+    for klass in type(layer).__mro__:
+        name = klass.__name__
+        if name in _KERAS3_CHILDREN:
+            children = [(a, getattr(layer, a)) for a in _KERAS3_CHILDREN[name]]
+            break
+        if name in _KERAS3_LISTS:
+            items = getattr(layer, _KERAS3_LISTS[name])
+            keys = keras3_layer_keys([type(item).__name__ for item in items])
+            children = [(f"{_KERAS3_LISTS[name]}/{k}", item) for k, item in zip(keys, items)]
+            break
+    else:
+        return [("", list(layer.weights))]
+    return [
+        ("/".join(p for p in (attribute, path) if p), weights)
+        for attribute, child in children
+        for path, weights in keras3_weight_groups(child)
+    ]
+
+
 def _keras_snake_case(name):
     # A capitalised word after any character gets an underscore, then a lower-case
     # letter followed by a capital: Conv2DTranspose -> conv2d_transpose.

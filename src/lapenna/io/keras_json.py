@@ -16,6 +16,8 @@ layers or Python functions are refused. Every layer or argument that cannot be
 translated is collected, and one error lists them all.
 """
 
+import inspect
+
 from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, strict_json_loads
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_args import (
@@ -24,7 +26,7 @@ from lapenna.io.keras_args import (
     keras_module,
     lapenna_class,
     shape_list,
-    translate_arguments,
+    translate_layer,
 )
 from lapenna.utils import get_registry
 
@@ -138,13 +140,15 @@ def _sequential(spec, config, problems):
 
 def _functional(config, problems):
     entries = config["layers"] if isinstance(config["layers"], list) else []
-    offsets = _node_offsets(entries)
+    graph = _Graph(entries, problems)
     layers = []
     for entry in entries:
         name = _entry_name(entry)
         if name is None:
             problems.append(f"layer entry {str(entry)[:80]!r} has no name to connect it by")
             continue
+        if name in graph.operations:
+            continue  # a mask computation; the nodes that read it are checked
         if entry.get("class_name") == "InputLayer":
             layer = _input_layer(entry, name, problems)
         else:
@@ -153,16 +157,266 @@ def _functional(config, problems):
             continue
         nodes = entry.get("inbound_nodes") or []
         layer["name"] = name
-        layer["inbound_nodes"] = [_node(n, offsets, name, problems) for n in nodes]
+        layer["inbound_nodes"] = [graph.node(n, name) for n in nodes]
         layers.append(layer)
     out = {"name": config.get("name", "model"), "trainable": bool(config.get("trainable", True))}
     out["layers"] = layers
     for key in ("input_layers", "output_layers"):
-        refs = _refs(config[key], offsets, key, problems)
+        refs = graph.refs(config[key], key)
         # Keras 2 writes a single input or output as a list of one; it means the tensor
         single = isinstance(refs, list) and len(refs) == 1 and isinstance(refs[0], list)
         out[key] = refs[0] if single else refs
     return {"class_name": "Functional", "config": out}
+
+
+# Keras 3 writes the mask a layer receives from upstream as a call argument, computed by
+# operations recorded in the graph: Embedding(mask_zero=True) on x is not_equal(x, 0),
+# Masking(v) on x is any(not_equal(x, v), axis=-1). lapenna's layers carry the same
+# masks on their outputs, so these arguments and operations are dropped once checked to
+# be exactly the mask of such a layer upstream of the call; any other is refused.
+_MASK_ARGUMENTS = ("mask", "query_mask", "value_mask", "key_mask")
+# call arguments whose value here is what lapenna's layers do anyway
+_DEFAULT_CALL_ARGUMENTS = {"use_causal_mask": False, "return_attention_scores": False}
+
+
+# the operations that compute masks; legacy ``.h5`` configs name them without a module
+_MASK_OPERATIONS = ("NotEqual", "Any", "LogicalOr", "LogicalAnd", "ConvertToTensor")
+
+
+def _is_operation(entry):
+    """A Keras 3 operation recorded as a graph node (``keras.src.ops.numpy.NotEqual``)."""
+    if not isinstance(entry, dict):
+        return False
+    module = entry.get("module")
+    if module is None:
+        return entry.get("class_name") in _MASK_OPERATIONS
+    return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops"))
+
+
+def _history(value):
+    """``[layer, node, tensor]`` of a Keras 3 tensor reference, or None."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        history = (value.get("config") or {}).get("keras_history")
+        return history if isinstance(history, list) and len(history) == 3 else None
+    return None
+
+
+class _Graph:
+    """One functional model's Keras layers by name, to translate its calls."""
+
+    def __init__(self, entries, problems):
+        self.entries = {_entry_name(e): e for e in entries if _entry_name(e) is not None}
+        self.operations = {n for n, e in self.entries.items() if _is_operation(e)}
+        self.offsets = _node_offsets(entries)
+        self.problems = problems
+
+    def node(self, node, name):
+        """One call of a layer as lapenna's structure of ``[layer, node, tensor]`` refs."""
+        where = f"layer {name!r}"
+        if isinstance(node, dict):
+            return self._keras3_node(node, name, where)
+        if not isinstance(node, list) or not node:  # Keras 2: [[layer, node, tensor, kwargs]...]
+            self.problems.append(f"{where}: unreadable inbound node {node!r}")
+            return []
+        if isinstance(node[0], str):  # a single call written without the outer list
+            node = [node]
+        if any(isinstance(item, list) and len(item) > 3 and item[3] for item in node):
+            self.problems.append(
+                f"{where}: called with keyword arguments lapenna layers do not take"
+            )
+            return []
+        refs = [self.refs(item[:3] if isinstance(item, list) else item, where) for item in node]
+        return refs[0] if len(refs) == 1 else refs
+
+    def _keras3_node(self, node, name, where):
+        """Keras 3: ``{"args": [...], "kwargs": {...}}``. Several positional tensors (a
+        MultiHeadAttention's query and value, plus ``key=``) become one list of inputs."""
+        args, kwargs = node.get("args") or [], node.get("kwargs") or {}
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            self.problems.append(f"{where}: unreadable inbound node {str(node)[:80]!r}")
+            return []
+        extra = {k: v for k, v in kwargs.items() if v is not None}
+        # a call fixed to one mode (``training=False``) is kept, as lapenna's graph does
+        training = extra.pop("training", None)
+        for key in _MASK_ARGUMENTS:
+            if key in extra:
+                consumer = lapenna_class(self.entries.get(name, {}).get("class_name"))
+                self._check_mask(extra.pop(key), args, consumer, f"{where}, argument {key!r}")
+        for key, default in _DEFAULT_CALL_ARGUMENTS.items():
+            if key in extra and extra[key] is default:
+                del extra[key]
+        if "key" in extra and len(args) == 2:  # MultiHeadAttention(query, value, key=...)
+            args = [*args, extra.pop("key")]
+        if extra or not isinstance(training, bool | None) or not args:
+            arguments = ", ".join(f"{k}={str(v)[:40]}" for k, v in extra.items()) or "none"
+            self.problems.append(
+                f"{where}: called with arguments lapenna layers do not take ({arguments})"
+            )
+            return []
+        refs = self.refs(args[0] if len(args) == 1 else args, where)
+        return refs if training is None else {"args": refs, "kwargs": {"training": training}}
+
+    def refs(self, value, where):
+        """Keras tensor references (any nesting) as lapenna ``[layer, node, tensor]`` refs.
+
+        A functional model nested in another keeps one extra node at index 0 in Keras's
+        count (its own call from inputs to outputs); lapenna has no such node.
+        """
+        history = _history(value)
+        value = history if history is not None else value
+        if (
+            isinstance(value, list)
+            and len(value) >= 3
+            and isinstance(value[0], str)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in value[1:3])
+        ):
+            if value[0] in self.operations:
+                entry = self.entries[value[0]]
+                self.problems.append(
+                    f"{where}: takes the result of the Keras operation {value[0]!r} "
+                    f"({entry.get('class_name')}), which lapenna's graph does not record"
+                )
+            return [value[0], value[1] - self.offsets.get(value[0], 0), value[2]]
+        if isinstance(value, list) and value:
+            return [self.refs(v, where) for v in value]
+        if isinstance(value, dict) and value:
+            return {k: self.refs(v, where) for k, v in value.items()}
+        self.problems.append(f"{where}: unreadable tensor reference {str(value)[:80]!r}")
+        return []
+
+    # -- masks ----------------------------------------------------------------------------
+    def _check_mask(self, value, args, consumer, where):
+        """A mask argument must be the mask of an Embedding or Masking layer upstream,
+        carried to this call by lapenna's layers, and the layer must use it."""
+        maker = self._mask_maker(self._mask_source(_history(value)))
+        if maker is None:
+            self.problems.append(
+                f"{where}: an explicit mask; lapenna takes masks only from the layers "
+                "that make them (Embedding(mask_zero=True), Masking)"
+            )
+        elif not self._carried(args, maker):
+            self.problems.append(
+                f"{where}: the mask of {maker!r}, which lapenna's layers between them "
+                "do not pass on"
+            )
+        elif consumer is not None and not _takes_mask(consumer):
+            self.problems.append(
+                f"{where}: the mask of {maker!r}, which lapenna's {consumer} does not use"
+            )
+
+    def _mask_source(self, history):
+        """Past the operations Keras adds that leave a mask as it is: a conversion, or the
+        or / and of a mask with itself (a merge of two tensors with the same mask)."""
+        while history is not None and history[0] in self.operations:
+            call = self._operation(history, "ConvertToTensor")
+            if call is not None and len(call) == 1:
+                history = _history(call[0])
+                continue
+            call = self._operation(history, "LogicalOr") or self._operation(history, "LogicalAnd")
+            sources = {repr(self._mask_source(_history(a))) for a in call or []}
+            if call is None or len(call) != 2 or len(sources) != 1:
+                return history
+            history = self._mask_source(_history(call[0]))
+        return history
+
+    def _carried(self, args, maker):
+        """Whether the mask made by ``maker`` reaches ``args`` through lapenna layers that
+        pass masks on (Keras passes them through more layers than lapenna does)."""
+        seen, stack = set(), [h[0] for h in _histories(args)]
+        while stack:
+            name = stack.pop()
+            if name == maker:
+                return True
+            if name in seen or name not in self.entries:
+                continue
+            seen.add(name)
+            cls = lapenna_class(self.entries[name].get("class_name"))
+            if cls is None or not _passes_mask(cls):
+                continue
+            for node in self.entries[name].get("inbound_nodes") or []:
+                stack.extend(
+                    h[0] for h in _histories(node.get("args") if isinstance(node, dict) else node)
+                )
+        return False
+
+    def _mask_maker(self, history):
+        """The name of the Embedding(mask_zero) or Masking layer whose mask the operation
+        output ``history`` computes, or None."""
+        call = self._operation(history, "NotEqual")
+        kind, value = "Embedding", 0
+        if call is None:
+            any_call = self._operation(history, "Any")
+            config = (self.entries[history[0]].get("config") or {}) if any_call else {}
+            if any_call is None or config.get("axis") != -1 or config.get("keepdims"):
+                return None
+            call = self._operation(_history(any_call[0]), "NotEqual")
+            kind = "Masking"
+        if call is None or len(call) != 2 or not _number(call[1]):
+            return None
+        source, value = _history(call[0]), call[1]
+        for name, entry in self.entries.items():
+            config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+            if entry.get("class_name") != kind or not _called_on(entry, source):
+                continue
+            if kind == "Embedding" and config.get("mask_zero") is True and value == 0:
+                return name
+            if kind == "Masking" and config.get("mask_value", 0.0) == value:
+                return name
+        return None
+
+    def _operation(self, history, class_name):
+        """The positional arguments of the call of operation ``class_name`` that made
+        ``history``, or None."""
+        if history is None or history[0] not in self.operations or history[1:] != [0, 0]:
+            return None
+        entry = self.entries[history[0]]
+        nodes = entry.get("inbound_nodes") or []
+        if entry.get("class_name") != class_name or len(nodes) != 1:
+            return None
+        node = nodes[0] if isinstance(nodes[0], dict) else {}
+        args = node.get("args")
+        return args if isinstance(args, list) and not node.get("kwargs") else None
+
+
+def _histories(value):
+    """Every Keras tensor reference inside ``value``."""
+    history = _history(value)
+    if history is not None:
+        yield history
+    elif isinstance(value, list):
+        if len(value) >= 3 and isinstance(value[0], str) and isinstance(value[1], int):
+            yield value  # Keras 2's [layer, node, tensor, kwargs]
+            return
+        for item in value:
+            yield from _histories(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _histories(item)
+
+
+def _called_on(entry, history):
+    """Whether the layer ``entry`` is called on exactly the tensor ``history``."""
+    return history is not None and any(
+        isinstance(node, dict) and [_history(a) for a in node.get("args") or []] == [history]
+        for node in entry.get("inbound_nodes") or []
+    )
+
+
+def _takes_mask(cls_name):
+    """Whether lapenna's layer class reads the mask of its inputs."""
+    call = getattr(get_registry("layers").lookup(cls_name), "call", None)
+    return call is not None and "mask" in inspect.signature(call).parameters
+
+
+def _passes_mask(cls_name):
+    """Whether lapenna's layer class gives its output a mask made from its input's."""
+    cls = get_registry("layers").lookup(cls_name)
+    own = any("compute_mask" in k.__dict__ for k in cls.__mro__ if k.__name__ != "Layer")
+    return bool(getattr(cls, "supports_masking", False)) or own
+
+
+def _number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _node_offsets(entries):
@@ -195,29 +449,17 @@ def _entry_name(entry):
 
 def _layer(entry, name, problems):
     """``{"class_name", "config"}`` for one non-input Keras layer, or None (a problem)."""
-    if not isinstance(entry, dict):
-        problems.append(f"layer entry {entry!r} is not an object")
-        return None
-    keras_name, module = entry.get("class_name"), entry.get("module")
+    keras_name = entry.get("class_name") if isinstance(entry, dict) else None
     where = f"layer {name or '?'!r} ({keras_name})"
-    cls = lapenna_class(keras_name)
-    registered = entry.get("registered_name")
-    if module is not None and not keras_module(module):
-        problems.append(f"{where}: a class from module {module!r}")
-        return None
-    if cls is None or registered not in (None, keras_name, cls):
-        problems.append(f"{where}: unknown layer class")
-        return None
-    config = entry.get("config")
-    if not isinstance(config, dict | list):
-        problems.append(f"{where}: config is not an object")
-        return None
-    if cls in MODEL_CLASSES:
+    if lapenna_class(keras_name) in MODEL_CLASSES and keras_module(entry.get("module", "keras")):
+        if not isinstance(entry.get("config"), dict | list):
+            problems.append(f"{where}: config is not an object")
+            return None
         return _model(entry, name or "model", problems)
-    arguments = translate_arguments(cls, config, where, problems)
-    if name is not None:
-        arguments["name"] = name
-    return {"class_name": cls, "config": arguments}
+    layer = translate_layer(entry, where, problems)
+    if layer is not None and name is not None:
+        layer["config"]["name"] = name
+    return layer
 
 
 def _input_layer(entry, name, problems):
@@ -234,58 +476,3 @@ def _input_layer(entry, name, problems):
         "class_name": "InputLayer",
         "config": {"batch_shape": shape, "dtype": dtype, "name": name},
     }
-
-
-def _node(node, offsets, name, problems):
-    """One call of a layer as lapenna's structure of ``[layer, node, tensor]`` refs."""
-    where = f"layer {name!r}"
-    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-        args, kwargs = node.get("args") or [], node.get("kwargs") or {}
-        extra = (
-            {k: v for k, v in kwargs.items() if v is not None}
-            if isinstance(kwargs, dict)
-            else kwargs
-        )
-        # a call fixed to one mode (``training=False``) is kept, as lapenna's graph does
-        training = extra.pop("training", None) if isinstance(extra, dict) else None
-        if len(args) != 1 or extra or not isinstance(training, bool | None):
-            problems.append(f"{where}: called with arguments lapenna layers do not take")
-            return []
-        refs = _refs(args[0], offsets, where, problems)
-        return refs if training is None else {"args": refs, "kwargs": {"training": training}}
-    if not isinstance(node, list) or not node:  # Keras 2: [[layer, node, tensor, kwargs]...]
-        problems.append(f"{where}: unreadable inbound node {node!r}")
-        return []
-    if isinstance(node[0], str):  # a single call written without the outer list
-        node = [node]
-    if any(isinstance(item, list) and len(item) > 3 and item[3] for item in node):
-        problems.append(f"{where}: called with keyword arguments lapenna layers do not take")
-        return []
-    refs = [
-        _refs(item[:3] if isinstance(item, list) else item, offsets, where, problems)
-        for item in node
-    ]
-    return refs[0] if len(refs) == 1 else refs
-
-
-def _refs(value, offsets, where, problems):
-    """Keras tensor references (any nesting) as lapenna ``[layer, node, tensor]`` refs.
-
-    A functional model nested in another keeps one extra node at index 0 in Keras's
-    count (its own call from inputs to outputs); lapenna has no such node.
-    """
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        value = (value.get("config") or {}).get("keras_history")
-    if (
-        isinstance(value, list)
-        and len(value) >= 3
-        and isinstance(value[0], str)
-        and all(isinstance(i, int) and not isinstance(i, bool) for i in value[1:3])
-    ):
-        return [value[0], value[1] - offsets.get(value[0], 0), value[2]]
-    if isinstance(value, list) and value:
-        return [_refs(v, offsets, where, problems) for v in value]
-    if isinstance(value, dict) and value:
-        return {k: _refs(v, offsets, where, problems) for k, v in value.items()}
-    problems.append(f"{where}: unreadable tensor reference {value!r}")
-    return []

@@ -30,7 +30,7 @@ from lapenna.io.archive import (
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
-from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.keras_h5 import keras3_layer_keys, keras3_weight_groups, read_keras_weights
 from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.keras_write import (
     keras_weight_groups,
@@ -358,7 +358,13 @@ def load_model(path, compile=True, custom_objects=None, safe_mode=True):  # noqa
     Loading is closed: class names resolve only through lapenna's registries (plus
     ``custom_objects``); a Lambda or any callable is refused unless ``safe_mode=False``.
     A Keras 3 ``.keras`` archive or a Keras ``.h5`` model file is read by
-    ``load_keras_model`` (architecture and weights; not the compile settings).
+    ``load_keras_model`` (architecture and weights; not the compile settings): CNNs, and
+    sequence models with Embedding (``mask_zero``), Masking, SimpleRNN, LSTM, GRU (both
+    ``reset_after``), Bidirectional (every merge mode), TimeDistributed, RNN over a list
+    of cells, Conv1D, MultiHeadAttention, Attention and LayerNormalization, predicting
+    what Keras predicts. Keras arguments that change nothing are dropped; one that would
+    change the computation, an explicit mask input, or a mask lapenna's layers would drop
+    or ignore is refused with an error naming the layer and the argument.
     """
     if is_keras_model_file(path):
         return load_keras_model(path)
@@ -487,7 +493,8 @@ def _layers_with_weights(model):
 
 def _keras3_weight_layers(model):
     """``[(key, class name, layer)]`` in Keras's ``model.layers`` order when every layer
-    holds its weights where Keras 3's weight file puts them, else None."""
+    holds its weights where Keras 3's weight file puts them (the writer's condition),
+    else None."""
     if not hasattr(model, "layers") or not hasattr(model, "export_graph"):
         return None
     layers = keras_weight_layers(model)
@@ -500,30 +507,30 @@ def _keras3_weight_layers(model):
     return layers
 
 
-def _keras3_keyed(model, entries):
-    """``{file key: (layer name, its weights)}`` when every layer the file names is a
-    Keras 3 key of one of the model's layers (a recurrent layer's ``<key>/cell``
-    included), else None."""
-    if not entries:
-        return None
-    layers = _keras3_weight_layers(model)
+def _keras3_groups(model, entries):
+    """``{file path: (label, [variables])}`` when every layer the file names is a Keras 3
+    key of one of the model's layers (``conv2d``, ``lstm/cell``,
+    ``bidirectional/forward_layer/cell``), else None. Layers are keyed in Keras's
+    ``model.layers`` order (``keras_weight_layers``: a functional model's order is Keras's
+    by depth, not the order of creation), sub-layers by attribute (``keras3_weight_groups``)."""
+    layers = None
+    if hasattr(model, "layers") and hasattr(model, "export_graph"):
+        layers = keras_weight_layers(model)
     if layers is None:  # a model Keras lays out differently: number its layers in order
-        layers = [
-            (key, type(x).__name__, x)
-            for key, x in zip(
-                keras3_layer_keys([type(x).__name__ for x in getattr(model, "layers", [])]),
-                getattr(model, "layers", []),
-            )
-        ]
-    keyed = {}
+        own = getattr(model, "layers", [])
+        classes = [type(x).__name__ for x in own]
+        layers = list(zip(keras3_layer_keys(classes), classes, own))
+    groups = {}
     for key, _, layer in layers:
-        paths = layer.weight_paths() if layer is not None else {}
-        if paths:
-            nested = {p.rpartition("/")[0] for p in paths} != {""}
-            keyed[f"{key}/cell" if nested else key] = (layer.name, list(paths.values()))
-    if not all(name in keyed for name, _ in entries):
+        if key is None or layer is None:
+            continue
+        for path, weights in keras3_weight_groups(layer):
+            if weights:
+                label = f"{layer.name} ({path})" if path else layer.name
+                groups["/".join(p for p in (key, path) if p)] = (label, weights)
+    if not entries or any(name not in groups for name, _ in entries):
         return None
-    return keyed
+    return groups
 
 
 def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
@@ -531,8 +538,11 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     ``save_weights(... .h5)``), matching layers with weights by order or by name.
 
     Keras and lapenna share weight layouts (Dense ``(in, out)``, Conv2D
-    ``(kh, kw, in, out)``, BatchNormalization ``[gamma, beta, mean, variance]``...), so
-    arrays go in as they are, after every shape is checked.
+    ``(kh, kw, in, out)``, BatchNormalization ``[gamma, beta, mean, variance]``, a
+    recurrent cell's ``kernel, recurrent_kernel, bias``...), so arrays go in as they are,
+    after every shape is checked. A Keras 3 file keys layers by class (``lstm_1``) and
+    sub-layers by attribute (``bidirectional/forward_layer/cell``, ``rnn/cell/cells/
+    gru_cell``, ``multi_head_attention/query_dense``): see ``keras3_weight_groups``.
     """
     found = read_keras_weights(str(path), max_bytes=_file_bound(model))
     entries = [(name, arrays) for name, arrays in found if arrays]
@@ -540,10 +550,11 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False):
     if by_name:
         found = dict(entries)
         matched = [(layer, found.get(layer[0])) for layer in layers]
-    elif _keras3_keyed(model, entries) is not None:
-        # Keras 3 files key layers by class (``conv2d``, ``dense_1``) in Keras's order
+    elif (groups := _keras3_groups(model, entries)) is not None:
+        # Keras 3 files key layers by class (``conv2d``, ``dense_1``), sub-layers by
+        # attribute (``lstm/cell``), listed by name
         found = dict(entries)
-        matched = [(layer, found.get(key)) for key, layer in _keras3_keyed(model, entries).items()]
+        matched = [(group, found.get(path)) for path, group in groups.items()]
     else:
         if len(entries) != len(layers) and not skip_mismatch:
             raise FormatError(
@@ -606,7 +617,8 @@ def is_keras_model_file(path):
 def load_keras_model(path):
     """Build a lapenna model from a Keras 3 ``.keras`` archive or a Keras ``.h5`` model
     file: the architecture through ``model_from_keras_json`` (registered classes only,
-    nothing imported or called), then the weights through ``load_keras_weights``.
+    nothing imported or called), then the weights through ``load_keras_weights``. What
+    loads is listed in ``load_model``'s docstring.
 
     Raises:
         FormatError: not a Keras model file, an entry too large, or what the architecture

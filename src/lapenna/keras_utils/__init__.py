@@ -3,16 +3,19 @@
 
 Two packages, two jobs. ``lapenna.utils`` (level 0) is pure-Python internals that every room
 may import: the registry, ``tree``, ``Configurable``, names, the version. This room
-(level 5) holds the public Keras-style helpers, which need arrays, datasets, the data
-pipeline and figures, so they cannot live at level 0. The root package binds this room as
-``lapenna.utils``; it re-exports the internals' public names too (``register``,
-``serialize``, ``deserialize``, ``reset_names``...), so ``lp.utils.X`` finds either kind.
-Inside the library, ``from lapenna.utils.registry import ...`` still means the internals.
+(level 6) holds the public Keras-style helpers, which need arrays, datasets, the data
+pipeline and figures, so they cannot live at level 0. The root package hands this room's
+names to ``lapenna.utils.bind_keras_names``, so ``lp.utils.X`` and ``from lapenna.utils
+import X`` find them beside the internals. Inside the library, ``from lapenna.utils import
+...`` names only the internals.
 
 Example:
     >>> import lapenna as keras
     >>> keras.utils.to_categorical([0, 2], num_classes=3).tolist()
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    >>> from lapenna.utils import pad_sequences
+    >>> pad_sequences([[1, 2], [3]]).tolist()
+    [[1, 2], [0, 3]]
 """
 
 import random as _python_random

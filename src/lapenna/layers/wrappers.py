@@ -11,6 +11,15 @@ from lapenna.utils import get_registry
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
+def prefix_weight_paths(layer, sublayers):
+    """Keras's weight paths for a wrapper: its name, then the wrapped layer's path
+    (``bidirectional/forward_lstm/lstm_cell/kernel``), so files group them under it."""
+    for sub in sublayers:
+        for w in sub.weights:
+            if not w.path.startswith(f"{layer.name}/"):
+                w.path = f"{layer.name}/{w.path}"
+
+
 def _clone(layer, **changes):
     """A fresh layer from ``layer``'s config (no weights or state carried over)."""
     registry = get_registry("layers")
@@ -86,6 +95,7 @@ class Bidirectional(Layer):
             input_shape = input_shape[0]
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
+        prefix_weight_paths(self, [self.forward_layer, self.backward_layer])
 
     def call(self, inputs, mask=None, training=None):
         inputs, initial_state, mask = unfold_initial_state(inputs, mask)
@@ -203,6 +213,7 @@ class TimeDistributed(Layer):
                 f"got shape {tuple(input_shape)}"
             )
         self.layer._maybe_build((None, *input_shape[2:]))
+        prefix_weight_paths(self, [self.layer])
 
     def call(self, inputs, training=None):
         batch, time = inputs.shape[0], inputs.shape[1]
