@@ -1,6 +1,6 @@
-"""SimpleRNN, LSTM, GRU and the generic RNN against real Keras 3 (PyTorch backend):
-parameter counts, outputs and gradients after copying weights, with masks,
-``go_backwards``, ``return_state`` and initial states."""
+"""SimpleRNN, LSTM, GRU, the generic RNN and ConvLSTM2D against real Keras 3 (PyTorch
+backend): parameter counts, outputs and gradients after copying weights, with masks,
+``go_backwards``, ``return_state``, initial states, and ConvLSTM2D's dropout masks."""
 
 import numpy as np
 import pytest
@@ -107,21 +107,70 @@ def test_generic_rnn_with_stacked_cells_matches_keras():
     assert [o.shape for o in outs] == [(3, 6, 2), (3, 4), (3, 4), (3, 3), (3, 2)]
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"padding": "same", "return_sequences": True},
-        {"strides": 2, "return_state": True, "go_backwards": True},
-        {"dilation_rate": 2, "use_bias": False},
-    ],
-)
+CONV_LSTM_CASES = [
+    {"padding": "same", "return_sequences": True},
+    {"strides": 2, "return_state": True, "go_backwards": True},
+    {"dilation_rate": 2, "use_bias": False},
+    # "same" with strides on odd sizes: the extra padding row and column go at the end
+    {"padding": "same", "strides": 2, "return_sequences": True, "return_state": True},
+    {"padding": "same", "dilation_rate": (2, 1), "go_backwards": True},
+    {"kernel_size": (3, 1), "strides": (1, 2), "return_sequences": True, "go_backwards": True},
+    {"padding": "same", "activation": "relu", "recurrent_activation": "hard_sigmoid"},
+]
+
+
+@pytest.mark.parametrize("kwargs", CONV_LSTM_CASES)
 def test_conv_lstm2d_matches_keras(kwargs):
-    x = RNG.standard_normal((2, 3, 6, 5, 2))
+    x = RNG.standard_normal((2, 3, 7, 5, 2))
     mask = np.array([[1, 1, 0], [0, 1, 1]], dtype=bool)
-    layer = lp.layers.ConvLSTM2D(3, 2, **kwargs)
+    kwargs = {"kernel_size": 2, **kwargs}
+    layer = lp.layers.ConvLSTM2D(3, **kwargs)
     layer.build(x.shape)
     _jitter(layer)
-    k = keras.layers.ConvLSTM2D(3, 2, dtype="float64", **kwargs)
+    k = keras.layers.ConvLSTM2D(3, dtype="float64", **kwargs)
     compare_with_keras(layer, k, x, mask=mask)
     k_count = k.count_params()
     assert layer.count_params() == k_count
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "channels"),
+    [
+        ({"dropout": 0.3, "return_sequences": True}, 2),
+        ({"recurrent_dropout": 0.4, "go_backwards": True, "return_state": True}, 2),
+        ({"dropout": 0.5, "recurrent_dropout": 0.3, "padding": "same", "strides": 2}, 2),
+        # one channel in and one filter: the grouped convolutions are depthwise ones
+        ({"dropout": 0.3, "recurrent_dropout": 0.3, "filters": 1, "return_sequences": True}, 1),
+    ],
+)
+def test_conv_lstm2d_dropout_matches_keras(kwargs, channels, monkeypatch):
+    """In training, Keras's cell multiplies each gate's copy of the input frame and of the
+    state by its own mask, the same at every step. The masks lapenna draws are handed to
+    Keras's cell, and outputs and gradients must agree."""
+    x = RNG.standard_normal((2, 4, 6, 5, channels))
+    mask = np.array([[1, 1, 0, 1], [0, 1, 1, 1]], dtype=bool)
+    kwargs = {"filters": 3, "kernel_size": 2, "seed": 11, **kwargs}
+    layer = lp.layers.ConvLSTM2D(**kwargs)
+    layer.build(x.shape)
+    _jitter(layer)
+    drawn = []
+    draw = layer.cell.draw_dropout_masks
+
+    def record(*args, **kw):
+        drawn.append(draw(*args, **kw))
+        return drawn[-1]
+
+    monkeypatch.setattr(layer.cell, "draw_dropout_masks", record)
+    k = keras.layers.ConvLSTM2D(dtype="float64", **kwargs)
+
+    def per_gate(which):  # lapenna lays a mask out (batch, h, w, gate, c)
+        m = drawn[0][which]
+        return None if m is None else [torch.tensor(m[..., g, :]) for g in range(4)]
+
+    monkeypatch.setattr(k.cell, "get_dropout_mask", lambda step: per_gate(0))
+    monkeypatch.setattr(k.cell, "get_recurrent_dropout_mask", lambda step: per_gate(1))
+    train = {"training": True}
+    compare_with_keras(layer, k, x, mask=mask, call_kwargs=train, keras_call_kwargs=train)
+    assert len(drawn) == 1
+    for rate, m in zip((kwargs.get("dropout", 0), kwargs.get("recurrent_dropout", 0)), drawn[0]):
+        assert (m is None) == (rate == 0)

@@ -3,19 +3,33 @@ Network", NeurIPS 2015), for sequences of images ``(batch, time, height, width,
 channels)``.
 
 Every gate is ``conv(x_t, W) + conv(h_{t-1}, R) + b``: the input convolution uses the
-layer's strides and padding, the recurrent one stride 1 and "same" padding, so the state
-keeps the output's spatial size. Weights in Keras's layout: ``kernel (kh, kw, channels, 4
-filters)``, ``recurrent_kernel (kh, kw, filters, 4 filters)``, ``bias (4 filters,)``, gates
-``i, f, c, o``. The cell runs step by step on ops (``conv2d``), so it has second
-derivatives; dropout is not implemented for it.
+layer's strides, padding and dilation, the recurrent one stride 1 and "same" padding, so
+the state keeps the output's spatial size. Weights in Keras's layout: ``kernel (kh, kw,
+channels, 4 filters)``, ``recurrent_kernel (kh, kw, filters, 4 filters)``, ``bias (4
+filters,)``, gates ``i, f, c, o``.
+
+The input convolution does not depend on the state, so ``ConvLSTM2D`` runs it once, over
+the ``time * batch`` frames of the whole sequence (one im2col and one GEMM); only the
+recurrent convolution runs step by step, as in the dense LSTM. Everything is written with
+ops (``conv2d``), so the layer has second derivatives.
+
+Dropout follows Keras 3: in training, ``dropout`` draws four masks of the input frame's
+shape ``(batch, height, width, channels)``, one per gate, and ``recurrent_dropout`` four of
+the state's shape; each gate's convolution sees its own masked copy, and the masks are drawn
+once per call (the same for every time step), from the layer's ``seed`` or from the seeded
+``noise`` stream (``lapenna.set_seed``).
 """
 
 import math
 
+from lapenna import backend as B
 from lapenna import ops
+from lapenna.autograd import Tensor
 from lapenna.layers.base import register_layer
 from lapenna.layers.rnn import _KerasRecurrent
 from lapenna.layers.rnn_cells import LSTMCell
+
+GATES = 4  # i, f, c, o
 
 
 def _pair(value, name):
@@ -25,6 +39,15 @@ def _pair(value, name):
     return pair
 
 
+def _side_by_side(x, mask):
+    """The four gates' dropped copies of ``x (..., c)`` side by side on the channel axis,
+    ``(..., 4 c)``, from a ``(batch, h, w, 4, c)`` mask that broadcasts over leading axes
+    (time). A convolution with ``groups=4`` then gives each gate its own copy, and the
+    Keras kernel ``(kh, kw, c, 4 filters)`` is already the grouped kernel's layout."""
+    y = ops.expand_dims(x, -2) * Tensor(mask)
+    return y.reshape((*x.shape[:-1], GATES * x.shape[-1]))
+
+
 @register_layer
 class ConvLSTM2DCell(LSTMCell):
     """One step of the convolutional LSTM on ``(batch, height, width, channels)`` inputs.
@@ -32,21 +55,34 @@ class ConvLSTM2DCell(LSTMCell):
     Args:
         filters: the state's channels.
         kernel_size, strides, padding (``"valid"``/``"same"``), dilation_rate: of the input
-            convolution (the recurrent one is stride 1, "same").
-        Others: as in ``LSTMCell`` (``dropout`` and ``recurrent_dropout`` must be 0).
+            convolution (the recurrent one is stride 1, "same"); strides and dilation
+            cannot both exceed 1 (as in Keras).
+        dropout, recurrent_dropout: fractions of the input frame and of the state dropped,
+            one mask per gate, fixed for a sequence (Keras's semantics).
+        Others: as in ``LSTMCell``.
+
+    ``RNN(ConvLSTM2DCell(...))`` runs it over ``(batch, time, height, width, channels)``
+    one step at a time; ``ConvLSTM2D`` gives the same numbers with one input convolution
+    for the whole sequence.
     """
+
+    sequence_ndim = 5  # what RNN runs it over: (batch, time, height, width, channels)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, **kwargs):
         super().__init__(filters, **kwargs)
-        if self.dropout or self.recurrent_dropout:
-            raise ValueError("ConvLSTM2D does not implement dropout or recurrent_dropout yet")
-        if padding not in ("valid", "same"):
+        if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
             raise ValueError(f"ConvLSTM2D expects padding 'valid' or 'same', got {padding!r}")
         self.filters = filters
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.strides = _pair(strides, "strides")
         self.dilation_rate = _pair(dilation_rate, "dilation_rate")
-        self.padding = padding
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "ConvLSTM2D cannot combine strides > 1 with dilation_rate > 1, got "
+                f"strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+        self.padding = padding.lower()
+        self._frame_shape = None  # (height, width, channels) of one input frame
         self._state_shape = None
 
     @property
@@ -59,7 +95,7 @@ class ConvLSTM2DCell(LSTMCell):
 
     def build(self, input_shape):
         _, height, width, channels = input_shape
-        four = 4 * self.filters
+        four = GATES * self.filters
         self.kernel = self.add_weight(
             "kernel",
             (*self.kernel_size, channels, four),
@@ -85,6 +121,7 @@ class ConvLSTM2DCell(LSTMCell):
                 (height, width), self.kernel_size, self.strides, self.dilation_rate
             )
         ]
+        self._frame_shape = (height, width, channels)
         self._state_shape = (*sizes, self.filters)
 
     def _out_size(self, n, k, s, d):
@@ -92,21 +129,53 @@ class ConvLSTM2DCell(LSTMCell):
             return math.ceil(n / s)
         return (n - d * (k - 1) - 1) // s + 1
 
+    # -- dropout: four masks per call, one per gate (Keras's DropoutRNNCell) --------------
     def draw_dropout_masks(self, batch, features, dtype, training):
-        self._dropout_masks = (None, None)
+        """Fix the masks for the next sequence: one per gate for the input frame and for the
+        state, laid out ``(batch, h, w, 4, c)`` for the grouped convolutions, or None when
+        off. ``features`` (the dense cells' width) is not used: the shapes are the frame's
+        and the state's."""
+        masks = [None, None]
+        if training:
+            for i, (rate, shape) in enumerate(
+                [(self.dropout, self._frame_shape), (self.recurrent_dropout, self._state_shape)]
+            ):
+                if rate > 0:
+                    drawn = B.dropout_mask((GATES, batch, *shape), rate, dtype, self.generator())
+                    masks[i] = B.xp.ascontiguousarray(B.xp.moveaxis(drawn, 0, -2))
+        self._dropout_masks = tuple(masks)
         return self._dropout_masks
 
-    def call(self, inputs, states, training=None):
-        h, c = states
+    # -- the two convolutions -------------------------------------------------------------
+    def input_convolution(self, frames, mask=None):
+        """``conv(x, W) + b`` for frames ``(..., h, w, c)`` (any leading axes: the layer
+        passes a whole sequence, ``(time, batch, h, w, c)``): one convolution with all ``4
+        filters`` over every frame; with a dropout mask, one grouped convolution of the
+        gates' four dropped copies."""
+        groups = 1
+        if mask is not None:
+            frames, groups = _side_by_side(frames, mask), GATES
+        lead = frames.shape[:-3]
         z = ops.conv2d(
-            inputs,
+            frames.reshape((math.prod(lead), *frames.shape[-3:])),
             self.kernel,
             self.bias,
             strides=self.strides,
             padding=self.padding,
             dilation_rate=self.dilation_rate,
+            groups=groups,
         )
-        z = z + ops.conv2d(h, self.recurrent_kernel, padding="same")
+        return z.reshape((*lead, *z.shape[1:]))
+
+    def step(self, z_x, states, mask=None):
+        """One step from the input convolution's share ``z_x``: adds ``conv(h_{t-1}, R)``
+        (stride 1, "same"; grouped over the four dropped copies of ``h`` with a recurrent
+        dropout mask) and applies the LSTM update."""
+        h, c = states
+        groups = 1
+        if mask is not None:
+            h, groups = _side_by_side(h, mask), GATES
+        z = z_x + ops.conv2d(h, self.recurrent_kernel, padding="same", groups=groups)
         f = self.filters
         i = self.recurrent_activation(z[..., :f])
         forget = self.recurrent_activation(z[..., f : 2 * f])
@@ -115,6 +184,14 @@ class ConvLSTM2DCell(LSTMCell):
         c = forget * c + i * g
         h = o * self.activation(c)
         return h, [h, c]
+
+    def call(self, inputs, states, training=None):
+        masks = self._dropout_masks
+        if masks is None:  # a lone step draws fresh masks
+            masks = self.draw_dropout_masks(inputs.shape[0], None, inputs.dtype, training)
+            self._dropout_masks = None
+        x_mask, h_mask = masks
+        return self.step(self.input_convolution(inputs, x_mask), states, h_mask)
 
     def get_config(self):
         config = super().get_config()
@@ -135,9 +212,12 @@ class ConvLSTM2D(_KerasRecurrent):
 
     Args:
         filters, kernel_size, strides=1, padding="valid", dilation_rate=1: of the input
-            convolution. Cell arguments as in ``LSTMCell``; loop arguments
-            (``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``) as in
-            ``RNN``.
+            convolution (strides and dilation cannot both exceed 1, as in Keras).
+        dropout, recurrent_dropout: fractions of the input frames and of the state dropped
+            in training, one mask per gate, drawn once per call (Keras's semantics);
+            ``seed`` seeds them.
+        Other cell arguments as in ``LSTMCell``; loop arguments (``return_sequences``,
+        ``return_state``, ``go_backwards``, ``stateful``) as in ``RNN``.
 
     Input shape:
         ``(batch, time, height, width, channels)``.
@@ -178,6 +258,26 @@ class ConvLSTM2D(_KerasRecurrent):
             "unit_forget_bias": unit_forget_bias,
         }
         super().__init__(filters, _cell_args=extra, **kwargs)
+
+    def _loop(self, sequences, states, mask, training):
+        """The input convolution of every step at once, over the ``time * batch`` frames;
+        then only the recurrent convolution per step (``RNN.call`` has drawn the dropout
+        masks and reversed the sequence for ``go_backwards``)."""
+        cell = self.cell
+        x_mask, h_mask = cell._dropout_masks or (None, None)
+        # (time, batch, h, w, c): a step's frames lie together; the mask broadcasts over time
+        z_x = cell.input_convolution(ops.swapaxes(sequences, 0, 1), x_mask)
+        outputs, prev = [], None
+        for t in range(sequences.shape[1]):
+            out, new_states = cell.step(z_x[t], states, h_mask)
+            if mask is not None:  # as RNN._loop: a masked step carries the states and output
+                m = Tensor(mask[:, t].reshape((-1, 1, 1, 1)).astype(sequences.dtype))
+                prev = out * 0 if prev is None else prev
+                out = m * out + (1 - m) * prev
+                new_states = [m * n + (1 - m) * s for n, s in zip(new_states, states)]
+            outputs.append(out)
+            states, prev = new_states, out
+        return ops.stack(outputs, axis=1), states
 
     def macs(self, input_shape, output_shape):
         """Per sample: ``time * h' * w' * kh * kw * (channels + filters) * 4 filters``."""

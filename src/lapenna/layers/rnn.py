@@ -110,6 +110,8 @@ class RNN(Layer):
     ):
         super().__init__(**kwargs)
         self.cell = deserialize_cell(cell)
+        # a cell on images (ConvLSTM2DCell) runs over (batch, time, h, w, c)
+        self.input_ndim = getattr(self.cell, "sequence_ndim", self.input_ndim)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
