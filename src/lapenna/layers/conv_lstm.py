@@ -258,6 +258,8 @@ class ConvLSTM2D(_KerasRecurrent):
             "unit_forget_bias": unit_forget_bias,
         }
         super().__init__(filters, _cell_args=extra, **kwargs)
+        # Keras's cell class is ConvLSTMCell: "conv_lstm2d/conv_lstm_cell/kernel"
+        self.cell.name = "conv_lstm_cell"
 
     def _loop(self, sequences, states, mask, training):
         """The input convolution of every step at once, over the ``time * batch`` frames;

@@ -70,7 +70,10 @@ class RNN(Layer):
         return_state: also return the final states (a list ``[output, *states]``).
         go_backwards: process the sequence in reverse (the outputs stay in processing order).
         stateful: carry the final states of a batch into the next call as initial states
-            (same batch size each call; ``reset_states()`` zeroes them).
+            (same batch size each call; ``reset_state()`` zeroes them). As in Keras 3, the
+            carried states are not weights: files (``save``, ``save_weights``,
+            checkpoints) leave them out, so a loaded model starts from zero states, while
+            ``load_weights`` into a model keeps the states it carries.
         unroll: accepted for Keras compatibility; the loop is the same either way.
         zero_output_for_mask: output zeros at masked steps instead of repeating.
 
@@ -133,10 +136,12 @@ class RNN(Layer):
             if not w.path.startswith(f"{self.name}/"):
                 w.path = f"{self.name}/{w.path}"
 
-    def reset_states(self):
+    def reset_state(self):
         """Zero the carried states of a stateful layer."""
         if self.states is not None:
             self.states = [Tensor(B.xp.zeros_like(s.data)) for s in self.states]
+
+    reset_states = reset_state  # the Keras 2 name, which Keras 3 keeps
 
     # -- the call, in steps --------------------------------------------------------------
     def call(self, inputs, mask=None, training=None):

@@ -154,9 +154,12 @@ class Bidirectional(Layer):
             return [*outs, *[None] * (2 * n)]
         return outs if len(outs) > 1 else out
 
-    def reset_states(self):
-        self.forward_layer.reset_states()
-        self.backward_layer.reset_states()
+    def reset_state(self):
+        """Zero both directions' carried states (stateful layers)."""
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    reset_states = reset_state  # the Keras 2 name
 
     def get_config(self):
         registry = get_registry("layers")
