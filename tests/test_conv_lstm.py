@@ -1,6 +1,6 @@
 """ConvLSTM2D beyond the Keras comparison (tests/test_layers_rnn_keras.py): dropout masks
 (reproducible from a seed, off at inference, the right fraction dropped, one per gate),
-the whole-sequence input convolution against the cell run step by step, float64 gradient
+the layer's loop against the generic RNN over its cell, float64 gradient
 checks through time with dropout and masks, and bad arguments."""
 
 import numpy as np
@@ -92,9 +92,9 @@ def test_mask_statistics(rate, recurrent_rate):
         ({"dilation_rate": 2, "dropout": 0.5}, {"return_sequences": True, "return_state": True}),
     ],
 )
-def test_whole_sequence_convolution_equals_the_cell_step_by_step(cell_args, loop_args):
-    """``ConvLSTM2D`` convolves all frames at once; ``RNN(ConvLSTM2DCell)`` runs the cell
-    one step at a time. Same weights, same seed (so the same masks): the same numbers."""
+def test_the_layer_equals_the_generic_rnn_over_its_cell(cell_args, loop_args):
+    """``ConvLSTM2D``'s own loop and ``RNN(ConvLSTM2DCell)`` over the cell, with the same
+    weights and seed (so the same masks): the same numbers."""
     x = RNG.standard_normal((2, 4, 7, 6, 2))
     mask = np.array([[1, 0, 1, 1], [0, 1, 1, 0]], dtype=bool)
     layer = _layer(x, seed=5, **cell_args, **loop_args)
