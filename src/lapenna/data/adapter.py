@@ -178,8 +178,16 @@ class IterableBatches:
 
     def _batches(self, source, skip):
         # islice draws no item past ``steps``: a generator's next epoch starts right there
-        for item in itertools.islice(source, skip, self.steps or None):
-            yield unpack(item)
+        try:
+            for item in itertools.islice(source, skip, self.steps or None):
+                yield unpack(item)
+        finally:
+            # a Dataset's pass ends here, not whenever its iterator is collected: a
+            # prefetch thread stops, and sets back what it drew ahead, before the epoch ends
+            # (a generator is its own iterator: the next epoch goes on with it)
+            close = getattr(source, "close", None)
+            if source is not self.source and callable(close):
+                close()
 
 
 class SequenceBatches:
