@@ -33,7 +33,7 @@ from lapenna.io.archive import (
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
-from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_weights
+from lapenna.io.keras_h5 import keras3_layer_keys, read_keras_model_config, read_keras_weights
 from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.model_config import FORMAT_VERSION, check_model_config
 from lapenna.io.npz import load_npz, save_npz
@@ -582,32 +582,36 @@ def load_keras_model(path):
     with open(path, "rb") as f:
         is_hdf5 = f.read(8) == _HDF5_SIGNATURE
     if is_hdf5:
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            config = f.attrs.get("model_config")
+        config = read_keras_model_config(path)
         if config is None:
             raise FormatError(
                 f"{path}: an HDF5 file without 'model_config' (a weights file: build the "
                 "model, then model.load_weights(path))"
             )
-        model = model_from_keras_json(config.decode() if isinstance(config, bytes) else config)
-        return load_keras_weights(model, path)
+        return load_keras_weights(_keras_model(config, path), path)
     # the config first, then the weights entry, copied to a file in chunks and only up to
     # what the model built from the config can need
     bounds = {"config.json": MAX_CONFIG_BYTES, _KERAS_WEIGHTS_ENTRY: MAX_KERAS_ARCHIVE_ENTRY}
     with open_entries(path, list(bounds), max_entry_bytes=bounds) as (zf, infos, _):
         config = read_entry(zf, infos["config.json"], MAX_CONFIG_BYTES, path)
-        try:
-            model = model_from_keras_json(config.decode())
-        except UnicodeDecodeError:
-            raise FormatError(f"{path}: config.json is not UTF-8 text") from None
+        model = _keras_model(config, path)
         bound = min(_keras_file_bound(model), MAX_KERAS_ARCHIVE_ENTRY)
         with tempfile.TemporaryDirectory() as folder:
             weights = os.path.join(folder, _KERAS_WEIGHTS_ENTRY)
             with open(weights, "wb") as out:
                 copy_entry(zf, infos[_KERAS_WEIGHTS_ENTRY], bound, path, out)
             return load_keras_weights(model, weights)
+
+
+def _keras_model(config, path):
+    """``model_from_keras_json`` on a file's config, every refusal a FormatError naming
+    the file (a config that does not describe a model lapenna can build included)."""
+    try:
+        return model_from_keras_json(config)
+    except FormatError as err:
+        raise FormatError(f"{path}: {err}") from None
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError, UnicodeError) as err:
+        raise FormatError(f"{path}: the model config cannot be built ({err})") from None
 
 
 def _keras_file_bound(model):
