@@ -162,3 +162,23 @@ def test_a_global_heap_walk_that_would_spin_is_refused_first(keras_files, tmp_pa
         worker.close()
     assert result.startswith("FormatError ") and str(path) in result, result
     assert "global heap collection" in result and "size 0" in result
+
+
+def test_a_string_attribute_whose_type_became_a_sequence_is_refused_not_read(keras_files, tmp_path):
+    # one byte of model_config's type message (a version 1 attribute message: the name
+    # padded to 16 bytes, then the type) turns a variable-length string into a
+    # variable-length sequence; HDF5 crashed the process reading it
+    raw = bytearray((keras_files / "model.h5").read_bytes())
+    at = raw.index(b"model_config\x00") + 16
+    assert raw[at] == 0x19 and raw[at + 1] == 1  # vlen (class 9, version 1) of strings
+    raw[at + 1] = 0
+    path = tmp_path / "model.h5"
+    path.write_bytes(bytes(raw))
+    worker = _Worker()
+    try:
+        result = worker.load(path)
+    finally:
+        worker.close()
+    assert result is not None, "the worker crashed"
+    assert result.startswith("FormatError ") and str(path) in result, result
+    assert "'model_config' of '/' must list strings" in result

@@ -339,7 +339,11 @@ MAX_ATTR_CHUNKS = 10_000
 
 
 def _bounded_attr(group, name, source):
-    """An attribute's value, after checking its declared element count and size."""
+    """A string attribute's value, after checking its declared element count, its size
+    and its type: HDF5 crashes the process reading a variable-length attribute whose type
+    is not a string (one changed byte in a Keras file's type message does it)."""
+    from h5py import h5t
+
     attribute = group.attrs.get_id(name)
     count = int(np.prod(attribute.shape)) if attribute.shape else 1
     size = count * attribute.dtype.itemsize
@@ -347,6 +351,14 @@ def _bounded_attr(group, name, source):
         raise FormatError(
             f"{source}: attribute {name!r} of {group.name!r} declares {count} items in "
             f"{size} bytes, more than the bound of {MAX_ATTR_BYTES}"
+        )
+    kind = attribute.get_type().get_class()
+    if kind != h5t.STRING:
+        if count == 0:  # Keras writes an empty name list as an empty float array
+            return np.zeros(0, dtype=object)
+        raise FormatError(
+            f"{source}: attribute {name!r} of {group.name!r} must list strings, got HDF5 "
+            f"type class {kind}"
         )
     return group.attrs[name]
 
