@@ -232,3 +232,35 @@ def test_recurrent_features_lapenna_lacks_are_refused_by_name(tmp_path):
 
     message = _keras_error(tmp_path, masked_average)
     assert "GlobalAveragePooling1D does not use" in message
+
+
+@pytest.mark.parametrize("kind", ["ratio", "bound"])
+def test_a_keras_archive_weights_entry_is_bounded_before_it_is_inflated(
+    keras_files, tmp_path, kind
+):
+    import tracemalloc
+
+    from lapenna.io import FormatError
+
+    folder, _, _ = keras_files
+    path = tmp_path / "bomb.keras"
+    size = 48 * 2**20
+    with zipfile.ZipFile(folder / "model.keras") as src, zipfile.ZipFile(path, "w") as out:
+        out.writestr("config.json", src.read("config.json"))
+        info = zipfile.ZipInfo("model.weights.h5")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with out.open(info, "w", force_zip64=True) as entry:
+            if kind == "bound":  # random bytes keep the ratio near 250:1, under the cap
+                entry.write(np.random.default_rng(0).bytes(size // 300))
+            for _ in range(size // 2**20 - (kind == "bound")):
+                entry.write(bytes(2**20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match="model.weights.h5") as info:
+            lp.models.load_model(path)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert str(path) in str(info.value)
+    assert ("times as many" if kind == "ratio" else "bound") in str(info.value)
+    assert peak < 8 * 2**20, f"{peak} bytes used before the refusal"

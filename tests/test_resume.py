@@ -2,6 +2,8 @@
 bit-identical to one never interrupted (weights, optimizer state, logs), for arrays and for
 Dataset pipelines with shuffle, map and augmentation, with dropout in the model."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -216,3 +218,63 @@ def test_set_state_checks_everything_before_assigning():
         model.set_state(state)
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+class Slow(lp.callbacks.Callback):
+    """A training step slower than the pipeline, so the prefetch thread is always ahead."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.05)
+
+
+def _slow_augment(x, y):
+    time.sleep(0.02)
+    return _augment(x, y)
+
+
+def _prefetched_run(tmp_path, crash_at=None):
+    """Prefetch two batches ahead of an epoch cut to 3 of its 5 batches: the worker thread
+    augments batches the epoch never trains on. A resumed epoch replays its skipped
+    batches at once, so its thread gets less far ahead than the uninterrupted run's."""
+    lp.set_seed(5)
+    x, y = _arrays()
+    ds = data.Dataset.from_tensor_slices((x, y)).shuffle(40).batch(8)
+    ds = ds.map(_slow_augment).prefetch(2)
+    model = _model()
+    callbacks = [lp.callbacks.BackupAndRestore(tmp_path / "backup", save_freq=2), Slow()]
+    if crash_at:
+        callbacks.append(CrashAt(crash_at))
+    history = model.fit(ds, epochs=4, steps_per_epoch=3, verbose=0, callbacks=callbacks)
+    return model, history
+
+
+# 7: the last backup holds an epoch's last batch (its 3 batches are replayed, none trained);
+# 5: it holds the first batch of epoch 1
+@pytest.mark.parametrize("crash_at", [7, 5])
+def test_prefetch_ahead_of_steps_per_epoch_does_not_change_a_resumed_run(tmp_path, crash_at):
+    clean, clean_history = _prefetched_run(tmp_path / "clean")
+    with pytest.raises(Crash):
+        _prefetched_run(tmp_path / "run", crash_at)
+    resumed, history = _prefetched_run(tmp_path / "run")
+    # backups every 2 batches, 3 batches an epoch: the last one before the crash
+    saved_epoch = ((crash_at // 2) * 2 - 1) // 3
+    _assert_same_run(clean, resumed, clean_history, history, list(range(saved_epoch, 4)))
+
+
+def test_a_prefetch_stopped_early_leaves_the_streams_after_the_items_taken():
+    def draw(x):
+        return x + lp.backend.generator("augment").integers(1000)
+
+    ds = data.Dataset.range(10).map(draw)
+    for wait in (0.0, 0.05):
+        lp.set_seed(3)
+        iterator = iter(ds.prefetch(3))
+        taken = [next(iterator) for _ in range(4)]
+        time.sleep(wait)  # the thread gets ahead, or not
+        iterator.close()
+        after = lp.backend.generator("augment").integers(1000)
+        lp.set_seed(3)
+        plain = iter(ds)
+        assert [next(plain) for _ in range(4)] == taken
+        plain.close()
+        assert after == lp.backend.generator("augment").integers(1000)

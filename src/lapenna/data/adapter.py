@@ -13,12 +13,18 @@ arrays (or nested tuples/lists/dicts of arrays, see :mod:`lapenna.utils.tree`; `
 
 Each source gives ``len()`` (batches per epoch, or None when unknown) and ``epoch(skip)``,
 an iterator over one epoch's batches starting at batch ``skip`` (a resumed run).
+
+``fit`` checks what it is given before anything trains: arrays whole, before the first
+epoch; a Dataset, generator or PyDataset on its first batch (:meth:`check_first`), with the
+same checks and messages, when that batch is drawn (before the first step) or, for
+validation data, at once (:meth:`peek_check`, which leaves no trace in the source or the
+random streams).
 """
 
 import itertools
 import math
 
-from lapenna.backend import floatx, generator
+from lapenna.backend import floatx, generator, get_rng_state, set_rng_state
 from lapenna.backend import host_np as np
 from lapenna.data.dataset import Dataset
 from lapenna.data.structure import to_arrays, unpack_x_y_sample_weight
@@ -156,13 +162,59 @@ class ArrayBatches:
             yield take((self.x, self.y, self.sample_weight), index)
 
 
-class IterableBatches:
+def checked_unpack(item, check, prefix=""):
+    """:func:`unpack` with ``fit``'s checks of array data (see :func:`training_batches`)
+    run on one batch: numbers before conversion, then lengths, NaNs and ``check``'s
+    shapes, with the messages arrays get."""
+    x, y, sample_weight = unpack_x_y_sample_weight(item)
+    check("raw", x, y, sample_weight, prefix)
+    x, y, sample_weight = unpack((x, y, sample_weight))
+    num_samples(x, y, sample_weight)
+    check_finite(x, prefix + "x")
+    if y is not None:
+        check_finite(y, prefix + "y")
+    check("arrays", x, y, sample_weight, prefix)
+    return x, y, sample_weight
+
+
+class _FirstBatchCheck:
+    """Shared by the sources that yield batches: the first batch drawn is checked."""
+
+    _check, _prefix = None, ""
+
+    def check_first(self, check, prefix=""):
+        """Run ``check`` (``fit``'s hook) on the first batch this source yields."""
+        self._check, self._prefix = check, prefix
+        return self
+
+    def _unpack(self, item):
+        if self._check is None:
+            return unpack(item)
+        check, self._check = self._check, None
+        return checked_unpack(item, check, self._prefix)
+
+    def peek_check(self, check, prefix=""):
+        """Draw the first batch now and check it; the source is left as it was (a
+        generator gets its batch back; a Dataset's pass is closed and every random stream
+        set back, so the batch costs nothing but its computation)."""
+        state = get_rng_state()
+        try:
+            found, item = self._peek()
+        finally:
+            set_rng_state(state)
+        if found:
+            checked_unpack(item, check, prefix)
+        return self
+
+
+class IterableBatches(_FirstBatchCheck):
     """Batches from a Dataset, a generator or any iterable of ``x``, ``(x, y)`` or
     ``(x, y, w)``. A generator is drawn from where the last epoch stopped."""
 
     def __init__(self, source, steps=None):
         self.source = source
         self.steps = steps
+        self._pending = []  # a batch drawn from a generator by peek_check, given back
 
     def __len__(self):
         if self.steps:
@@ -174,15 +226,44 @@ class IterableBatches:
 
     def epoch(self, skip=0):
         """An iterator over the source's batches, dropping the first ``skip``."""
-        return self._batches(iter(self.source), skip)
+        source = iter(self.source)
+        if self._pending:
+            pending, self._pending = self._pending, []
+            return self._batches(itertools.chain(pending, source), skip)
+        return self._batches(source, skip)
+
+    def _peek(self):
+        source = iter(self.source)
+        try:
+            item = next(source)
+        except StopIteration:
+            return False, None
+        if source is self.source:  # a generator: the next epoch starts with this batch
+            self._pending.append(item)
+        else:
+            _close(source)
+        return True, item
 
     def _batches(self, source, skip):
         # islice draws no item past ``steps``: a generator's next epoch starts right there
-        for item in itertools.islice(source, skip, self.steps or None):
-            yield unpack(item)
+        try:
+            for item in itertools.islice(source, skip, self.steps or None):
+                yield self._unpack(item)
+        finally:
+            # a Dataset's pass ends here, not whenever its iterator is collected: a
+            # prefetch thread stops, and sets back what it drew ahead, before the epoch ends
+            # (a generator is its own iterator: the next epoch goes on with it)
+            if source is not self.source:
+                _close(source)
 
 
-class SequenceBatches:
+def _close(iterator):
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()
+
+
+class SequenceBatches(_FirstBatchCheck):
     """Batches from a ``keras.utils.PyDataset``-style object: ``source[i]`` is batch ``i``
     for ``i < len(source)``; ``source.on_epoch_end()``, if it exists, runs after each epoch
     (where such an object reshuffles)."""
@@ -198,9 +279,12 @@ class SequenceBatches:
         """An iterator over batches ``skip, ..., len - 1``."""
         return self._batches(skip)
 
+    def _peek(self):
+        return (True, self.source[0]) if len(self.source) else (False, None)
+
     def _batches(self, skip):
         for index in range(skip, len(self)):
-            yield unpack(self.source[index])
+            yield self._unpack(self.source[index])
         on_epoch_end = getattr(self.source, "on_epoch_end", None)
         if callable(on_epoch_end):
             on_epoch_end()
@@ -241,10 +325,12 @@ def training_batches(
     Args:
         x, y, sample_weight, batch_size, shuffle: as ``Model.fit``.
         check: optional ``check(stage, x, y, sample_weight, prefix)`` the caller uses to
-            validate array data: called with ``stage="raw"`` on the values as given
+            validate the data: called with ``stage="raw"`` on the values as given
             (before any conversion) and with ``stage="arrays"`` on the arrays that will be
             batched (after the validation split); ``prefix`` is ``""`` for the training
-            data and ``"validation_data's "`` for the validation data.
+            data and ``"validation_data's "`` for the validation data. A source that
+            yields batches is checked on its first batch: the training source's when the
+            first epoch draws it, the validation source's here.
         **options: ``validation_split``, ``validation_data``, ``class_weight``,
             ``steps_per_epoch``, ``validation_batch_size`` as ``Model.fit``.
 
@@ -264,6 +350,8 @@ def training_batches(
         if validation_split:
             raise ValueError("validation_split needs arrays; give validation_data instead")
         train = make_batches(x, y, sample_weight, steps=steps)
+        if check is not None:  # on the first batch, when the first epoch draws it
+            train.check_first(check)
     else:
         if check is not None:
             check("raw", x, y, sample_weight, "")
@@ -291,11 +379,13 @@ def training_batches(
 def _validation_batches(validation_data, batch_size, check=None):
     if validation_data is None:
         return None
+    prefix = "validation_data's "
     if source_kind(validation_data) != "arrays":
-        return make_batches(validation_data)
+        batches = make_batches(validation_data)
+        # now, not after the first training epoch
+        return batches if check is None else batches.peek_check(check, prefix)
     if not isinstance(validation_data, tuple) or not 2 <= len(validation_data) <= 3:
         raise ValueError("validation_data must be (x, y), (x, y, sample_weight) or a Dataset")
-    prefix = "validation_data's "
     if check is not None:
         check("raw", *validation_data, *[None] * (3 - len(validation_data)), prefix)
     vx, vy, vw = unpack(validation_data)

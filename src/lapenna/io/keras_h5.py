@@ -28,8 +28,10 @@ refused, each with the file and group named.
 """
 
 import math
+import mmap
 import os
 import re
+import struct
 
 from lapenna.backend import host_np as np
 from lapenna.io.errors import FormatError
@@ -39,6 +41,99 @@ MAX_WEIGHT_BYTES = 2**33
 MAX_DEPTH = 32
 _LAYER_CONTAINERS = ("layers", "_layer_checkpoint_dependencies")
 _SKIPPED_ROOTS = ("optimizer", "vars")
+# what h5py raises on a malformed file: HDF5's errors surface as OSError, KeyError (an
+# object that cannot be opened), RuntimeError (a link that cannot be checked), ValueError
+# or TypeError; a string attribute that is not UTF-8 comes back with surrogates
+_H5_ERRORS = (
+    OSError,
+    KeyError,
+    RuntimeError,
+    ValueError,
+    TypeError,
+    IndexError,
+    OverflowError,
+    UnicodeError,
+    MemoryError,
+)
+
+
+def check_global_heaps(source):
+    """Refuse a file whose global heap collections HDF5 could not walk to their end.
+
+    Variable-length strings (Keras's ``model_config``, ``layer_names``...) live in global
+    heap collections (``GCOL``: a 16-byte header with the collection's size, then objects,
+    each a 16-byte header with its index and size, and a free-space object of index 0).
+    HDF5 walks a collection object by object when it first reads from it, and a free-space
+    object of size 0 never moves it on: the read spins forever inside C code (a one-byte
+    change to an object's size can do that). This walk is HDF5's, in Python, over every
+    collection in the file, before h5py reads anything; it is bounded by the file's size.
+
+    Raises:
+        FormatError: naming the file and the collection that cannot be walked.
+    """
+    with open(source, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            at = data.find(b"GCOL")
+            while at != -1:
+                _check_collection(data, at, source)
+                at = data.find(b"GCOL", at + 4)
+
+
+def _check_collection(data, at, source):
+    if at + 16 > len(data) or data[at + 4] != 1:
+        return  # not a collection (HDF5 refuses other versions itself)
+    (size,) = struct.unpack_from("<Q", data, at + 8)
+    end = at + size
+    if size < 16 or end > len(data):
+        return  # past the file's end: HDF5 refuses to read it
+    p = at + 16
+    while p < end and p + 16 <= end:
+        index, _, _, length = struct.unpack_from("<HHIQ", data, p)
+        step = 16 + (length + 7) // 8 * 8 if index else length
+        if step <= 0 or p + step > end:
+            what = "of size 0" if step <= 0 else f"of {length} bytes runs past its end"
+            raise FormatError(
+                f"{source}: the global heap collection at byte {at} is corrupt (object "
+                f"{index} at byte {p} {what}); HDF5 would not finish reading it"
+            )
+        p += step
+
+
+def _unreadable(source, err):
+    text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    return FormatError(f"{source}: cannot be read as a Keras HDF5 file ({text})")
+
+
+def read_keras_model_config(path):
+    """The ``model_config`` attribute of a Keras ``.h5`` model file as text (None when the
+    file has none: a weights file), its size checked before it is read.
+
+    Raises:
+        FormatError: naming the file, for anything HDF5 or the text refuses.
+    """
+    import h5py
+
+    source = os.fspath(path)
+    check_regular_path(source)
+    check_global_heaps(source)
+    try:
+        with h5py.File(source, "r") as f:
+            if "model_config" not in f.attrs:
+                return None
+            config = _bounded_attr(f, "model_config", source)
+        if isinstance(config, np.ndarray) and config.shape == ():
+            config = config.item()
+        text = config.decode("utf-8") if isinstance(config, bytes) else config
+        if not isinstance(text, str):
+            raise FormatError(f"{source}: 'model_config' is not text ({type(text).__name__})")
+        text.encode("utf-8")  # h5py passes bytes that are not UTF-8 on as surrogates
+        return text
+    except FormatError:
+        raise
+    except _H5_ERRORS as err:
+        raise _unreadable(source, err) from None
 
 
 def read_keras_weights(path, *, include_empty=False, max_bytes=MAX_WEIGHT_BYTES):
@@ -76,24 +171,33 @@ def read_keras_weights(path, *, include_empty=False, max_bytes=MAX_WEIGHT_BYTES)
 
     source = os.fspath(path)
     check_regular_path(source)  # a missing file is an OSError; a FIFO or device is refused
+    check_global_heaps(source)
     try:
         handle = h5py.File(source, "r")
     except OSError as err:
         raise FormatError(f"{source}: not an HDF5 file ({err})") from None
     reader = _Reader(h5py, source, max_bytes)
-    with handle as f:
-        if _has_list_attr(f, "layer_names"):
-            layers = reader.keras2(f)
-        elif "model_weights" in f and _has_list_attr(f["model_weights"], "layer_names"):
-            layers = reader.keras2(f["model_weights"])
-        elif any(name in f for name in (*_LAYER_CONTAINERS, "vars")):
-            layers = reader.keras3(f)
-        else:
-            raise FormatError(
-                f"{source}: not a Keras weights file (no layer_names attribute, no "
-                "model_weights group, no layers/vars groups)"
-            )
+    try:
+        with handle as f:
+            layers = _read_layers(f, reader, source)
+    except FormatError:
+        raise
+    except _H5_ERRORS as err:
+        raise _unreadable(source, err) from None
     return [(name, arrays) for name, arrays in layers if arrays or include_empty]
+
+
+def _read_layers(f, reader, source):
+    if _has_list_attr(f, "layer_names"):
+        return reader.keras2(f)
+    if "model_weights" in f and _has_list_attr(f["model_weights"], "layer_names"):
+        return reader.keras2(reader.child(f, "model_weights", want_group=True))
+    if any(name in f for name in (*_LAYER_CONTAINERS, "vars")):
+        return reader.keras3(f)
+    raise FormatError(
+        f"{source}: not a Keras weights file (no layer_names attribute, no model_weights "
+        "group, no layers/vars groups)"
+    )
 
 
 def keras3_layer_keys(class_names):
@@ -363,7 +467,11 @@ MAX_ATTR_CHUNKS = 10_000
 
 
 def _bounded_attr(group, name, source):
-    """An attribute's value, after checking its declared element count and size."""
+    """A string attribute's value, after checking its declared element count, its size
+    and its type: HDF5 crashes the process reading a variable-length attribute whose type
+    is not a string (one changed byte in a Keras file's type message does it)."""
+    from h5py import h5t
+
     attribute = group.attrs.get_id(name)
     count = int(np.prod(attribute.shape)) if attribute.shape else 1
     size = count * attribute.dtype.itemsize
@@ -371,6 +479,14 @@ def _bounded_attr(group, name, source):
         raise FormatError(
             f"{source}: attribute {name!r} of {group.name!r} declares {count} items in "
             f"{size} bytes, more than the bound of {MAX_ATTR_BYTES}"
+        )
+    kind = attribute.get_type().get_class()
+    if kind != h5t.STRING:
+        if count == 0:  # Keras writes an empty name list as an empty float array
+            return np.zeros(0, dtype=object)
+        raise FormatError(
+            f"{source}: attribute {name!r} of {group.name!r} must list strings, got HDF5 "
+            f"type class {kind}"
         )
     return group.attrs[name]
 

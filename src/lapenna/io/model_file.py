@@ -24,13 +24,21 @@ from lapenna.io.archive import (
     CONFIG_NAME,
     MAX_ENTRY_BYTES,
     WEIGHTS_NAME,
+    copy_entry,
+    open_entries,
     read_archive,
+    read_entry,
     write_archive,
 )
 from lapenna.io.atomic import atomic_write
 from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
 from lapenna.io.errors import FormatError
-from lapenna.io.keras_h5 import keras3_layer_keys, keras3_weight_groups, read_keras_weights
+from lapenna.io.keras_h5 import (
+    keras3_layer_keys,
+    keras3_weight_groups,
+    read_keras_model_config,
+    read_keras_weights,
+)
 from lapenna.io.keras_json import model_from_keras_json
 from lapenna.io.keras_write import (
     keras_weight_groups,
@@ -49,6 +57,7 @@ OPTIMIZER_PREFIX = "optimizer/"
 # each entry is refused on its declared size, before it is inflated
 _ENTRY_BOUNDS = {CONFIG_NAME: MAX_CONFIG_BYTES, WEIGHTS_NAME: MAX_ENTRY_BYTES}
 _BUILD_SLACK = 1 << 16  # weights a file may leave out (none today) and rounding
+_HEADER_BYTES = 512  # a generous bound on one tensor's entry in a file's header
 
 
 # -- weights by their place in the model -------------------------------------------------
@@ -150,8 +159,11 @@ def load_weights(model, path, skip_mismatch=False, by_name=False):
 
 def _file_bound(model):
     """The most bytes a weight file for ``model`` may hold: its weights four times over
-    (float64 files, optimizer slots) plus a constant; larger files are refused unread."""
-    return 4 * sum(w.numpy().nbytes for w in model.weights) + (1 << 20)
+    (float64 files, optimizer slots), a header entry for each (``_HEADER_BYTES`` a tensor,
+    four tensors a weight) plus a constant; larger files are refused unread."""
+    weights = model.weights
+    data = sum(w.numpy().nbytes for w in weights)
+    return 4 * (data + _HEADER_BYTES * len(weights)) + (1 << 20)
 
 
 def _require_built(model, what):
@@ -312,16 +324,28 @@ def read_model_file(path, safe_mode=True, max_weight_bytes=None):
     bounds = dict(_ENTRY_BOUNDS)
     if max_weight_bytes is not None:
         bounds[WEIGHTS_NAME] = max_weight_bytes
-    entries = read_archive(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=bounds)
+    with open_entries(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=bounds) as found:
+        zf, infos, source = found
+        config = _config_entry(zf, infos[CONFIG_NAME], path, safe_mode)
+        arrays = _weights_entry(zf, infos[WEIGHTS_NAME], bounds[WEIGHTS_NAME], path)
+    return config, arrays
+
+
+def _config_entry(zf, info, path, safe_mode):
+    raw = read_entry(zf, info, _ENTRY_BOUNDS[CONFIG_NAME], path)
     try:
-        config = loads_config(entries[CONFIG_NAME].decode("utf-8"), safe_mode=safe_mode)
+        config = loads_config(raw.decode("utf-8"), safe_mode=safe_mode)
     except UnicodeDecodeError as err:
         raise FormatError(f"{path}: {CONFIG_NAME} is not UTF-8 text") from err
     except FormatError as err:
         raise FormatError(f"{path}: {CONFIG_NAME}: {err}") from None
     check_model_config(config, path)
-    arrays = load_bytes(entries[WEIGHTS_NAME], name=f"{path}:{WEIGHTS_NAME}")
-    return config, arrays
+    return config
+
+
+def _weights_entry(zf, info, bound, path):
+    raw = read_entry(zf, info, bound, path)
+    return load_bytes(raw, name=f"{path}:{WEIGHTS_NAME}")
 
 
 def build_model(config, custom_objects=None, safe_mode=True, source="config", max_bytes=None):
@@ -368,9 +392,15 @@ def load_model(path, compile=True, custom_objects=None, safe_mode=True):  # noqa
     """
     if is_keras_model_file(path):
         return load_keras_model(path)
-    config, arrays = read_model_file(path, safe_mode=safe_mode)
-    held = sum(a.nbytes for k, a in arrays.items() if k.startswith(MODEL_PREFIX))
-    model = build_model(config, custom_objects, safe_mode, str(path), held + _BUILD_SLACK)
+    # the config first; then the weights entry, inflated only up to what the model built
+    # from the config needs (a bomb declaring gigabytes for a small model is refused unread)
+    with open_entries(path, [CONFIG_NAME, WEIGHTS_NAME], max_entry_bytes=_ENTRY_BOUNDS) as found:
+        zf, infos, _ = found
+        config = _config_entry(zf, infos[CONFIG_NAME], str(path), safe_mode)
+        declared = infos[WEIGHTS_NAME].file_size  # building allocates no more than this
+        model = build_model(config, custom_objects, safe_mode, str(path), declared + _BUILD_SLACK)
+        bound = min(_file_bound(model), _ENTRY_BOUNDS[WEIGHTS_NAME])
+        arrays = _weights_entry(zf, infos[WEIGHTS_NAME], bound, str(path))
     weights = {k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)}
     pairs = _check_arrays(model, weights, str(path))
     _assign(pairs, str(path))
@@ -628,24 +658,48 @@ def load_keras_model(path):
     with open(path, "rb") as f:
         is_hdf5 = f.read(8) == _HDF5_SIGNATURE
     if is_hdf5:
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            config = f.attrs.get("model_config")
+        config = read_keras_model_config(path)
         if config is None:
             raise FormatError(
                 f"{path}: an HDF5 file without 'model_config' (a weights file: build the "
                 "model, then model.load_weights(path))"
             )
-        model = model_from_keras_json(config.decode() if isinstance(config, bytes) else config)
-        return load_keras_weights(model, path)
-    with zipfile.ZipFile(path) as archive:
-        for name in ("config.json", _KERAS_WEIGHTS_ENTRY):
-            if archive.getinfo(name).file_size > MAX_KERAS_ARCHIVE_ENTRY:
-                raise FormatError(f"{path}: entry {name!r} is too large")
-        model = model_from_keras_json(archive.read("config.json").decode())
+        return load_keras_weights(_keras_model(config, path), path)
+    # the config first, then the weights entry, copied to a file in chunks and only up to
+    # what the model built from the config can need
+    bounds = {"config.json": MAX_CONFIG_BYTES, _KERAS_WEIGHTS_ENTRY: MAX_KERAS_ARCHIVE_ENTRY}
+    with open_entries(path, list(bounds), max_entry_bytes=bounds) as (zf, infos, _):
+        config = read_entry(zf, infos["config.json"], MAX_CONFIG_BYTES, path)
+        model = _keras_model(config, path)
+        bound = min(_keras_file_bound(model), MAX_KERAS_ARCHIVE_ENTRY)
         with tempfile.TemporaryDirectory() as folder:
             weights = os.path.join(folder, _KERAS_WEIGHTS_ENTRY)
             with open(weights, "wb") as out:
-                out.write(archive.read(_KERAS_WEIGHTS_ENTRY))
+                copy_entry(zf, infos[_KERAS_WEIGHTS_ENTRY], bound, path, out)
             return load_keras_weights(model, weights)
+
+
+def _keras_model(config, path):
+    """``model_from_keras_json`` on a file's config, every refusal a FormatError naming
+    the file (a config that does not describe a model lapenna can build included)."""
+    try:
+        return model_from_keras_json(config)
+    except FormatError as err:
+        raise FormatError(f"{path}: {err}") from None
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError, UnicodeError) as err:
+        raise FormatError(f"{path}: the model config cannot be built ({err})") from None
+
+
+def _keras_file_bound(model):
+    """``_file_bound`` plus HDF5's own bytes: Keras writes a few groups for every layer,
+    weights or not (about 2.4 KB a layer measured; 16 KiB allowed)."""
+    return _file_bound(model) + (1 << 14) * (len(_all_layers(model)) + 1)
+
+
+def _all_layers(model):
+    found, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        found.append(layer)
+        stack.extend(getattr(layer, "layers", []) or [])
+    return found
