@@ -24,6 +24,7 @@ generic ``layers.RNN`` loop over cells (built from ops) has one.
 """
 
 from lapenna import backend as B
+from lapenna.autograd import capture, grad_mode
 from lapenna.autograd.function import Function
 from lapenna.autograd.tensor import Tensor
 from lapenna.backend import xp
@@ -152,7 +153,131 @@ class SimpleRNNScan(_Recurrence):
         return self._pack(True, dx, [dh], dkernel, drec, dbias)
 
 
-class LSTMScan(_Recurrence):
+# -- LSTM and GRU: batch-major, in place, rows in parallel --------------------------------
+#
+# LSTM and GRU run per step a (batch, units) x (units, gates * units) GEMM and a dozen
+# elementwise products on (batch, units) blocks, so per-call overhead decides their speed.
+# Their kernels therefore:
+# - keep the arrays batch-major, as the caller has them: the input projection of a block of
+#   samples is one GEMM, each step's gates are the slice [:, t] of it, states are written
+#   straight into the output, and the weight gradients are GEMMs over (batch * time) rows:
+#   no transposed copy of the input, the output or the gradients;
+# - write every elementwise result with ``out=`` into the arrays that keep it (the saved
+#   gates, the output) or into a few buffers made once per call: no allocation per step;
+# - halve, once per call, the weight and bias columns of every gate whose activation is
+#   the sigmoid, so that sigma(z) = (1 + tanh(z / 2)) / 2 is one tanh and two in-place
+#   products (four numpy calls fewer than 1 / (1 + exp(-z)), the same values to rounding);
+# - hand each worker a block of samples for the whole sequence (the rows of a batch never
+#   meet): its GEMMs run single-threaded and its elementwise work beside the other
+#   worker's, with no hand-over between threads at each step;
+# - save nothing for backward when no gradient is wanted (inference).
+
+_MIN_ROWS = 8  # samples per block below which threads cost more than they save
+
+
+def _rows_per_block(batch):
+    blocks = min(B.workers(), batch // _MIN_ROWS)
+    return batch if blocks <= 1 else -(-batch // blocks)
+
+
+def _activate(name, z, out=None, halved=False):
+    """``out = f(z)`` (in place when ``out`` is None). ``halved``: ``z`` is already half the
+    pre-activation (the columns were halved), which the sigmoid wants for its tanh."""
+    out = z if out is None else out
+    if name == "sigmoid":
+        if not halved:
+            xp.multiply(z, 0.5, out=out)
+            z = out
+        xp.tanh(z, out=out)
+        out *= 0.5
+        out += 0.5
+    elif name == "tanh":
+        xp.tanh(z, out=out)
+    elif name == "relu":
+        xp.maximum(z, 0, out=out)
+    elif out is not z:  # linear
+        out[...] = z
+    return out
+
+
+def _derivative(name, y, out):
+    """``out = f'(z)`` written with ``y = f(z)``."""
+    if name == "sigmoid":  # y (1 - y)
+        xp.subtract(1, y, out=out)
+        out *= y
+    elif name == "tanh":  # 1 - y^2
+        xp.multiply(y, y, out=out)
+        xp.subtract(1, out, out=out)
+    elif name == "relu":
+        xp.greater(y, 0, out=out)
+    else:
+        out.fill(1)
+    return out
+
+
+def _blend(m, new, old):
+    """``new = m new + (1 - m) old`` in place (``m``: the (rows, 1) time-mask column)."""
+    new -= old
+    new *= m
+    new += old
+
+
+def _prev_product(h_seq, h0, d):
+    """``sum_t h_{t-1}^T d_t`` over all samples, ``h_seq`` (n, time, u) holding ``h_t`` and
+    ``d`` (n, time, k): one GEMM over the rows flattened as (sample, step), row r of H
+    meeting row r + 1 of D, which pairs h_t with d_{t+1} within each sample. The n - 1
+    pairs that cross from one sample's last step to the next one's first are taken back
+    out, and h_0 meets each sample's first step. ``h_seq`` may be a strided view (the hidden
+    half of the LSTM's output): the flattening needs no copy."""
+    n, time, u = h_seq.shape
+    h2, d2 = h_seq.reshape(n * time, u), d.reshape(n * time, d.shape[2])
+    total = xp.matmul(h2[:-1].T, d2[1:])
+    total -= xp.matmul(h_seq[:-1, -1].T, d[1:, 0])
+    total += xp.matmul(h0.T, d[:, 0])
+    return total
+
+
+class _GatedScan(_Recurrence):
+    """What LSTM and GRU share: the packed weights with the sigmoid gates' columns halved,
+    the blocks of rows, the masks of one block, and whether backward will come."""
+
+    def _start(self, x, kernel):
+        if kernel.shape[0] != x.shape[2]:
+            raise ValueError(
+                f"{type(self).__name__}: kernel expects {kernel.shape[0]} input features, "
+                f"got inputs of shape {x.shape}"
+            )
+        # no backward will come (inference, no_grad): keep nothing for it
+        self.saving = grad_mode.is_enabled() and any(p.requires_grad for p in self.parents)
+
+    def _halves(self, units, gate_activations, dtype):
+        """Per column: 0.5 where the gate's activation is the sigmoid, else 1."""
+        scale = xp.ones(len(gate_activations) * units, dtype=dtype)
+        for k, name in enumerate(gate_activations):
+            if name == "sigmoid":
+                scale[k * units : (k + 1) * units] = 0.5
+        return scale
+
+    def _block_masks(self, rows, mask, rd, dtype):
+        """The time mask of a block as (n, time, 1) and its recurrent dropout mask."""
+        m = None if mask is None else xp.asarray(mask[rows], dtype=dtype)[:, :, None]
+        return m, None if rd is None else xp.asarray(rd[rows], dtype=dtype)
+
+    def _mask_args(self):
+        return [a for a in (self.mask, self.recurrent_mask) if a is not None]
+
+    def _unpack_masks(self, arrays):
+        arrays = list(arrays)
+        mask = arrays.pop(0) if self.mask is not None else None
+        return mask, arrays.pop(0) if self.recurrent_mask is not None else None
+
+    def release(self):
+        super().release()
+        for name in ("out", "acts", "tcs", "rh", "saving"):
+            self.__dict__.pop(name, None)
+
+
+class LSTMScan(_GatedScan):
     """Keras's LSTM, gates ``i, f, c, o``::
 
         i, f, o = sigma(z_i), sigma(z_f), sigma(z_o);  g = tanh(z_c)
@@ -160,82 +285,182 @@ class LSTMScan(_Recurrence):
 
     Inputs ``x, h0, c0, kernel, recurrent_kernel[, bias]``; the output puts the hidden
     and the cell states side by side: ``(batch, time, 2 * units)``, ``[..., :units]`` is
-    ``h`` and ``[..., units:]`` is ``c`` (so the final cell state can be returned)."""
+    ``h`` and ``[..., units:]`` is ``c`` (so the final cell state can be returned).
+
+    Inside, the packed columns run ``i, f, o, c`` (the cell gate moved last: a permutation
+    of the weights' columns made once per call, undone on their gradients), so that the
+    three sigmoid gates are one contiguous block: one activation call for the three."""
 
     n_states = 2
+    _ORDER = (0, 1, 3, 2)  # Keras's gate k is column block k of the inside order's _ORDER[k]
+
+    def _columns(self, units):
+        """Indices of the inside order's columns in Keras's layout."""
+        return xp.concatenate([xp.arange(k * units, (k + 1) * units) for k in self._ORDER])
+
+    def _weights(self, kernel, recurrent_kernel, units, halved):
+        cols = self._columns(units)
+        w, r = kernel[:, cols], recurrent_kernel[:, cols]
+        if halved:
+            scale = self._halves(units, self._gate_activations(), kernel.dtype)
+            w *= scale
+            r *= scale
+        return w, r, cols
+
+    def _gate_activations(self):
+        return [self.recurrent_activation] * 3 + [self.activation]
 
     def forward(self, x, h0, c0, kernel, recurrent_kernel, *bias):
-        xt, batch, time = self._setup(x, kernel)
-        act, _ = _ACTIVATIONS[self.activation]
-        ract, _ = _ACTIVATIONS[self.recurrent_activation]
-        units = h0.shape[1]
-        gates = B.matmul(xt, kernel)
+        self._start(x, kernel)
+        batch, time, _ = x.shape
+        u = h0.shape[1]
+        w, r, cols = self._weights(kernel, recurrent_kernel, u, halved=True)
+        b = None
         if bias:
-            gates += bias[0]
-        gates = gates.reshape(time, batch, 4 * units)
-        hs = xp.empty((time, batch, units), dtype=x.dtype)
-        cs, c_new = xp.empty_like(hs), xp.empty_like(hs)
-        h, c = h0, c0
+            b = bias[0][cols] * self._halves(u, self._gate_activations(), x.dtype)
+        out = xp.empty((batch, time, 2 * u), dtype=x.dtype)
+        # the pre-activations, turned into the gates' activations step by step
+        acts = xp.empty((batch, time, 4 * u), dtype=x.dtype)
+        tcs = xp.empty((batch, time, u), dtype=x.dtype) if self.saving else None
+
+        def block(lo, hi):
+            rows = slice(lo, hi)
+            self._forward_rows(
+                x[rows], h0[rows], c0[rows], w, r, b, out[rows], acts[rows],
+                None if tcs is None else tcs[rows], *self._block_masks(
+                    rows, self.mask, self.recurrent_mask, x.dtype),
+            )  # fmt: skip
+
+        B.map_chunks(block, batch, _rows_per_block(batch))
+        if self.saving:
+            self.out, self.acts, self.tcs = out, acts, tcs
+        return out
+
+    def _forward_rows(self, x, h, c, w, r, b, out, acts, tcs, m, rd):
+        n, time, u = out.shape[0], out.shape[1], h.shape[1]
+        # the input half of every step's pre-activation: one GEMM over n * time rows
+        xp.matmul(x.reshape(n * time, -1), w, out=acts.reshape(n * time, 4 * u))
+        if b is not None:
+            acts += b
+        rec, ig = xp.empty((n, 4 * u), dtype=x.dtype), xp.empty((n, u), dtype=x.dtype)
+        fused_tanh = self.recurrent_activation == "sigmoid" and self.activation == "tanh"
         for t in range(time):
-            z = gates[t]
-            z += B.matmul(self._dropped(h), recurrent_kernel)
-            z[:, : 2 * units] = ract(z[:, : 2 * units])
-            z[:, 2 * units : 3 * units] = act(z[:, 2 * units : 3 * units])
-            z[:, 3 * units :] = ract(z[:, 3 * units :])
-            i, f, g, o = (
-                z[:, :units],
-                z[:, units : 2 * units],
-                z[:, 2 * units : 3 * units],
-                z[:, 3 * units :],
-            )
-            c_new[t] = f * c + i * g
-            h = self._blend(t, o * act(c_new[t]), h)
-            c = self._blend(t, c_new[t], c)
-            hs[t], cs[t] = h, c
-        self.h0, self.c0, self.hs, self.cs, self.c_new, self.gates = h0, c0, hs, cs, c_new, gates
-        self.weights = (kernel, recurrent_kernel)
-        return xp.concatenate([hs, cs], axis=2).transpose(1, 0, 2).copy()
+            z = acts[:, t]
+            xp.matmul(h if rd is None else h * rd, r, out=rec)
+            z += rec
+            if fused_tanh:  # the usual case: one tanh for the four gates
+                xp.tanh(z, out=z)
+                s = z[:, : 3 * u]
+                s *= 0.5
+                s += 0.5
+            else:
+                _activate(self.recurrent_activation, z[:, : 3 * u], halved=True)
+                _activate(self.activation, z[:, 3 * u :], halved=True)
+            i, f, o, g = (z[:, k * u : (k + 1) * u] for k in range(4))
+            h_t, c_t = out[:, t, :u], out[:, t, u:]
+            xp.multiply(f, c, out=c_t)
+            xp.multiply(i, g, out=ig)
+            c_t += ig
+            tc = ig if tcs is None else tcs[:, t]  # tanh(c_t), kept when backward will need it
+            _activate(self.activation, c_t, out=tc)
+            xp.multiply(o, tc, out=h_t)
+            if m is not None:
+                _blend(m[:, t], h_t, h)
+                _blend(m[:, t], c_t, c)
+            h, c = h_t, c_t
 
     def backward(self, grad):
-        kernel, recurrent_kernel = self.weights
-        act, dact = _ACTIVATIONS[self.activation]
-        _, dract = _ACTIVATIONS[self.recurrent_activation]
-        units = self.h0.shape[1]
-        g_all = grad.data.transpose(1, 0, 2)
-        time = g_all.shape[0]
-        c_prev_seq = self._previous(self.cs, self.c0)
-        dz = xp.empty_like(self.gates)
-        dh, dc = xp.zeros_like(self.h0), xp.zeros_like(self.c0)
+        inputs = [grad.data, *(p.data for p in self.parents[:5]), self.out, self.acts, self.tcs]
+        # one step of a captured plan (see ``autograd.capture``)
+        arrays = capture.host("LSTMScanGrad", self._grads, [*inputs, *self._mask_args()])
+        dx, dh0, dc0, dkernel, drec, dbias = arrays if self.needs_grad[0] else (None, *arrays)
+        return self._pack(True, dx, [dh0, dc0], dkernel, drec, dbias)
+
+    def _grads(self, g, x, h0, c0, kernel, recurrent_kernel, out, acts, tcs, *masks):
+        """The input, state, weight and bias gradients, on arrays."""
+        batch, u = h0.shape
+        mask, rd = self._unpack_masks(masks)
+        w, r, cols = self._weights(kernel, recurrent_kernel, u, halved=False)
+        rt = xp.ascontiguousarray(r.T)
+        dz = xp.empty_like(acts)  # the gradient of every (true, unhalved) pre-activation
+        dx = xp.empty(x.shape, dtype=x.dtype) if self.needs_grad[0] else None
+        dh0, dc0 = xp.empty_like(h0), xp.empty_like(c0)
+
+        def block(lo, hi):
+            rows = slice(lo, hi)
+            m, rdb = self._block_masks(rows, mask, rd, x.dtype)
+            self._backward_rows(
+                g[rows], c0[rows], out[rows], acts[rows], tcs[rows], dz[rows], dh0[rows],
+                dc0[rows], rt, m, rdb,
+            )  # fmt: skip
+            return self._weight_grads(
+                x[rows], h0[rows], out[rows, :, :u], dz[rows], w,
+                None if dx is None else dx[rows], rdb,
+            )  # fmt: skip
+
+        parts = B.map_chunks(block, batch, _rows_per_block(batch))
+        dw, dr, db = (sum(p[k] for p in parts[1:]) + parts[0][k] for k in range(3))
+        # back to Keras's column order
+        dkernel, drec, dbias = xp.empty_like(dw), xp.empty_like(dr), xp.empty_like(db)
+        dkernel[:, cols], drec[:, cols], dbias[cols] = dw, dr, db
+        grads = (dh0, dc0, dkernel, drec, dbias)
+        return grads if dx is None else (dx, *grads)
+
+    def _backward_rows(self, g, c0, out, acts, tcs, dz, dh, dc, rt, m, rd):
+        """Backward through time for one block; ``dh``/``dc`` end as the initial states'
+        gradients."""
+        n, time, u = tcs.shape
+        dh.fill(0)
+        dc.fill(0)
+        tmp, dc_tot = xp.empty((n, 3 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
+        dh_old = dc_old = None
         for t in reversed(range(time)):
-            dh = dh + g_all[t, :, :units]
-            dc = dc + g_all[t, :, units:]
-            dh_new, dh_old = self._split_grad(dh, t)
-            dc_new, dc_old = self._split_grad(dc, t)
-            z = self.gates[t]
-            i, f, gg, o = (
-                z[:, :units],
-                z[:, units : 2 * units],
-                z[:, 2 * units : 3 * units],
-                z[:, 3 * units :],
-            )
-            tc = act(self.c_new[t])
-            dc_tot = dc_new + dh_new * o * dact(tc)
-            d = dz[t]
-            d[:, :units] = dc_tot * gg * dract(i)
-            d[:, units : 2 * units] = dc_tot * c_prev_seq[t] * dract(f)
-            d[:, 2 * units : 3 * units] = dc_tot * i * dact(gg)
-            d[:, 3 * units :] = dh_new * tc * dract(o)
-            dh = self._dropped(B.matmul(d, recurrent_kernel.T))
-            dc = dc_tot * f
-            if dh_old is not None:
-                dh, dc = dh + dh_old, dc + dc_old
-        hp = self._dropped(self._previous(self.hs, self.h0))
-        drec = B.matmul(hp.reshape(-1, units).T, dz.reshape(-1, 4 * units))
-        dx, dkernel, dbias = self._input_grads(dz, kernel)
-        return self._pack(True, dx, [dh, dc], dkernel, drec, dbias)
+            dh += g[:, t, :u]
+            dc += g[:, t, u:]
+            if m is not None:  # a masked step passes the gradients through to t - 1
+                dh_old, dc_old = dh * (1 - m[:, t]), dc * (1 - m[:, t])
+                dh *= m[:, t]
+                dc *= m[:, t]
+            z, tc, d = acts[:, t], tcs[:, t], dz[:, t]
+            i, f, o, gg = (z[:, k * u : (k + 1) * u] for k in range(4))
+            c_prev = c0 if t == 0 else out[:, t - 1, u:]
+            # dL/dc_t in all: the cell's own gradient and the one through h_t = o tanh(c_t)
+            _derivative(self.activation, tc, dc_tot)
+            dc_tot *= o
+            dc_tot *= dh
+            dc_tot += dc
+            # dL/d(i, f, o), then times sigma' for the three at once
+            xp.multiply(dc_tot, gg, out=d[:, :u])
+            xp.multiply(dc_tot, c_prev, out=d[:, u : 2 * u])
+            xp.multiply(dh, tc, out=d[:, 2 * u : 3 * u])
+            d[:, : 3 * u] *= _derivative(self.recurrent_activation, z[:, : 3 * u], tmp)
+            # dL/dg
+            dg = _derivative(self.activation, gg, d[:, 3 * u :])
+            dg *= dc_tot
+            dg *= i
+            # to t - 1: dh = dZ R^T (through the dropout mask), dc = dc_t f
+            xp.matmul(d, rt, out=dh)
+            if rd is not None:
+                dh *= rd
+            xp.multiply(dc_tot, f, out=dc)
+            if m is not None:
+                dh += dh_old
+                dc += dc_old
+
+    def _weight_grads(self, x, h0, hs, dz, w, dx, rd):
+        """One block's share of dW = X^T dZ, dR = H_prev^T dZ, db = sum(dZ), and its rows of
+        dX = dZ W^T."""
+        n, time, gates = dz.shape
+        d2 = dz.reshape(n * time, gates)
+        x2 = x.reshape(n * time, -1)
+        if dx is not None:
+            xp.matmul(d2, w.T, out=dx.reshape(n * time, -1))
+        if rd is not None:  # the recurrent product saw h_{t-1} * rd
+            hs, h0 = hs * rd[:, None, :], h0 * rd
+        return xp.matmul(x2.T, d2), _prev_product(hs, h0, dz), d2.sum(axis=0)
 
 
-class GRUScan(_Recurrence):
+class GRUScan(_GatedScan):
     """Keras's GRU, gates ``z, r, h``, ``h_t = z h_{t-1} + (1 - z) hh``::
 
         reset_after=True  (bias (2, 3u): input and recurrent biases)
@@ -244,100 +469,192 @@ class GRUScan(_Recurrence):
             hh = tanh(x W_h + b_h + (r * h_{t-1}) R_h)
 
     Inputs ``x, h0, kernel, recurrent_kernel[, bias]``; output ``(batch, time, units)``.
+    The recurrent biases of ``z`` and ``r`` only add to the input ones, so they join them
+    in the input projection.
     """
 
     reset_after = True
 
+    def _gate_activations(self):
+        # the h gate is never halved: reset_after's backward needs its recurrent part whole
+        return [self.recurrent_activation] * 2 + [None]
+
     def forward(self, x, h0, kernel, recurrent_kernel, *bias):
-        xt, batch, time = self._setup(x, kernel)
-        act, _ = _ACTIVATIONS[self.activation]
-        ract, _ = _ACTIVATIONS[self.recurrent_activation]
+        self._start(x, kernel)
+        batch, time, _ = x.shape
         u = h0.shape[1]
-        xz = B.matmul(xt, kernel)
-        rbias = None
+        scale = self._halves(u, self._gate_activations(), x.dtype)
+        w, r = kernel * scale, recurrent_kernel * scale
+        b_in = b_rec_h = None
         if bias:
-            xz += bias[0][0] if self.reset_after else bias[0]
-            rbias = bias[0][1] if self.reset_after else None
-        xz = xz.reshape(time, batch, 3 * u)
-        hs = xp.empty((time, batch, u), dtype=x.dtype)
-        # z, r, hh and (reset_after) the recurrent h-part before the reset, per step
-        saved = xp.empty((time, batch, 4 * u), dtype=x.dtype)
-        h = h0
-        for t in range(time):
-            hd = self._dropped(h)
-            s = saved[t]
+            b_in = (bias[0][0] if self.reset_after else bias[0]) * scale
             if self.reset_after:
-                rec = B.matmul(hd, recurrent_kernel)
-                if rbias is not None:
-                    rec += rbias
-                s[:, : 2 * u] = ract(xz[t, :, : 2 * u] + rec[:, : 2 * u])
-                s[:, 3 * u :] = rec[:, 2 * u :]
-                s[:, 2 * u : 3 * u] = act(xz[t, :, 2 * u :] + s[:, u : 2 * u] * rec[:, 2 * u :])
+                b_rec = bias[0][1] * scale
+                b_in[: 2 * u] += b_rec[: 2 * u]
+                b_rec_h = b_rec[2 * u :]
+        out = xp.empty((batch, time, u), dtype=x.dtype)
+        acts = xp.empty((batch, time, 3 * u), dtype=x.dtype)  # pre-activations, then gates
+        # reset_after: h_{t-1} R_h + b'_h; else r * h_{t-1}
+        rh = xp.empty((batch, time, u), dtype=x.dtype) if self.saving else None
+
+        def block(lo, hi):
+            rows = slice(lo, hi)
+            self._forward_rows(
+                x[rows], h0[rows], w, r, b_in, b_rec_h, out[rows], acts[rows],
+                None if rh is None else rh[rows], *self._block_masks(
+                    rows, self.mask, self.recurrent_mask, x.dtype),
+            )  # fmt: skip
+
+        B.map_chunks(block, batch, _rows_per_block(batch))
+        if self.saving:
+            self.out, self.acts, self.rh = out, acts, rh
+        return out
+
+    def _forward_rows(self, x, h, w, r, b_in, b_rec_h, out, acts, rh, m, rd):
+        n, time, u = out.shape
+        xp.matmul(x.reshape(n * time, -1), w, out=acts.reshape(n * time, 3 * u))
+        if b_in is not None:
+            acts += b_in
+        rec = xp.empty((n, 3 * u if self.reset_after else 2 * u), dtype=x.dtype)
+        hpart, spare = xp.empty((n, u), dtype=x.dtype), xp.empty((n, u), dtype=x.dtype)
+        r_zr, r_h = r[:, : 2 * u].copy(), r[:, 2 * u :].copy()
+        for t in range(time):
+            zt = acts[:, t]
+            hd = h if rd is None else h * rd
+            zr, hh = zt[:, : 2 * u], zt[:, 2 * u :]
+            keep = spare if rh is None else rh[:, t]
+            if self.reset_after:
+                xp.matmul(hd, r, out=rec)
+                zr += rec[:, : 2 * u]
+                _activate(self.recurrent_activation, zr, halved=True)
+                if b_rec_h is None:
+                    keep[...] = rec[:, 2 * u :]
+                else:
+                    xp.add(rec[:, 2 * u :], b_rec_h, out=keep)
+                xp.multiply(zr[:, u:], keep, out=hpart)  # r * (h R_h + b'_h)
             else:
-                rec = B.matmul(hd, recurrent_kernel[:, : 2 * u])
-                s[:, : 2 * u] = ract(xz[t, :, : 2 * u] + rec)
-                rh = B.matmul(s[:, u : 2 * u] * hd, recurrent_kernel[:, 2 * u :])
-                s[:, 2 * u : 3 * u] = act(xz[t, :, 2 * u :] + rh)
-            z, hh = s[:, :u], s[:, 2 * u : 3 * u]
-            h = self._blend(t, z * h + (1 - z) * hh, h)
-            hs[t] = h
-        self.h0, self.hs, self.saved_gates = h0, hs, saved
-        self.weights = (kernel, recurrent_kernel)
-        return hs.transpose(1, 0, 2).copy()
+                xp.matmul(hd, r_zr, out=rec)
+                zr += rec
+                _activate(self.recurrent_activation, zr, halved=True)
+                xp.multiply(zr[:, u:], hd, out=keep)  # r * h
+                xp.matmul(keep, r_h, out=hpart)
+            hh += hpart
+            _activate(self.activation, hh)
+            # h_t = z h_{t-1} + (1 - z) hh = hh + z (h_{t-1} - hh)
+            h_t = out[:, t]
+            xp.subtract(h, hh, out=h_t)
+            h_t *= zr[:, :u]
+            h_t += hh
+            if m is not None:
+                _blend(m[:, t], h_t, h)
+            h = h_t
 
     def backward(self, grad):
-        kernel, recurrent_kernel = self.weights
-        _, dact = _ACTIVATIONS[self.activation]
-        _, dract = _ACTIVATIONS[self.recurrent_activation]
-        u = self.h0.shape[1]
-        g_all = grad.data.transpose(1, 0, 2)
-        time = g_all.shape[0]
-        h_prev = self._previous(self.hs, self.h0)
-        hd_prev = self._dropped(h_prev)
-        dx_z = xp.empty((time, g_all.shape[1], 3 * u), dtype=g_all.dtype)  # input side
-        drz = xp.empty_like(dx_z)  # recurrent side (reset_after: incl. h-part)
-        rk_h = recurrent_kernel[:, 2 * u :]
-        dh = xp.zeros_like(self.h0)
+        inputs = [grad.data, *(p.data for p in self.parents[:4]), self.out, self.acts, self.rh]
+        # one step of a captured plan (see ``autograd.capture``)
+        arrays = capture.host("GRUScanGrad", self._grads, [*inputs, *self._mask_args()])
+        dx, dh0, dkernel, drec, dbias = arrays if self.needs_grad[0] else (None, *arrays)
+        return self._pack(self.has_bias, dx, [dh0], dkernel, drec, dbias)
+
+    def _grads(self, g, x, h0, kernel, recurrent_kernel, out, acts, rh, *masks):
+        """The input, state, weight and bias gradients, on arrays.
+
+        Per step the gradient of the pre-activations is kept as (n, 4u) columns
+        ``[dz, dr, dh_rec, dh_in]`` with reset_after (the h gate's recurrent side is
+        ``r`` times its input side: the first three are what ``R`` sees, in ``R``'s order),
+        as ``[dz, dr, dh]`` without."""
+        batch, u = h0.shape
+        mask, rd = self._unpack_masks(masks)
+        width = 4 * u if self.reset_after else 3 * u
+        dz = xp.empty((*acts.shape[:2], width), dtype=acts.dtype)
+        dx = xp.empty(x.shape, dtype=x.dtype) if self.needs_grad[0] else None
+        dh0 = xp.empty_like(h0)
+        rt = xp.ascontiguousarray(recurrent_kernel.T)
+
+        def block(lo, hi):
+            rows = slice(lo, hi)
+            m, rdb = self._block_masks(rows, mask, rd, x.dtype)
+            self._backward_rows(
+                g[rows], h0[rows], out[rows], acts[rows], rh[rows], dz[rows], dh0[rows],
+                rt, m, rdb,
+            )  # fmt: skip
+            return self._weight_grads(
+                x[rows], h0[rows], out[rows], rh[rows], dz[rows], kernel,
+                None if dx is None else dx[rows], rdb,
+            )  # fmt: skip
+
+        parts = B.map_chunks(block, batch, _rows_per_block(batch))
+        dkernel, drec, dbias = (sum(p[k] for p in parts[1:]) + parts[0][k] for k in range(3))
+        grads = (dh0, dkernel, drec, dbias)
+        return grads if dx is None else (dx, *grads)
+
+    def _backward_rows(self, g, h0, out, acts, rh, dz, dh, rt, m, rd):
+        n, time, u = out.shape
+        dh.fill(0)
+        tmp, back = xp.empty((n, 2 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
+        rt_zr, rt_h = rt[: 2 * u].copy(), rt[2 * u :].copy()
+        dh_old = None
         for t in reversed(range(time)):
-            dh = dh + g_all[t]
-            dnew, dold = self._split_grad(dh, t)
-            s = self.saved_gates[t]
-            z, r, hh = s[:, :u], s[:, u : 2 * u], s[:, 2 * u : 3 * u]
-            da_h = dnew * (1 - z) * dact(hh)
-            da_z = dnew * (h_prev[t] - hh) * dract(z)
-            dh = dnew * z
+            dh += g[:, t]
+            if m is not None:  # a masked step passes the gradient through to t - 1
+                dh_old = dh * (1 - m[:, t])
+                dh *= m[:, t]
+            s, d = acts[:, t], dz[:, t]
+            z, r, hh = s[:, :u], s[:, u : 2 * u], s[:, 2 * u :]
+            h_prev = h0 if t == 0 else out[:, t - 1]
+            h_in = 3 * u if self.reset_after else 2 * u  # the h gate's input-side column
+            d_z, d_r, d_h = d[:, :u], d[:, u : 2 * u], d[:, h_in : h_in + u]
+            # dL/d(hh pre-activation) = dh (1 - z) tanh'(hh)
+            _derivative(self.activation, hh, d_h)
+            xp.subtract(1, z, out=back)
+            d_h *= back
+            d_h *= dh
+            # dL/dz = dh (h_{t-1} - hh), times sigma' below
+            xp.subtract(h_prev, hh, out=d_z)
+            d_z *= dh
             if self.reset_after:
-                rec_h = s[:, 3 * u :]
-                da_r = da_h * rec_h * dract(r)
-                drz[t, :, 2 * u :] = da_h * r
-                drz[t, :, :u], drz[t, :, u : 2 * u] = da_z, da_r
-                dhd = B.matmul(drz[t], recurrent_kernel.T)
+                # dL/dr = d_h (h_{t-1} R_h + b'_h); the recurrent side of the h gate: d_h r
+                xp.multiply(d_h, rh[:, t], out=d_r)
+                xp.multiply(d_h, r, out=d[:, 2 * u : 3 * u])
+                d[:, : 2 * u] *= _derivative(self.recurrent_activation, s[:, : 2 * u], tmp)
+                xp.matmul(d[:, : 3 * u], rt, out=back)
             else:
-                d_rh = B.matmul(da_h, rk_h.T)  # gradient of r * h_{t-1}
-                da_r = d_rh * hd_prev[t] * dract(r)
-                drz[t, :, :u], drz[t, :, u : 2 * u] = da_z, da_r
-                drz[t, :, 2 * u :] = da_h  # kept for dR_h below
-                dhd = B.matmul(drz[t, :, : 2 * u], recurrent_kernel[:, : 2 * u].T) + d_rh * r
-            dx_z[t, :, :u], dx_z[t, :, u : 2 * u], dx_z[t, :, 2 * u :] = da_z, da_r, da_h
-            dh = dh + self._dropped(dhd)
-            if dold is not None:
-                dh = dh + dold
-        rows = time * g_all.shape[1]
+                # the gradient of r * h_{t-1} is d_h R_h^T
+                xp.matmul(d_h, rt_h, out=back)
+                hd = h_prev if rd is None else h_prev * rd
+                xp.multiply(back, hd, out=d_r)
+                back *= r  # dL/d(h_{t-1}) through r * h_{t-1}
+                d[:, : 2 * u] *= _derivative(self.recurrent_activation, s[:, : 2 * u], tmp)
+                back += xp.matmul(d[:, : 2 * u], rt_zr)
+            if rd is not None:
+                back *= rd
+            # to t - 1: through h_t = z h_{t-1} + ... and through the recurrent product
+            dh *= z
+            dh += back
+            if m is not None:
+                dh += dh_old
+
+    def _weight_grads(self, x, h0, hs, rh, dz, kernel, dx, rd):
+        n, time, u = hs.shape
+        x2 = x.reshape(n * time, -1)
+        d2 = dz.reshape(n * time, dz.shape[2])
+        if rd is not None:  # the recurrent product saw h_{t-1} * rd
+            hs, h0 = hs * rd[:, None, :], h0 * rd
+        sums = d2.sum(axis=0)
         if self.reset_after:
-            drec = B.matmul(hd_prev.reshape(rows, u).T, drz.reshape(rows, 3 * u))
+            d_in = xp.concatenate([d2[:, : 2 * u], d2[:, 3 * u :]], axis=1)
+            drec = _prev_product(hs, h0, dz[:, :, : 3 * u])
+            dbias = xp.stack([xp.concatenate([sums[: 2 * u], sums[3 * u :]]), sums[: 3 * u]])
         else:
-            r_seq = self.saved_gates[:, :, u : 2 * u]
+            d_in = d2
             drec = xp.concatenate(
                 [
-                    B.matmul(hd_prev.reshape(rows, u).T, drz[:, :, : 2 * u].reshape(rows, 2 * u)),
-                    B.matmul(
-                        (r_seq * hd_prev).reshape(rows, u).T, drz[:, :, 2 * u :].reshape(rows, u)
-                    ),
+                    _prev_product(hs, h0, dz[:, :, : 2 * u]),
+                    xp.matmul(rh.reshape(n * time, u).T, d2[:, 2 * u :]),
                 ],
                 axis=1,
             )
-        dx, dkernel, dbias_in = self._input_grads(dx_z, kernel)
-        dbias = dbias_in
-        if self.reset_after and self.has_bias:
-            dbias = xp.stack([dbias_in, drz.reshape(rows, 3 * u).sum(axis=0)])
-        return self._pack(True, dx, [dh], dkernel, drec, dbias)
+            dbias = sums
+        if dx is not None:
+            xp.matmul(d_in, kernel.T, out=dx.reshape(n * time, -1))
+        return xp.matmul(x2.T, d_in), drec, dbias
