@@ -153,26 +153,28 @@ class SimpleRNNScan(_Recurrence):
         return self._pack(True, dx, [dh], dkernel, drec, dbias)
 
 
-# -- LSTM and GRU: batch-major, in place, rows in parallel --------------------------------
+# -- LSTM and GRU: in place, time-major inside, blocks of samples on the workers --------
 #
 # LSTM and GRU run per step a (batch, units) x (units, gates * units) GEMM and a dozen
-# elementwise products on (batch, units) blocks, so per-call overhead decides their speed.
-# Their kernels therefore:
-# - keep the arrays batch-major, as the caller has them: the input projection of a block of
-#   samples is one GEMM, each step's gates are the slice [:, t] of it, states are written
-#   straight into the output, and the weight gradients are GEMMs over (batch * time) rows:
-#   no transposed copy of the input, the output or the gradients;
+# elementwise products on (batch, units) blocks, so the cost of each numpy call decides
+# their speed. Their kernels therefore:
+# - keep the gates, and what backward needs, time-major, (time, batch, ...): each step's
+#   block is contiguous (elementwise calls on it run about a quarter faster than on the
+#   rows of a batch-major array, which lie time * gates * units apart), while the states
+#   are written straight into the batch-major output (no transposed copy of it);
 # - write every elementwise result with ``out=`` into the arrays that keep it (the saved
 #   gates, the output) or into a few buffers made once per call: no allocation per step;
-# - halve, once per call, the weight and bias columns of every gate whose activation is
-#   the sigmoid, so that sigma(z) = (1 + tanh(z / 2)) / 2 is one tanh and two in-place
-#   products (four numpy calls fewer than 1 / (1 + exp(-z)), the same values to rounding);
-# - hand each worker a block of samples for the whole sequence (the rows of a batch never
-#   meet): its GEMMs run single-threaded and its elementwise work beside the other
-#   worker's, with no hand-over between threads at each step;
-# - save nothing for backward when no gradient is wanted (inference).
+# - halve, once per call, the weight and bias columns of every sigmoid gate, so that
+#   sigma(z) = (1 + tanh(z / 2)) / 2 is one tanh and two in-place products (the LSTM's
+#   four gates share one tanh call), instead of the four calls of 1 / (1 + exp(-z));
+# - save nothing for backward when no gradient is wanted (inference);
+# - let each worker take a block of samples through all the steps (the rows of a batch
+#   never meet): its GEMMs run single-threaded beside the other worker's elementwise work,
+#   with no hand-over of BLAS threads at each step.
+# Backward keeps the per-step work as small, and leaves the weight gradients to three
+# GEMMs over all (time * batch) rows after the loop.
 
-_MIN_ROWS = 8  # samples per block below which threads cost more than they save
+_MIN_ROWS = 16  # samples per block below which threads cost more than they save
 
 
 def _rows_per_block(batch):
@@ -182,7 +184,7 @@ def _rows_per_block(batch):
 
 def _activate(name, z, out=None, halved=False):
     """``out = f(z)`` (in place when ``out`` is None). ``halved``: ``z`` is already half the
-    pre-activation (the columns were halved), which the sigmoid wants for its tanh."""
+    pre-activation (the columns were halved), which is what the sigmoid's tanh wants."""
     out = z if out is None else out
     if name == "sigmoid":
         if not halved:
@@ -222,33 +224,40 @@ def _blend(m, new, old):
     new += old
 
 
-def _prev_product(h_seq, h0, d):
-    """``sum_t h_{t-1}^T d_t`` over all samples, ``h_seq`` (n, time, u) holding ``h_t`` and
-    ``d`` (n, time, k): one GEMM over the rows flattened as (sample, step), row r of H
-    meeting row r + 1 of D, which pairs h_t with d_{t+1} within each sample. The n - 1
-    pairs that cross from one sample's last step to the next one's first are taken back
-    out, and h_0 meets each sample's first step. ``h_seq`` may be a strided view (the hidden
-    half of the LSTM's output): the flattening needs no copy."""
-    n, time, u = h_seq.shape
-    h2, d2 = h_seq.reshape(n * time, u), d.reshape(n * time, d.shape[2])
-    total = xp.matmul(h2[:-1].T, d2[1:])
-    total -= xp.matmul(h_seq[:-1, -1].T, d[1:, 0])
-    total += xp.matmul(h0.T, d[:, 0])
-    return total
-
-
 class _GatedScan(_Recurrence):
-    """What LSTM and GRU share: the packed weights with the sigmoid gates' columns halved,
-    the blocks of rows, the masks of one block, and whether backward will come."""
+    """What LSTM and GRU share: the halved sigmoid columns, the blocks of samples, the
+    masks, whether backward will come, and the weight gradients after the loop."""
 
-    def _start(self, x, kernel):
+    def _start(self, x, kernel, h0, width):
+        """Checks; the arrays of the call: the batch-major output, the time-major
+        pre-activations (the input half of every step's, one GEMM over all time * batch
+        rows) and, when backward will come, the hidden states time-major from h_0 on."""
         if kernel.shape[0] != x.shape[2]:
             raise ValueError(
                 f"{type(self).__name__}: kernel expects {kernel.shape[0]} input features, "
                 f"got inputs of shape {x.shape}"
             )
-        # no backward will come (inference, no_grad): keep nothing for it
-        self.saving = grad_mode.is_enabled() and any(p.requires_grad for p in self.parents)
+        # no backward will come (inference, no_grad): keep nothing for it. Decided once per
+        # node, so that a captured step's replay keeps what its recorded backward reads
+        if getattr(self, "saving", None) is None:
+            self.saving = grad_mode.is_enabled() and any(p.requires_grad for p in self.parents)
+        batch, time, _ = x.shape
+        u = h0.shape[1]
+        out = xp.empty((batch, time, width), dtype=x.dtype)
+        hs = None
+        if self.saving:
+            hs = xp.empty((time + 1, batch, u), dtype=x.dtype)
+            hs[0] = h0
+        return out, hs
+
+    def _projection(self, x, w, b):
+        """``X W + b`` for every step, time-major ``(time, batch, gates)``."""
+        batch, time, features = x.shape
+        x2 = x.transpose(1, 0, 2).reshape(time * batch, features)
+        acts = B.matmul(x2, w).reshape(time, batch, w.shape[1])
+        if b is not None:
+            acts += b
+        return acts
 
     def _halves(self, units, gate_activations, dtype):
         """Per column: 0.5 where the gate's activation is the sigmoid, else 1."""
@@ -258,10 +267,16 @@ class _GatedScan(_Recurrence):
                 scale[k * units : (k + 1) * units] = 0.5
         return scale
 
-    def _block_masks(self, rows, mask, rd, dtype):
-        """The time mask of a block as (n, time, 1) and its recurrent dropout mask."""
-        m = None if mask is None else xp.asarray(mask[rows], dtype=dtype)[:, :, None]
-        return m, None if rd is None else xp.asarray(rd[rows], dtype=dtype)
+    def _blocks(self, fn, batch, mask, rd, dtype):
+        """``fn(rows, m, rd)`` for each block of samples, on the workers; ``m`` is the
+        block's time mask as (time, n, 1), ``rd`` its recurrent dropout mask."""
+
+        def block(lo, hi):
+            rows = slice(lo, hi)
+            m = None if mask is None else xp.asarray(mask[rows].T, dtype=dtype)[:, :, None]
+            fn(rows, m, None if rd is None else xp.asarray(rd[rows], dtype=dtype))
+
+        B.map_chunks(block, batch, _rows_per_block(batch))
 
     def _mask_args(self):
         return [a for a in (self.mask, self.recurrent_mask) if a is not None]
@@ -271,9 +286,24 @@ class _GatedScan(_Recurrence):
         mask = arrays.pop(0) if self.mask is not None else None
         return mask, arrays.pop(0) if self.recurrent_mask is not None else None
 
+    def _weight_grads(self, x, hs, dz, w, rd, rec_cols):
+        """dX = dZ W^T, dW = X^T dZ and dR = H_prev^T dZ, each one GEMM over all time *
+        batch rows (``dz`` time-major; ``rec_cols``: the columns of dZ that R sees)."""
+        batch, time, features = x.shape
+        rows = time * batch
+        d2 = dz.reshape(rows, dz.shape[2])
+        dx = None
+        if self.needs_grad[0]:
+            dx = B.matmul(d2, w.T).reshape(time, batch, features).transpose(1, 0, 2)
+        x2 = x.transpose(1, 0, 2).reshape(rows, features)
+        h_prev = hs[:-1] if rd is None else hs[:-1] * rd  # what the recurrent product saw
+        u = hs.shape[2]
+        drec = B.matmul(h_prev.reshape(rows, u).T, d2[:, rec_cols])
+        return dx, B.matmul(x2.T, d2), drec, d2.sum(axis=0)
+
     def release(self):
         super().release()
-        for name in ("out", "acts", "tcs", "rh", "saving"):
+        for name in ("out", "acts", "tcs", "rh", "hs"):
             self.__dict__.pop(name, None)
 
 
@@ -289,63 +319,47 @@ class LSTMScan(_GatedScan):
 
     Inside, the packed columns run ``i, f, o, c`` (the cell gate moved last: a permutation
     of the weights' columns made once per call, undone on their gradients), so that the
-    three sigmoid gates are one contiguous block: one activation call for the three."""
+    three sigmoid gates are one contiguous block: one call for the three."""
 
     n_states = 2
-    _ORDER = (0, 1, 3, 2)  # Keras's gate k is column block k of the inside order's _ORDER[k]
+    _ORDER = (0, 1, 3, 2)  # the inside order's blocks, as Keras's gate numbers
 
     def _columns(self, units):
         """Indices of the inside order's columns in Keras's layout."""
         return xp.concatenate([xp.arange(k * units, (k + 1) * units) for k in self._ORDER])
 
-    def _weights(self, kernel, recurrent_kernel, units, halved):
-        cols = self._columns(units)
-        w, r = kernel[:, cols], recurrent_kernel[:, cols]
-        if halved:
-            scale = self._halves(units, self._gate_activations(), kernel.dtype)
-            w *= scale
-            r *= scale
-        return w, r, cols
-
     def _gate_activations(self):
         return [self.recurrent_activation] * 3 + [self.activation]
 
     def forward(self, x, h0, c0, kernel, recurrent_kernel, *bias):
-        self._start(x, kernel)
-        batch, time, _ = x.shape
         u = h0.shape[1]
-        w, r, cols = self._weights(kernel, recurrent_kernel, u, halved=True)
-        b = None
-        if bias:
-            b = bias[0][cols] * self._halves(u, self._gate_activations(), x.dtype)
-        out = xp.empty((batch, time, 2 * u), dtype=x.dtype)
-        # the pre-activations, turned into the gates' activations step by step
-        acts = xp.empty((batch, time, 4 * u), dtype=x.dtype)
-        tcs = xp.empty((batch, time, u), dtype=x.dtype) if self.saving else None
+        out, hs = self._start(x, kernel, h0, 2 * u)
+        cols = self._columns(u)
+        scale = self._halves(u, self._gate_activations(), x.dtype)
+        w, r = kernel[:, cols] * scale, recurrent_kernel[:, cols] * scale
+        acts = self._projection(x, w, bias[0][cols] * scale if bias else None)
+        # tanh(c_t) of every step, kept when backward will come
+        tcs = xp.empty((x.shape[1], x.shape[0], u), dtype=x.dtype) if self.saving else None
 
-        def block(lo, hi):
-            rows = slice(lo, hi)
+        def block(rows, m, rd):
             self._forward_rows(
-                x[rows], h0[rows], c0[rows], w, r, b, out[rows], acts[rows],
-                None if tcs is None else tcs[rows], *self._block_masks(
-                    rows, self.mask, self.recurrent_mask, x.dtype),
+                h0[rows], c0[rows], r, out[rows], acts[:, rows],
+                None if hs is None else hs[:, rows], None if tcs is None else tcs[:, rows],
+                m, rd,
             )  # fmt: skip
 
-        B.map_chunks(block, batch, _rows_per_block(batch))
+        self._blocks(block, x.shape[0], self.mask, self.recurrent_mask, x.dtype)
         if self.saving:
-            self.out, self.acts, self.tcs = out, acts, tcs
+            self.out, self.acts, self.tcs, self.hs = out, acts, tcs, hs
         return out
 
-    def _forward_rows(self, x, h, c, w, r, b, out, acts, tcs, m, rd):
+    def _forward_rows(self, h, c, r, out, acts, hs, tcs, m, rd):
+        """The steps of one block: ``acts`` turns from pre-activations into the gates."""
         n, time, u = out.shape[0], out.shape[1], h.shape[1]
-        # the input half of every step's pre-activation: one GEMM over n * time rows
-        xp.matmul(x.reshape(n * time, -1), w, out=acts.reshape(n * time, 4 * u))
-        if b is not None:
-            acts += b
-        rec, ig = xp.empty((n, 4 * u), dtype=x.dtype), xp.empty((n, u), dtype=x.dtype)
+        rec, ig = xp.empty((n, 4 * u), dtype=out.dtype), xp.empty((n, u), dtype=out.dtype)
         fused_tanh = self.recurrent_activation == "sigmoid" and self.activation == "tanh"
         for t in range(time):
-            z = acts[:, t]
+            z = acts[t]
             xp.matmul(h if rd is None else h * rd, r, out=rec)
             z += rec
             if fused_tanh:  # the usual case: one tanh for the four gates
@@ -356,50 +370,47 @@ class LSTMScan(_GatedScan):
             else:
                 _activate(self.recurrent_activation, z[:, : 3 * u], halved=True)
                 _activate(self.activation, z[:, 3 * u :], halved=True)
-            i, f, o, g = (z[:, k * u : (k + 1) * u] for k in range(4))
+            i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
             h_t, c_t = out[:, t, :u], out[:, t, u:]
             xp.multiply(f, c, out=c_t)
             xp.multiply(i, g, out=ig)
             c_t += ig
-            tc = ig if tcs is None else tcs[:, t]  # tanh(c_t), kept when backward will need it
+            tc = ig if tcs is None else tcs[t]
             _activate(self.activation, c_t, out=tc)
             xp.multiply(o, tc, out=h_t)
             if m is not None:
-                _blend(m[:, t], h_t, h)
-                _blend(m[:, t], c_t, c)
+                _blend(m[t], h_t, h)
+                _blend(m[t], c_t, c)
+            if hs is not None:
+                hs[t + 1] = h_t
             h, c = h_t, c_t
 
     def backward(self, grad):
-        inputs = [grad.data, *(p.data for p in self.parents[:5]), self.out, self.acts, self.tcs]
+        inputs = [grad.data, *(p.data for p in self.parents[:5])]
+        inputs += [self.out, self.acts, self.tcs, self.hs, *self._mask_args()]
         # one step of a captured plan (see ``autograd.capture``)
-        arrays = capture.host("LSTMScanGrad", self._grads, [*inputs, *self._mask_args()])
+        arrays = capture.host("LSTMScanGrad", self._grads, inputs)
         dx, dh0, dc0, dkernel, drec, dbias = arrays if self.needs_grad[0] else (None, *arrays)
         return self._pack(True, dx, [dh0, dc0], dkernel, drec, dbias)
 
-    def _grads(self, g, x, h0, c0, kernel, recurrent_kernel, out, acts, tcs, *masks):
+    def _grads(self, g, x, h0, c0, kernel, recurrent_kernel, out, acts, tcs, hs, *masks):
         """The input, state, weight and bias gradients, on arrays."""
-        batch, u = h0.shape
+        u = h0.shape[1]
         mask, rd = self._unpack_masks(masks)
-        w, r, cols = self._weights(kernel, recurrent_kernel, u, halved=False)
+        cols = self._columns(u)
+        w, r = kernel[:, cols], recurrent_kernel[:, cols]
         rt = xp.ascontiguousarray(r.T)
         dz = xp.empty_like(acts)  # the gradient of every (true, unhalved) pre-activation
-        dx = xp.empty(x.shape, dtype=x.dtype) if self.needs_grad[0] else None
         dh0, dc0 = xp.empty_like(h0), xp.empty_like(c0)
 
-        def block(lo, hi):
-            rows = slice(lo, hi)
-            m, rdb = self._block_masks(rows, mask, rd, x.dtype)
+        def block(rows, m, rdb):
             self._backward_rows(
-                g[rows], c0[rows], out[rows], acts[rows], tcs[rows], dz[rows], dh0[rows],
-                dc0[rows], rt, m, rdb,
-            )  # fmt: skip
-            return self._weight_grads(
-                x[rows], h0[rows], out[rows, :, :u], dz[rows], w,
-                None if dx is None else dx[rows], rdb,
+                g[rows], c0[rows], out[rows], acts[:, rows], tcs[:, rows], dz[:, rows],
+                dh0[rows], dc0[rows], rt, m, rdb,
             )  # fmt: skip
 
-        parts = B.map_chunks(block, batch, _rows_per_block(batch))
-        dw, dr, db = (sum(p[k] for p in parts[1:]) + parts[0][k] for k in range(3))
+        self._blocks(block, x.shape[0], mask, rd, x.dtype)
+        dx, dw, dr, db = self._weight_grads(x, hs, dz, w, rd, slice(None))
         # back to Keras's column order
         dkernel, drec, dbias = xp.empty_like(dw), xp.empty_like(dr), xp.empty_like(db)
         dkernel[:, cols], drec[:, cols], dbias[cols] = dw, dr, db
@@ -409,7 +420,7 @@ class LSTMScan(_GatedScan):
     def _backward_rows(self, g, c0, out, acts, tcs, dz, dh, dc, rt, m, rd):
         """Backward through time for one block; ``dh``/``dc`` end as the initial states'
         gradients."""
-        n, time, u = tcs.shape
+        time, n, u = tcs.shape
         dh.fill(0)
         dc.fill(0)
         tmp, dc_tot = xp.empty((n, 3 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
@@ -418,11 +429,11 @@ class LSTMScan(_GatedScan):
             dh += g[:, t, :u]
             dc += g[:, t, u:]
             if m is not None:  # a masked step passes the gradients through to t - 1
-                dh_old, dc_old = dh * (1 - m[:, t]), dc * (1 - m[:, t])
-                dh *= m[:, t]
-                dc *= m[:, t]
-            z, tc, d = acts[:, t], tcs[:, t], dz[:, t]
-            i, f, o, gg = (z[:, k * u : (k + 1) * u] for k in range(4))
+                dh_old, dc_old = dh * (1 - m[t]), dc * (1 - m[t])
+                dh *= m[t]
+                dc *= m[t]
+            z, tc, d = acts[t], tcs[t], dz[t]
+            i, f, o, gg = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
             c_prev = c0 if t == 0 else out[:, t - 1, u:]
             # dL/dc_t in all: the cell's own gradient and the one through h_t = o tanh(c_t)
             _derivative(self.activation, tc, dc_tot)
@@ -447,18 +458,6 @@ class LSTMScan(_GatedScan):
                 dh += dh_old
                 dc += dc_old
 
-    def _weight_grads(self, x, h0, hs, dz, w, dx, rd):
-        """One block's share of dW = X^T dZ, dR = H_prev^T dZ, db = sum(dZ), and its rows of
-        dX = dZ W^T."""
-        n, time, gates = dz.shape
-        d2 = dz.reshape(n * time, gates)
-        x2 = x.reshape(n * time, -1)
-        if dx is not None:
-            xp.matmul(d2, w.T, out=dx.reshape(n * time, -1))
-        if rd is not None:  # the recurrent product saw h_{t-1} * rd
-            hs, h0 = hs * rd[:, None, :], h0 * rd
-        return xp.matmul(x2.T, d2), _prev_product(hs, h0, dz), d2.sum(axis=0)
-
 
 class GRUScan(_GatedScan):
     """Keras's GRU, gates ``z, r, h``, ``h_t = z h_{t-1} + (1 - z) hh``::
@@ -480,9 +479,8 @@ class GRUScan(_GatedScan):
         return [self.recurrent_activation] * 2 + [None]
 
     def forward(self, x, h0, kernel, recurrent_kernel, *bias):
-        self._start(x, kernel)
-        batch, time, _ = x.shape
         u = h0.shape[1]
+        out, hs = self._start(x, kernel, h0, u)
         scale = self._halves(u, self._gate_activations(), x.dtype)
         w, r = kernel * scale, recurrent_kernel * scale
         b_in = b_rec_h = None
@@ -492,37 +490,32 @@ class GRUScan(_GatedScan):
                 b_rec = bias[0][1] * scale
                 b_in[: 2 * u] += b_rec[: 2 * u]
                 b_rec_h = b_rec[2 * u :]
-        out = xp.empty((batch, time, u), dtype=x.dtype)
-        acts = xp.empty((batch, time, 3 * u), dtype=x.dtype)  # pre-activations, then gates
-        # reset_after: h_{t-1} R_h + b'_h; else r * h_{t-1}
-        rh = xp.empty((batch, time, u), dtype=x.dtype) if self.saving else None
+        acts = self._projection(x, w, b_in)
+        # reset_after: h_{t-1} R_h + b'_h; else r * h_{t-1} (kept for backward)
+        rh = xp.empty((x.shape[1], x.shape[0], u), dtype=x.dtype) if self.saving else None
 
-        def block(lo, hi):
-            rows = slice(lo, hi)
+        def block(rows, m, rd):
             self._forward_rows(
-                x[rows], h0[rows], w, r, b_in, b_rec_h, out[rows], acts[rows],
-                None if rh is None else rh[rows], *self._block_masks(
-                    rows, self.mask, self.recurrent_mask, x.dtype),
+                h0[rows], r, b_rec_h, out[rows], acts[:, rows],
+                None if hs is None else hs[:, rows], None if rh is None else rh[:, rows],
+                m, rd,
             )  # fmt: skip
 
-        B.map_chunks(block, batch, _rows_per_block(batch))
+        self._blocks(block, x.shape[0], self.mask, self.recurrent_mask, x.dtype)
         if self.saving:
-            self.out, self.acts, self.rh = out, acts, rh
+            self.out, self.acts, self.rh, self.hs = out, acts, rh, hs
         return out
 
-    def _forward_rows(self, x, h, w, r, b_in, b_rec_h, out, acts, rh, m, rd):
+    def _forward_rows(self, h, r, b_rec_h, out, acts, hs, rh, m, rd):
         n, time, u = out.shape
-        xp.matmul(x.reshape(n * time, -1), w, out=acts.reshape(n * time, 3 * u))
-        if b_in is not None:
-            acts += b_in
-        rec = xp.empty((n, 3 * u if self.reset_after else 2 * u), dtype=x.dtype)
-        hpart, spare = xp.empty((n, u), dtype=x.dtype), xp.empty((n, u), dtype=x.dtype)
+        rec = xp.empty((n, 3 * u if self.reset_after else 2 * u), dtype=out.dtype)
+        hpart, spare = xp.empty((n, u), dtype=out.dtype), xp.empty((n, u), dtype=out.dtype)
         r_zr, r_h = r[:, : 2 * u].copy(), r[:, 2 * u :].copy()
         for t in range(time):
-            zt = acts[:, t]
+            s = acts[t]
             hd = h if rd is None else h * rd
-            zr, hh = zt[:, : 2 * u], zt[:, 2 * u :]
-            keep = spare if rh is None else rh[:, t]
+            zr, hh = s[:, : 2 * u], s[:, 2 * u :]
+            keep = spare if rh is None else rh[t]
             if self.reset_after:
                 xp.matmul(hd, r, out=rec)
                 zr += rec[:, : 2 * u]
@@ -546,65 +539,73 @@ class GRUScan(_GatedScan):
             h_t *= zr[:, :u]
             h_t += hh
             if m is not None:
-                _blend(m[:, t], h_t, h)
+                _blend(m[t], h_t, h)
+            if hs is not None:
+                hs[t + 1] = h_t
             h = h_t
 
     def backward(self, grad):
-        inputs = [grad.data, *(p.data for p in self.parents[:4]), self.out, self.acts, self.rh]
+        inputs = [grad.data, *(p.data for p in self.parents[:4])]
+        inputs += [self.acts, self.rh, self.hs, *self._mask_args()]
         # one step of a captured plan (see ``autograd.capture``)
-        arrays = capture.host("GRUScanGrad", self._grads, [*inputs, *self._mask_args()])
+        arrays = capture.host("GRUScanGrad", self._grads, inputs)
         dx, dh0, dkernel, drec, dbias = arrays if self.needs_grad[0] else (None, *arrays)
         return self._pack(self.has_bias, dx, [dh0], dkernel, drec, dbias)
 
-    def _grads(self, g, x, h0, kernel, recurrent_kernel, out, acts, rh, *masks):
+    def _grads(self, g, x, h0, kernel, recurrent_kernel, acts, rh, hs, *masks):
         """The input, state, weight and bias gradients, on arrays.
 
         Per step the gradient of the pre-activations is kept as (n, 4u) columns
-        ``[dz, dr, dh_rec, dh_in]`` with reset_after (the h gate's recurrent side is
-        ``r`` times its input side: the first three are what ``R`` sees, in ``R``'s order),
-        as ``[dz, dr, dh]`` without."""
-        batch, u = h0.shape
+        ``[dz, dr, dh_rec, dh_in]`` with reset_after (the h gate's recurrent side is ``r``
+        times its input side; the first three are what ``R`` sees, in ``R``'s order), as
+        ``[dz, dr, dh]`` without."""
+        u = h0.shape[1]
         mask, rd = self._unpack_masks(masks)
         width = 4 * u if self.reset_after else 3 * u
         dz = xp.empty((*acts.shape[:2], width), dtype=acts.dtype)
-        dx = xp.empty(x.shape, dtype=x.dtype) if self.needs_grad[0] else None
         dh0 = xp.empty_like(h0)
         rt = xp.ascontiguousarray(recurrent_kernel.T)
 
-        def block(lo, hi):
-            rows = slice(lo, hi)
-            m, rdb = self._block_masks(rows, mask, rd, x.dtype)
+        def block(rows, m, rdb):
             self._backward_rows(
-                g[rows], h0[rows], out[rows], acts[rows], rh[rows], dz[rows], dh0[rows],
+                g[rows], acts[:, rows], rh[:, rows], hs[:, rows], dz[:, rows], dh0[rows],
                 rt, m, rdb,
             )  # fmt: skip
-            return self._weight_grads(
-                x[rows], h0[rows], out[rows], rh[rows], dz[rows], kernel,
-                None if dx is None else dx[rows], rdb,
-            )  # fmt: skip
 
-        parts = B.map_chunks(block, batch, _rows_per_block(batch))
-        dkernel, drec, dbias = (sum(p[k] for p in parts[1:]) + parts[0][k] for k in range(3))
+        self._blocks(block, x.shape[0], mask, rd, x.dtype)
+        if self.reset_after:
+            # the input side: [dz, dr, dh_in] against the kernel's z, r, h columns
+            k4 = xp.concatenate(
+                [kernel[:, : 2 * u], xp.zeros_like(kernel[:, :u]), kernel[:, 2 * u :]], axis=1
+            )
+            dx, dk4, drec, sums = self._weight_grads(x, hs, dz, k4, rd, slice(0, 3 * u))
+            dkernel = xp.concatenate([dk4[:, : 2 * u], dk4[:, 3 * u :]], axis=1)
+            dbias = xp.stack([xp.concatenate([sums[: 2 * u], sums[3 * u :]]), sums[: 3 * u]])
+        else:
+            dx, dkernel, drec_zr, dbias = self._weight_grads(x, hs, dz, kernel, rd, slice(0, 2 * u))
+            rows = rh.shape[0] * rh.shape[1]
+            drec_h = B.matmul(rh.reshape(rows, u).T, dz.reshape(rows, 3 * u)[:, 2 * u :])
+            drec = xp.concatenate([drec_zr, drec_h], axis=1)
         grads = (dh0, dkernel, drec, dbias)
         return grads if dx is None else (dx, *grads)
 
-    def _backward_rows(self, g, h0, out, acts, rh, dz, dh, rt, m, rd):
-        n, time, u = out.shape
+    def _backward_rows(self, g, acts, rh, hs, dz, dh, rt, m, rd):
+        time, n, u = rh.shape
         dh.fill(0)
         tmp, back = xp.empty((n, 2 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
         rt_zr, rt_h = rt[: 2 * u].copy(), rt[2 * u :].copy()
+        h_in = 3 * u if self.reset_after else 2 * u  # the h gate's input-side column
         dh_old = None
         for t in reversed(range(time)):
             dh += g[:, t]
             if m is not None:  # a masked step passes the gradient through to t - 1
-                dh_old = dh * (1 - m[:, t])
-                dh *= m[:, t]
-            s, d = acts[:, t], dz[:, t]
+                dh_old = dh * (1 - m[t])
+                dh *= m[t]
+            s, d = acts[t], dz[t]
             z, r, hh = s[:, :u], s[:, u : 2 * u], s[:, 2 * u :]
-            h_prev = h0 if t == 0 else out[:, t - 1]
-            h_in = 3 * u if self.reset_after else 2 * u  # the h gate's input-side column
+            h_prev = hs[t]
             d_z, d_r, d_h = d[:, :u], d[:, u : 2 * u], d[:, h_in : h_in + u]
-            # dL/d(hh pre-activation) = dh (1 - z) tanh'(hh)
+            # dL/d(hh's pre-activation) = dh (1 - z) tanh'(hh)
             _derivative(self.activation, hh, d_h)
             xp.subtract(1, z, out=back)
             d_h *= back
@@ -614,15 +615,14 @@ class GRUScan(_GatedScan):
             d_z *= dh
             if self.reset_after:
                 # dL/dr = d_h (h_{t-1} R_h + b'_h); the recurrent side of the h gate: d_h r
-                xp.multiply(d_h, rh[:, t], out=d_r)
+                xp.multiply(d_h, rh[t], out=d_r)
                 xp.multiply(d_h, r, out=d[:, 2 * u : 3 * u])
                 d[:, : 2 * u] *= _derivative(self.recurrent_activation, s[:, : 2 * u], tmp)
                 xp.matmul(d[:, : 3 * u], rt, out=back)
             else:
                 # the gradient of r * h_{t-1} is d_h R_h^T
                 xp.matmul(d_h, rt_h, out=back)
-                hd = h_prev if rd is None else h_prev * rd
-                xp.multiply(back, hd, out=d_r)
+                xp.multiply(back, h_prev if rd is None else h_prev * rd, out=d_r)
                 back *= r  # dL/d(h_{t-1}) through r * h_{t-1}
                 d[:, : 2 * u] *= _derivative(self.recurrent_activation, s[:, : 2 * u], tmp)
                 back += xp.matmul(d[:, : 2 * u], rt_zr)
@@ -633,28 +633,3 @@ class GRUScan(_GatedScan):
             dh += back
             if m is not None:
                 dh += dh_old
-
-    def _weight_grads(self, x, h0, hs, rh, dz, kernel, dx, rd):
-        n, time, u = hs.shape
-        x2 = x.reshape(n * time, -1)
-        d2 = dz.reshape(n * time, dz.shape[2])
-        if rd is not None:  # the recurrent product saw h_{t-1} * rd
-            hs, h0 = hs * rd[:, None, :], h0 * rd
-        sums = d2.sum(axis=0)
-        if self.reset_after:
-            d_in = xp.concatenate([d2[:, : 2 * u], d2[:, 3 * u :]], axis=1)
-            drec = _prev_product(hs, h0, dz[:, :, : 3 * u])
-            dbias = xp.stack([xp.concatenate([sums[: 2 * u], sums[3 * u :]]), sums[: 3 * u]])
-        else:
-            d_in = d2
-            drec = xp.concatenate(
-                [
-                    _prev_product(hs, h0, dz[:, :, : 2 * u]),
-                    xp.matmul(rh.reshape(n * time, u).T, d2[:, 2 * u :]),
-                ],
-                axis=1,
-            )
-            dbias = sums
-        if dx is not None:
-            xp.matmul(d_in, kernel.T, out=dx.reshape(n * time, -1))
-        return xp.matmul(x2.T, d_in), drec, dbias
