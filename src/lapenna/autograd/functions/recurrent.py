@@ -158,10 +158,10 @@ class SimpleRNNScan(_Recurrence):
 # LSTM and GRU run per step a (batch, units) x (units, gates * units) GEMM and a dozen
 # elementwise products on (batch, units) blocks, so the cost of each numpy call decides
 # their speed. Their kernels therefore:
-# - keep the gates, and what backward needs, time-major, (time, batch, ...): each step's
-#   block is contiguous (elementwise calls on it run about a quarter faster than on the
-#   rows of a batch-major array, which lie time * gates * units apart), while the states
-#   are written straight into the batch-major output (no transposed copy of it);
+# - keep everything time-major, (time, batch, ...): each step's block of gates and states
+#   is contiguous (elementwise calls on it run about a quarter faster than on the rows of
+#   a batch-major array, which lie time * gates * units apart); the output is handed back
+#   as a batch-major view of the time-major states (no transposed copy);
 # - write every elementwise result with ``out=`` into the arrays that keep it (the saved
 #   gates, the output) or into a few buffers made once per call: no allocation per step;
 # - halve, once per call, the weight and bias columns of every sigmoid gate, so that
@@ -228,10 +228,8 @@ class _GatedScan(_Recurrence):
     """What LSTM and GRU share: the halved sigmoid columns, the blocks of samples, the
     masks, whether backward will come, and the weight gradients after the loop."""
 
-    def _start(self, x, kernel, h0, width):
-        """Checks; the arrays of the call: the batch-major output, the time-major
-        pre-activations (the input half of every step's, one GEMM over all time * batch
-        rows) and, when backward will come, the hidden states time-major from h_0 on."""
+    def _start(self, x, kernel, width):
+        """Checks; the time-major states of every step, ``(time, batch, width)``."""
         if kernel.shape[0] != x.shape[2]:
             raise ValueError(
                 f"{type(self).__name__}: kernel expects {kernel.shape[0]} input features, "
@@ -241,14 +239,7 @@ class _GatedScan(_Recurrence):
         # node, so that a captured step's replay keeps what its recorded backward reads
         if getattr(self, "saving", None) is None:
             self.saving = grad_mode.is_enabled() and any(p.requires_grad for p in self.parents)
-        batch, time, _ = x.shape
-        u = h0.shape[1]
-        out = xp.empty((batch, time, width), dtype=x.dtype)
-        hs = None
-        if self.saving:
-            hs = xp.empty((time + 1, batch, u), dtype=x.dtype)
-            hs[0] = h0
-        return out, hs
+        return xp.empty((x.shape[1], x.shape[0], width), dtype=x.dtype)
 
     def _projection(self, x, w, b):
         """``X W + b`` for every step, time-major ``(time, batch, gates)``."""
@@ -286,9 +277,12 @@ class _GatedScan(_Recurrence):
         mask = arrays.pop(0) if self.mask is not None else None
         return mask, arrays.pop(0) if self.recurrent_mask is not None else None
 
-    def _weight_grads(self, x, hs, dz, w, rd, rec_cols):
+    def _weight_grads(self, x, h0, hs, dz, w, rd, rec_cols):
         """dX = dZ W^T, dW = X^T dZ and dR = H_prev^T dZ, each one GEMM over all time *
-        batch rows (``dz`` time-major; ``rec_cols``: the columns of dZ that R sees)."""
+        batch rows (``dz`` and the hidden states ``hs`` time-major; ``rec_cols``: the
+        columns of dZ that R sees). H_prev is h_0 then ``hs[:-1]``: h_0 meets step 0's
+        rows, and ``hs[:-1]`` (a view, even when it is the hidden half of the LSTM's
+        states) meets the rows of steps 1 on."""
         batch, time, features = x.shape
         rows = time * batch
         d2 = dz.reshape(rows, dz.shape[2])
@@ -296,14 +290,17 @@ class _GatedScan(_Recurrence):
         if self.needs_grad[0]:
             dx = B.matmul(d2, w.T).reshape(time, batch, features).transpose(1, 0, 2)
         x2 = x.transpose(1, 0, 2).reshape(rows, features)
-        h_prev = hs[:-1] if rd is None else hs[:-1] * rd  # what the recurrent product saw
-        u = hs.shape[2]
-        drec = B.matmul(h_prev.reshape(rows, u).T, d2[:, rec_cols])
+        if rd is not None:  # what the recurrent product saw
+            h0, hs = h0 * rd, hs * rd
+        u = h0.shape[1]
+        drec = xp.matmul(h0.T, d2[:batch, rec_cols])
+        if time > 1:
+            drec += B.matmul(hs[:-1].reshape(rows - batch, u).T, d2[batch:, rec_cols])
         return dx, B.matmul(x2.T, d2), drec, d2.sum(axis=0)
 
     def release(self):
         super().release()
-        for name in ("out", "acts", "tcs", "rh", "hs"):
+        for name in ("out", "acts", "tcs", "rh"):
             self.__dict__.pop(name, None)
 
 
@@ -333,7 +330,7 @@ class LSTMScan(_GatedScan):
 
     def forward(self, x, h0, c0, kernel, recurrent_kernel, *bias):
         u = h0.shape[1]
-        out, hs = self._start(x, kernel, h0, 2 * u)
+        out = self._start(x, kernel, 2 * u)
         cols = self._columns(u)
         scale = self._halves(u, self._gate_activations(), x.dtype)
         w, r = kernel[:, cols] * scale, recurrent_kernel[:, cols] * scale
@@ -343,19 +340,18 @@ class LSTMScan(_GatedScan):
 
         def block(rows, m, rd):
             self._forward_rows(
-                h0[rows], c0[rows], r, out[rows], acts[:, rows],
-                None if hs is None else hs[:, rows], None if tcs is None else tcs[:, rows],
-                m, rd,
+                h0[rows], c0[rows], r, out[:, rows], acts[:, rows],
+                None if tcs is None else tcs[:, rows], m, rd,
             )  # fmt: skip
 
         self._blocks(block, x.shape[0], self.mask, self.recurrent_mask, x.dtype)
         if self.saving:
-            self.out, self.acts, self.tcs, self.hs = out, acts, tcs, hs
-        return out
+            self.out, self.acts, self.tcs = out, acts, tcs
+        return out.transpose(1, 0, 2)
 
-    def _forward_rows(self, h, c, r, out, acts, hs, tcs, m, rd):
+    def _forward_rows(self, h, c, r, out, acts, tcs, m, rd):
         """The steps of one block: ``acts`` turns from pre-activations into the gates."""
-        n, time, u = out.shape[0], out.shape[1], h.shape[1]
+        time, n, u = out.shape[0], out.shape[1], h.shape[1]
         rec, ig = xp.empty((n, 4 * u), dtype=out.dtype), xp.empty((n, u), dtype=out.dtype)
         fused_tanh = self.recurrent_activation == "sigmoid" and self.activation == "tanh"
         for t in range(time):
@@ -371,7 +367,7 @@ class LSTMScan(_GatedScan):
                 _activate(self.recurrent_activation, z[:, : 3 * u], halved=True)
                 _activate(self.activation, z[:, 3 * u :], halved=True)
             i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-            h_t, c_t = out[:, t, :u], out[:, t, u:]
+            h_t, c_t = out[t, :, :u], out[t, :, u:]
             xp.multiply(f, c, out=c_t)
             xp.multiply(i, g, out=ig)
             c_t += ig
@@ -381,19 +377,17 @@ class LSTMScan(_GatedScan):
             if m is not None:
                 _blend(m[t], h_t, h)
                 _blend(m[t], c_t, c)
-            if hs is not None:
-                hs[t + 1] = h_t
             h, c = h_t, c_t
 
     def backward(self, grad):
         inputs = [grad.data, *(p.data for p in self.parents[:5])]
-        inputs += [self.out, self.acts, self.tcs, self.hs, *self._mask_args()]
+        inputs += [self.out, self.acts, self.tcs, *self._mask_args()]
         # one step of a captured plan (see ``autograd.capture``)
         arrays = capture.host("LSTMScanGrad", self._grads, inputs)
         dx, dh0, dc0, dkernel, drec, dbias = arrays if self.needs_grad[0] else (None, *arrays)
         return self._pack(True, dx, [dh0, dc0], dkernel, drec, dbias)
 
-    def _grads(self, g, x, h0, c0, kernel, recurrent_kernel, out, acts, tcs, hs, *masks):
+    def _grads(self, g, x, h0, c0, kernel, recurrent_kernel, out, acts, tcs, *masks):
         """The input, state, weight and bias gradients, on arrays."""
         u = h0.shape[1]
         mask, rd = self._unpack_masks(masks)
@@ -402,15 +396,16 @@ class LSTMScan(_GatedScan):
         rt = xp.ascontiguousarray(r.T)
         dz = xp.empty_like(acts)  # the gradient of every (true, unhalved) pre-activation
         dh0, dc0 = xp.empty_like(h0), xp.empty_like(c0)
+        g = g.transpose(1, 0, 2)  # time-major, as everything inside
 
         def block(rows, m, rdb):
             self._backward_rows(
-                g[rows], c0[rows], out[rows], acts[:, rows], tcs[:, rows], dz[:, rows],
-                dh0[rows], dc0[rows], rt, m, rdb,
+                g[:, rows], c0[rows], out[:, rows], acts[:, rows], tcs[:, rows],
+                dz[:, rows], dh0[rows], dc0[rows], rt, m, rdb,
             )  # fmt: skip
 
         self._blocks(block, x.shape[0], mask, rd, x.dtype)
-        dx, dw, dr, db = self._weight_grads(x, hs, dz, w, rd, slice(None))
+        dx, dw, dr, db = self._weight_grads(x, h0, out[:, :, :u], dz, w, rd, slice(None))
         # back to Keras's column order
         dkernel, drec, dbias = xp.empty_like(dw), xp.empty_like(dr), xp.empty_like(db)
         dkernel[:, cols], drec[:, cols], dbias[cols] = dw, dr, db
@@ -426,15 +421,15 @@ class LSTMScan(_GatedScan):
         tmp, dc_tot = xp.empty((n, 3 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
         dh_old = dc_old = None
         for t in reversed(range(time)):
-            dh += g[:, t, :u]
-            dc += g[:, t, u:]
+            dh += g[t, :, :u]
+            dc += g[t, :, u:]
             if m is not None:  # a masked step passes the gradients through to t - 1
                 dh_old, dc_old = dh * (1 - m[t]), dc * (1 - m[t])
                 dh *= m[t]
                 dc *= m[t]
             z, tc, d = acts[t], tcs[t], dz[t]
             i, f, o, gg = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-            c_prev = c0 if t == 0 else out[:, t - 1, u:]
+            c_prev = c0 if t == 0 else out[t - 1, :, u:]
             # dL/dc_t in all: the cell's own gradient and the one through h_t = o tanh(c_t)
             _derivative(self.activation, tc, dc_tot)
             dc_tot *= o
@@ -480,7 +475,7 @@ class GRUScan(_GatedScan):
 
     def forward(self, x, h0, kernel, recurrent_kernel, *bias):
         u = h0.shape[1]
-        out, hs = self._start(x, kernel, h0, u)
+        out = self._start(x, kernel, u)
         scale = self._halves(u, self._gate_activations(), x.dtype)
         w, r = kernel * scale, recurrent_kernel * scale
         b_in = b_rec_h = None
@@ -496,18 +491,17 @@ class GRUScan(_GatedScan):
 
         def block(rows, m, rd):
             self._forward_rows(
-                h0[rows], r, b_rec_h, out[rows], acts[:, rows],
-                None if hs is None else hs[:, rows], None if rh is None else rh[:, rows],
-                m, rd,
+                h0[rows], r, b_rec_h, out[:, rows], acts[:, rows],
+                None if rh is None else rh[:, rows], m, rd,
             )  # fmt: skip
 
         self._blocks(block, x.shape[0], self.mask, self.recurrent_mask, x.dtype)
         if self.saving:
-            self.out, self.acts, self.rh, self.hs = out, acts, rh, hs
-        return out
+            self.out, self.acts, self.rh = out, acts, rh
+        return out.transpose(1, 0, 2)
 
-    def _forward_rows(self, h, r, b_rec_h, out, acts, hs, rh, m, rd):
-        n, time, u = out.shape
+    def _forward_rows(self, h, r, b_rec_h, out, acts, rh, m, rd):
+        time, n, u = out.shape
         rec = xp.empty((n, 3 * u if self.reset_after else 2 * u), dtype=out.dtype)
         hpart, spare = xp.empty((n, u), dtype=out.dtype), xp.empty((n, u), dtype=out.dtype)
         r_zr, r_h = r[:, : 2 * u].copy(), r[:, 2 * u :].copy()
@@ -534,25 +528,23 @@ class GRUScan(_GatedScan):
             hh += hpart
             _activate(self.activation, hh)
             # h_t = z h_{t-1} + (1 - z) hh = hh + z (h_{t-1} - hh)
-            h_t = out[:, t]
+            h_t = out[t]
             xp.subtract(h, hh, out=h_t)
             h_t *= zr[:, :u]
             h_t += hh
             if m is not None:
                 _blend(m[t], h_t, h)
-            if hs is not None:
-                hs[t + 1] = h_t
             h = h_t
 
     def backward(self, grad):
         inputs = [grad.data, *(p.data for p in self.parents[:4])]
-        inputs += [self.acts, self.rh, self.hs, *self._mask_args()]
+        inputs += [self.out, self.acts, self.rh, *self._mask_args()]
         # one step of a captured plan (see ``autograd.capture``)
         arrays = capture.host("GRUScanGrad", self._grads, inputs)
         dx, dh0, dkernel, drec, dbias = arrays if self.needs_grad[0] else (None, *arrays)
         return self._pack(self.has_bias, dx, [dh0], dkernel, drec, dbias)
 
-    def _grads(self, g, x, h0, kernel, recurrent_kernel, acts, rh, hs, *masks):
+    def _grads(self, g, x, h0, kernel, recurrent_kernel, out, acts, rh, *masks):
         """The input, state, weight and bias gradients, on arrays.
 
         Per step the gradient of the pre-activations is kept as (n, 4u) columns
@@ -565,11 +557,12 @@ class GRUScan(_GatedScan):
         dz = xp.empty((*acts.shape[:2], width), dtype=acts.dtype)
         dh0 = xp.empty_like(h0)
         rt = xp.ascontiguousarray(recurrent_kernel.T)
+        g = g.transpose(1, 0, 2)  # time-major, as everything inside
 
         def block(rows, m, rdb):
             self._backward_rows(
-                g[rows], acts[:, rows], rh[:, rows], hs[:, rows], dz[:, rows], dh0[rows],
-                rt, m, rdb,
+                g[:, rows], h0[rows], out[:, rows], acts[:, rows], rh[:, rows],
+                dz[:, rows], dh0[rows], rt, m, rdb,
             )  # fmt: skip
 
         self._blocks(block, x.shape[0], mask, rd, x.dtype)
@@ -578,18 +571,20 @@ class GRUScan(_GatedScan):
             k4 = xp.concatenate(
                 [kernel[:, : 2 * u], xp.zeros_like(kernel[:, :u]), kernel[:, 2 * u :]], axis=1
             )
-            dx, dk4, drec, sums = self._weight_grads(x, hs, dz, k4, rd, slice(0, 3 * u))
+            dx, dk4, drec, sums = self._weight_grads(x, h0, out, dz, k4, rd, slice(0, 3 * u))
             dkernel = xp.concatenate([dk4[:, : 2 * u], dk4[:, 3 * u :]], axis=1)
             dbias = xp.stack([xp.concatenate([sums[: 2 * u], sums[3 * u :]]), sums[: 3 * u]])
         else:
-            dx, dkernel, drec_zr, dbias = self._weight_grads(x, hs, dz, kernel, rd, slice(0, 2 * u))
+            dx, dkernel, drec_zr, dbias = self._weight_grads(
+                x, h0, out, dz, kernel, rd, slice(0, 2 * u)
+            )
             rows = rh.shape[0] * rh.shape[1]
             drec_h = B.matmul(rh.reshape(rows, u).T, dz.reshape(rows, 3 * u)[:, 2 * u :])
             drec = xp.concatenate([drec_zr, drec_h], axis=1)
         grads = (dh0, dkernel, drec, dbias)
         return grads if dx is None else (dx, *grads)
 
-    def _backward_rows(self, g, acts, rh, hs, dz, dh, rt, m, rd):
+    def _backward_rows(self, g, h0, out, acts, rh, dz, dh, rt, m, rd):
         time, n, u = rh.shape
         dh.fill(0)
         tmp, back = xp.empty((n, 2 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
@@ -597,13 +592,13 @@ class GRUScan(_GatedScan):
         h_in = 3 * u if self.reset_after else 2 * u  # the h gate's input-side column
         dh_old = None
         for t in reversed(range(time)):
-            dh += g[:, t]
+            dh += g[t]
             if m is not None:  # a masked step passes the gradient through to t - 1
                 dh_old = dh * (1 - m[t])
                 dh *= m[t]
             s, d = acts[t], dz[t]
             z, r, hh = s[:, :u], s[:, u : 2 * u], s[:, 2 * u :]
-            h_prev = hs[t]
+            h_prev = h0 if t == 0 else out[t - 1]
             d_z, d_r, d_h = d[:, :u], d[:, u : 2 * u], d[:, h_in : h_in + u]
             # dL/d(hh's pre-activation) = dh (1 - z) tanh'(hh)
             _derivative(self.activation, hh, d_h)
