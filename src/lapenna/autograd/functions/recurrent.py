@@ -153,17 +153,19 @@ class SimpleRNNScan(_Recurrence):
         return self._pack(True, dx, [dh], dkernel, drec, dbias)
 
 
-# -- LSTM and GRU: in place, time-major inside, blocks of samples on the workers --------
+# -- LSTM and GRU: gate-major and time-major, in place, blocks of samples on the workers --
 #
 # LSTM and GRU run per step a (batch, units) x (units, gates * units) GEMM and a dozen
 # elementwise products on (batch, units) blocks, so the cost of each numpy call decides
 # their speed. Their kernels therefore:
-# - keep everything time-major, (time, batch, ...): each step's block of gates and states
-#   is contiguous (elementwise calls on it run about a quarter faster than on the rows of
-#   a batch-major array, which lie time * gates * units apart); the output is handed back
-#   as a batch-major view of the time-major states (no transposed copy);
+# - keep the gates gate-major and time-major, ``(gates, time, batch, units)``, and the
+#   states time-major: each gate's (batch, units) block of a step is contiguous. A numpy
+#   call on the column slice of a packed (batch, gates * units) row-major array walks 64
+#   short rows and costs about three times as much; the recurrent product fills the gates
+#   in this layout directly, as one stacked matmul ``h_{t-1} @ R_k`` over the gates k;
+# - hand the output back as a batch-major view of the time-major states (no copy);
 # - write every elementwise result with ``out=`` into the arrays that keep it (the saved
-#   gates, the output) or into a few buffers made once per call: no allocation per step;
+#   gates, the states) or into a few buffers made once per call: no allocation per step;
 # - halve, once per call, the weight and bias columns of every sigmoid gate, so that
 #   sigma(z) = (1 + tanh(z / 2)) / 2 is one tanh and two in-place products (the LSTM's
 #   four gates share one tanh call), instead of the four calls of 1 / (1 + exp(-z));
@@ -171,7 +173,7 @@ class SimpleRNNScan(_Recurrence):
 # - let each worker take a block of samples through all the steps (the rows of a batch
 #   never meet): its GEMMs run single-threaded beside the other worker's elementwise work,
 #   with no hand-over of BLAS threads at each step.
-# Backward keeps the per-step work as small, and leaves the weight gradients to three
+# Backward keeps the per-step work as small, and leaves the weight gradients to stacked
 # GEMMs over all (time * batch) rows after the loop.
 
 _MIN_ROWS = 16  # samples per block below which threads cost more than they save
@@ -224,12 +226,38 @@ def _blend(m, new, old):
     new += old
 
 
-class _GatedScan(_Recurrence):
-    """What LSTM and GRU share: the halved sigmoid columns, the blocks of samples, the
-    masks, whether backward will come, and the weight gradients after the loop."""
+def _per_gate(matrix, gates, order):
+    """``(rows, gates * units)`` in Keras's packed layout -> ``(gates, rows, units)``, the
+    gates in the kernel's inside ``order`` (a copy)."""
+    rows = matrix.shape[0]
+    return xp.ascontiguousarray(matrix.reshape(rows, gates, -1)[:, list(order)].transpose(1, 0, 2))
 
-    def _start(self, x, kernel, width):
-        """Checks; the time-major states of every step, ``(time, batch, width)``."""
+
+def _packed(per_gate, order):
+    """The inverse of ``_per_gate``: ``(gates, rows, units)`` -> ``(rows, gates * units)``."""
+    gates, rows, units = per_gate.shape
+    out = xp.empty((rows, gates, units), dtype=per_gate.dtype)
+    out[:, list(order)] = per_gate.transpose(1, 0, 2)
+    return out.reshape(rows, gates * units)
+
+
+def _stacked(a, b):
+    """``a[k] @ b[k]`` for each gate k; a 2-D operand is shared by all gates."""
+    if a.ndim == 2:
+        a = xp.broadcast_to(a, (b.shape[0], *a.shape))
+    if b.ndim == 2:
+        b = xp.broadcast_to(b, (a.shape[0], *b.shape))
+    return B.matmul(a, b)
+
+
+class _GatedScan(_Recurrence):
+    """What LSTM and GRU share: the per-gate weights with the sigmoid gates halved, the
+    blocks of samples, the masks, whether backward will come, and the weight gradients
+    after the loop."""
+
+    order = ()  # the inside order of the gates, as Keras's gate numbers
+
+    def _start(self, x, kernel):
         if kernel.shape[0] != x.shape[2]:
             raise ValueError(
                 f"{type(self).__name__}: kernel expects {kernel.shape[0]} input features, "
@@ -239,24 +267,23 @@ class _GatedScan(_Recurrence):
         # node, so that a captured step's replay keeps what its recorded backward reads
         if getattr(self, "saving", None) is None:
             self.saving = grad_mode.is_enabled() and any(p.requires_grad for p in self.parents)
-        return xp.empty((x.shape[1], x.shape[0], width), dtype=x.dtype)
+
+    def _halves(self, dtype):
+        """Per gate (inside order), as ``(gates, 1, 1)``: 0.5 where its activation is the
+        sigmoid, else 1."""
+        names = self._gate_activations()
+        return xp.asarray([0.5 if n == "sigmoid" else 1.0 for n in names], dtype=dtype)[
+            :, None, None
+        ]
 
     def _projection(self, x, w, b):
-        """``X W + b`` for every step, time-major ``(time, batch, gates)``."""
+        """``X W_k + b_k`` for every gate and step: ``(gates, time, batch, units)``."""
         batch, time, features = x.shape
         x2 = x.transpose(1, 0, 2).reshape(time * batch, features)
-        acts = B.matmul(x2, w).reshape(time, batch, w.shape[1])
+        acts = _stacked(x2, w).reshape(w.shape[0], time, batch, w.shape[2])
         if b is not None:
-            acts += b
+            acts += b[:, None, None, :]
         return acts
-
-    def _halves(self, units, gate_activations, dtype):
-        """Per column: 0.5 where the gate's activation is the sigmoid, else 1."""
-        scale = xp.ones(len(gate_activations) * units, dtype=dtype)
-        for k, name in enumerate(gate_activations):
-            if name == "sigmoid":
-                scale[k * units : (k + 1) * units] = 0.5
-        return scale
 
     def _blocks(self, fn, batch, mask, rd, dtype):
         """``fn(rows, m, rd)`` for each block of samples, on the workers; ``m`` is the
@@ -277,26 +304,25 @@ class _GatedScan(_Recurrence):
         mask = arrays.pop(0) if self.mask is not None else None
         return mask, arrays.pop(0) if self.recurrent_mask is not None else None
 
-    def _weight_grads(self, x, h0, hs, dz, w, rd, rec_cols):
-        """dX = dZ W^T, dW = X^T dZ and dR = H_prev^T dZ, each one GEMM over all time *
-        batch rows (``dz`` and the hidden states ``hs`` time-major; ``rec_cols``: the
-        columns of dZ that R sees). H_prev is h_0 then ``hs[:-1]``: h_0 meets step 0's
-        rows, and ``hs[:-1]`` (a view, even when it is the hidden half of the LSTM's
-        states) meets the rows of steps 1 on."""
+    def _weight_grads(self, x, h0, hs, dz, w, rd):
+        """Per gate k: dX = sum_k dZ_k W_k^T, dW_k = X^T dZ_k, dR_k = H_prev^T dZ_k and
+        db_k = sum(dZ_k), stacked GEMMs over all time * batch rows (``dz`` gate-major,
+        ``hs`` the hidden states time-major). H_prev is h_0 then ``hs[:-1]``: h_0 meets
+        step 0's rows, ``hs[:-1]`` the rows of steps 1 on."""
         batch, time, features = x.shape
-        rows = time * batch
-        d2 = dz.reshape(rows, dz.shape[2])
+        gates, rows, u = dz.shape[0], time * batch, h0.shape[1]
+        d2 = dz.reshape(gates, rows, u)
         dx = None
         if self.needs_grad[0]:
-            dx = B.matmul(d2, w.T).reshape(time, batch, features).transpose(1, 0, 2)
+            dx = _stacked(d2, w.transpose(0, 2, 1)).sum(axis=0)
+            dx = dx.reshape(time, batch, features).transpose(1, 0, 2)
         x2 = x.transpose(1, 0, 2).reshape(rows, features)
         if rd is not None:  # what the recurrent product saw
             h0, hs = h0 * rd, hs * rd
-        u = h0.shape[1]
-        drec = xp.matmul(h0.T, d2[:batch, rec_cols])
+        drec = _stacked(h0.T, dz[:, 0])
         if time > 1:
-            drec += B.matmul(hs[:-1].reshape(rows - batch, u).T, d2[batch:, rec_cols])
-        return dx, B.matmul(x2.T, d2), drec, d2.sum(axis=0)
+            drec += _stacked(hs[:-1].reshape(rows - batch, u).T, d2[:, batch:])
+        return dx, _stacked(x2.T, d2), drec, d2.sum(axis=1)
 
     def release(self):
         super().release()
@@ -310,64 +336,64 @@ class LSTMScan(_GatedScan):
         i, f, o = sigma(z_i), sigma(z_f), sigma(z_o);  g = tanh(z_c)
         c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
 
-    Inputs ``x, h0, c0, kernel, recurrent_kernel[, bias]``; the output puts the hidden
-    and the cell states side by side: ``(batch, time, 2 * units)``, ``[..., :units]`` is
-    ``h`` and ``[..., units:]`` is ``c`` (so the final cell state can be returned).
+    Inputs ``x, h0, c0, kernel, recurrent_kernel[, bias]``; the output stacks the hidden
+    and the cell states: ``(2, batch, time, units)``, ``[0]`` is ``h`` and ``[1]`` is
+    ``c`` (so the final cell state can be returned).
 
-    Inside, the packed columns run ``i, f, o, c`` (the cell gate moved last: a permutation
-    of the weights' columns made once per call, undone on their gradients), so that the
-    three sigmoid gates are one contiguous block: one call for the three."""
+    Inside, the gates run ``i, f, o, c`` (the cell gate moved last when the weights are cut
+    per gate, once per call), so that the three sigmoid gates are one block: one call for
+    the three."""
 
     n_states = 2
-    _ORDER = (0, 1, 3, 2)  # the inside order's blocks, as Keras's gate numbers
-
-    def _columns(self, units):
-        """Indices of the inside order's columns in Keras's layout."""
-        return xp.concatenate([xp.arange(k * units, (k + 1) * units) for k in self._ORDER])
+    order = (0, 1, 3, 2)
 
     def _gate_activations(self):
         return [self.recurrent_activation] * 3 + [self.activation]
 
     def forward(self, x, h0, c0, kernel, recurrent_kernel, *bias):
+        self._start(x, kernel)
+        batch, time, _ = x.shape
         u = h0.shape[1]
-        out = self._start(x, kernel, 2 * u)
-        cols = self._columns(u)
-        scale = self._halves(u, self._gate_activations(), x.dtype)
-        w, r = kernel[:, cols] * scale, recurrent_kernel[:, cols] * scale
-        acts = self._projection(x, w, bias[0][cols] * scale if bias else None)
+        half = self._halves(x.dtype)
+        w = _per_gate(kernel, 4, self.order) * half
+        r = _per_gate(recurrent_kernel, 4, self.order) * half
+        acts = self._projection(
+            x, w, _per_gate(bias[0][None], 4, self.order)[:, 0] * half[:, 0] if bias else None
+        )
+        states = xp.empty((2, time, batch, u), dtype=x.dtype)  # h and c of every step
         # tanh(c_t) of every step, kept when backward will come
-        tcs = xp.empty((x.shape[1], x.shape[0], u), dtype=x.dtype) if self.saving else None
+        tcs = xp.empty((time, batch, u), dtype=x.dtype) if self.saving else None
 
         def block(rows, m, rd):
             self._forward_rows(
-                h0[rows], c0[rows], r, out[:, rows], acts[:, rows],
+                h0[rows], c0[rows], r, states[:, :, rows], acts[:, :, rows],
                 None if tcs is None else tcs[:, rows], m, rd,
             )  # fmt: skip
 
-        self._blocks(block, x.shape[0], self.mask, self.recurrent_mask, x.dtype)
+        self._blocks(block, batch, self.mask, self.recurrent_mask, x.dtype)
         if self.saving:
-            self.out, self.acts, self.tcs = out, acts, tcs
-        return out.transpose(1, 0, 2)
+            self.out, self.acts, self.tcs = states, acts, tcs
+        return states.transpose(0, 2, 1, 3)
 
-    def _forward_rows(self, h, c, r, out, acts, tcs, m, rd):
+    def _forward_rows(self, h, c, r, states, acts, tcs, m, rd):
         """The steps of one block: ``acts`` turns from pre-activations into the gates."""
-        time, n, u = out.shape[0], out.shape[1], h.shape[1]
-        rec, ig = xp.empty((n, 4 * u), dtype=out.dtype), xp.empty((n, u), dtype=out.dtype)
+        time, n, u = states.shape[1:]
+        rec, ig = xp.empty((4, n, u), dtype=h.dtype), xp.empty((n, u), dtype=h.dtype)
         fused_tanh = self.recurrent_activation == "sigmoid" and self.activation == "tanh"
         for t in range(time):
-            z = acts[t]
-            xp.matmul(h if rd is None else h * rd, r, out=rec)
+            z = acts[:, t]
+            xp.matmul(h if rd is None else h * rd, r, out=rec)  # h_{t-1} R_k for each gate
             z += rec
             if fused_tanh:  # the usual case: one tanh for the four gates
                 xp.tanh(z, out=z)
-                s = z[:, : 3 * u]
+                s = z[:3]
                 s *= 0.5
                 s += 0.5
             else:
-                _activate(self.recurrent_activation, z[:, : 3 * u], halved=True)
-                _activate(self.activation, z[:, 3 * u :], halved=True)
-            i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-            h_t, c_t = out[t, :, :u], out[t, :, u:]
+                _activate(self.recurrent_activation, z[:3], halved=True)
+                _activate(self.activation, z[3], halved=True)
+            i, f, o, g = z
+            h_t, c_t = states[0, t], states[1, t]
             xp.multiply(f, c, out=c_t)
             xp.multiply(i, g, out=ig)
             c_t += ig
@@ -387,65 +413,67 @@ class LSTMScan(_GatedScan):
         dx, dh0, dc0, dkernel, drec, dbias = arrays if self.needs_grad[0] else (None, *arrays)
         return self._pack(True, dx, [dh0, dc0], dkernel, drec, dbias)
 
-    def _grads(self, g, x, h0, c0, kernel, recurrent_kernel, out, acts, tcs, *masks):
+    def _grads(self, g, x, h0, c0, kernel, recurrent_kernel, states, acts, tcs, *masks):
         """The input, state, weight and bias gradients, on arrays."""
-        u = h0.shape[1]
         mask, rd = self._unpack_masks(masks)
-        cols = self._columns(u)
-        w, r = kernel[:, cols], recurrent_kernel[:, cols]
-        rt = xp.ascontiguousarray(r.T)
+        w = _per_gate(kernel, 4, self.order)
+        rt = _per_gate(recurrent_kernel, 4, self.order).transpose(0, 2, 1).copy()  # R_k^T
         dz = xp.empty_like(acts)  # the gradient of every (true, unhalved) pre-activation
         dh0, dc0 = xp.empty_like(h0), xp.empty_like(c0)
-        g = g.transpose(1, 0, 2)  # time-major, as everything inside
+        g = g.transpose(0, 2, 1, 3)  # (2, time, batch, units), as the states inside
 
         def block(rows, m, rdb):
             self._backward_rows(
-                g[:, rows], c0[rows], out[:, rows], acts[:, rows], tcs[:, rows],
-                dz[:, rows], dh0[rows], dc0[rows], rt, m, rdb,
+                g[:, :, rows], c0[rows], states[:, :, rows], acts[:, :, rows],
+                tcs[:, rows], dz[:, :, rows], dh0[rows], dc0[rows], rt, m, rdb,
             )  # fmt: skip
 
         self._blocks(block, x.shape[0], mask, rd, x.dtype)
-        dx, dw, dr, db = self._weight_grads(x, h0, out[:, :, :u], dz, w, rd, slice(None))
-        # back to Keras's column order
-        dkernel, drec, dbias = xp.empty_like(dw), xp.empty_like(dr), xp.empty_like(db)
-        dkernel[:, cols], drec[:, cols], dbias[cols] = dw, dr, db
-        grads = (dh0, dc0, dkernel, drec, dbias)
+        dx, dw, dr, db = self._weight_grads(x, h0, states[0], dz, w, rd)
+        grads = (
+            dh0,
+            dc0,
+            _packed(dw, self.order),
+            _packed(dr, self.order),
+            _packed(db[:, None], self.order)[0],
+        )
         return grads if dx is None else (dx, *grads)
 
-    def _backward_rows(self, g, c0, out, acts, tcs, dz, dh, dc, rt, m, rd):
+    def _backward_rows(self, g, c0, states, acts, tcs, dz, dh, dc, rt, m, rd):
         """Backward through time for one block; ``dh``/``dc`` end as the initial states'
         gradients."""
         time, n, u = tcs.shape
         dh.fill(0)
         dc.fill(0)
-        tmp, dc_tot = xp.empty((n, 3 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
+        tmp, dc_tot = xp.empty((4, n, u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
         dh_old = dc_old = None
         for t in reversed(range(time)):
-            dh += g[t, :, :u]
-            dc += g[t, :, u:]
+            dh += g[0, t]
+            dc += g[1, t]
             if m is not None:  # a masked step passes the gradients through to t - 1
                 dh_old, dc_old = dh * (1 - m[t]), dc * (1 - m[t])
                 dh *= m[t]
                 dc *= m[t]
-            z, tc, d = acts[t], tcs[t], dz[t]
-            i, f, o, gg = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-            c_prev = c0 if t == 0 else out[t - 1, :, u:]
+            z, tc, d = acts[:, t], tcs[t], dz[:, t]
+            i, f, o, gg = z
+            c_prev = c0 if t == 0 else states[1, t - 1]
             # dL/dc_t in all: the cell's own gradient and the one through h_t = o tanh(c_t)
             _derivative(self.activation, tc, dc_tot)
             dc_tot *= o
             dc_tot *= dh
             dc_tot += dc
             # dL/d(i, f, o), then times sigma' for the three at once
-            xp.multiply(dc_tot, gg, out=d[:, :u])
-            xp.multiply(dc_tot, c_prev, out=d[:, u : 2 * u])
-            xp.multiply(dh, tc, out=d[:, 2 * u : 3 * u])
-            d[:, : 3 * u] *= _derivative(self.recurrent_activation, z[:, : 3 * u], tmp)
+            xp.multiply(dc_tot, gg, out=d[0])
+            xp.multiply(dc_tot, c_prev, out=d[1])
+            xp.multiply(dh, tc, out=d[2])
+            d[:3] *= _derivative(self.recurrent_activation, z[:3], tmp[:3])
             # dL/dg
-            dg = _derivative(self.activation, gg, d[:, 3 * u :])
+            dg = _derivative(self.activation, gg, d[3])
             dg *= dc_tot
             dg *= i
-            # to t - 1: dh = dZ R^T (through the dropout mask), dc = dc_t f
-            xp.matmul(d, rt, out=dh)
+            # to t - 1: dh = sum_k dZ_k R_k^T (through the dropout mask), dc = dc_t f
+            xp.matmul(d, rt, out=tmp)
+            xp.sum(tmp, axis=0, out=dh)
             if rd is not None:
                 dh *= rd
             xp.multiply(dc_tot, f, out=dc)
@@ -468,69 +496,74 @@ class GRUScan(_GatedScan):
     """
 
     reset_after = True
+    order = (0, 1, 2)
 
     def _gate_activations(self):
         # the h gate is never halved: reset_after's backward needs its recurrent part whole
         return [self.recurrent_activation] * 2 + [None]
 
     def forward(self, x, h0, kernel, recurrent_kernel, *bias):
+        self._start(x, kernel)
+        batch, time, _ = x.shape
         u = h0.shape[1]
-        out = self._start(x, kernel, u)
-        scale = self._halves(u, self._gate_activations(), x.dtype)
-        w, r = kernel * scale, recurrent_kernel * scale
+        half = self._halves(x.dtype)
+        w, r = (
+            _per_gate(kernel, 3, self.order) * half,
+            _per_gate(recurrent_kernel, 3, self.order) * half,
+        )
         b_in = b_rec_h = None
         if bias:
-            b_in = (bias[0][0] if self.reset_after else bias[0]) * scale
+            b = bias[0].reshape(-1, 3, u) * half[:, 0]  # (1 or 2, gates, units)
+            b_in = b[0].copy()
             if self.reset_after:
-                b_rec = bias[0][1] * scale
-                b_in[: 2 * u] += b_rec[: 2 * u]
-                b_rec_h = b_rec[2 * u :]
+                b_in[:2] += b[1, :2]
+                b_rec_h = b[1, 2]
         acts = self._projection(x, w, b_in)
+        out = xp.empty((time, batch, u), dtype=x.dtype)
         # reset_after: h_{t-1} R_h + b'_h; else r * h_{t-1} (kept for backward)
-        rh = xp.empty((x.shape[1], x.shape[0], u), dtype=x.dtype) if self.saving else None
+        rh = xp.empty((time, batch, u), dtype=x.dtype) if self.saving else None
 
         def block(rows, m, rd):
             self._forward_rows(
-                h0[rows], r, b_rec_h, out[:, rows], acts[:, rows],
+                h0[rows], r, b_rec_h, out[:, rows], acts[:, :, rows],
                 None if rh is None else rh[:, rows], m, rd,
             )  # fmt: skip
 
-        self._blocks(block, x.shape[0], self.mask, self.recurrent_mask, x.dtype)
+        self._blocks(block, batch, self.mask, self.recurrent_mask, x.dtype)
         if self.saving:
             self.out, self.acts, self.rh = out, acts, rh
         return out.transpose(1, 0, 2)
 
     def _forward_rows(self, h, r, b_rec_h, out, acts, rh, m, rd):
         time, n, u = out.shape
-        rec = xp.empty((n, 3 * u if self.reset_after else 2 * u), dtype=out.dtype)
-        hpart, spare = xp.empty((n, u), dtype=out.dtype), xp.empty((n, u), dtype=out.dtype)
-        r_zr, r_h = r[:, : 2 * u].copy(), r[:, 2 * u :].copy()
+        rec = xp.empty((3, n, u), dtype=h.dtype)
+        hpart, spare = xp.empty((n, u), dtype=h.dtype), xp.empty((n, u), dtype=h.dtype)
         for t in range(time):
-            s = acts[t]
+            s = acts[:, t]
             hd = h if rd is None else h * rd
-            zr, hh = s[:, : 2 * u], s[:, 2 * u :]
+            zr, hh = s[:2], s[2]
             keep = spare if rh is None else rh[t]
             if self.reset_after:
                 xp.matmul(hd, r, out=rec)
-                zr += rec[:, : 2 * u]
+                zr += rec[:2]
                 _activate(self.recurrent_activation, zr, halved=True)
                 if b_rec_h is None:
-                    keep[...] = rec[:, 2 * u :]
+                    keep[...] = rec[2]
                 else:
-                    xp.add(rec[:, 2 * u :], b_rec_h, out=keep)
-                xp.multiply(zr[:, u:], keep, out=hpart)  # r * (h R_h + b'_h)
+                    xp.add(rec[2], b_rec_h, out=keep)
+                xp.multiply(zr[1], keep, out=hpart)  # r * (h R_h + b'_h)
             else:
-                xp.matmul(hd, r_zr, out=rec)
-                zr += rec
+                xp.matmul(hd, r[:2], out=rec[:2])
+                zr += rec[:2]
                 _activate(self.recurrent_activation, zr, halved=True)
-                xp.multiply(zr[:, u:], hd, out=keep)  # r * h
-                xp.matmul(keep, r_h, out=hpart)
+                xp.multiply(zr[1], hd, out=keep)  # r * h
+                xp.matmul(keep, r[2], out=hpart)
             hh += hpart
             _activate(self.activation, hh)
             # h_t = z h_{t-1} + (1 - z) hh = hh + z (h_{t-1} - hh)
             h_t = out[t]
             xp.subtract(h, hh, out=h_t)
-            h_t *= zr[:, :u]
+            h_t *= zr[0]
             h_t += hh
             if m is not None:
                 _blend(m[t], h_t, h)
@@ -547,59 +580,55 @@ class GRUScan(_GatedScan):
     def _grads(self, g, x, h0, kernel, recurrent_kernel, out, acts, rh, *masks):
         """The input, state, weight and bias gradients, on arrays.
 
-        Per step the gradient of the pre-activations is kept as (n, 4u) columns
-        ``[dz, dr, dh_rec, dh_in]`` with reset_after (the h gate's recurrent side is ``r``
-        times its input side; the first three are what ``R`` sees, in ``R``'s order), as
-        ``[dz, dr, dh]`` without."""
+        Per step the gradients of the pre-activations are kept as the gates ``[dz, dr,
+        dh_rec, dh_in]`` with reset_after (the h gate's recurrent side is ``r`` times its
+        input side; the first three are what ``R`` sees), as ``[dz, dr, dh]`` without."""
         u = h0.shape[1]
         mask, rd = self._unpack_masks(masks)
-        width = 4 * u if self.reset_after else 3 * u
-        dz = xp.empty((*acts.shape[:2], width), dtype=acts.dtype)
+        dz = xp.empty((4 if self.reset_after else 3, *acts.shape[1:]), dtype=acts.dtype)
         dh0 = xp.empty_like(h0)
-        rt = xp.ascontiguousarray(recurrent_kernel.T)
+        w = _per_gate(kernel, 3, self.order)
+        rt = _per_gate(recurrent_kernel, 3, self.order).transpose(0, 2, 1).copy()  # R_k^T
         g = g.transpose(1, 0, 2)  # time-major, as everything inside
 
         def block(rows, m, rdb):
             self._backward_rows(
-                g[:, rows], h0[rows], out[:, rows], acts[:, rows], rh[:, rows],
-                dz[:, rows], dh0[rows], rt, m, rdb,
+                g[:, rows], h0[rows], out[:, rows], acts[:, :, rows], rh[:, rows],
+                dz[:, :, rows], dh0[rows], rt, m, rdb,
             )  # fmt: skip
 
         self._blocks(block, x.shape[0], mask, rd, x.dtype)
         if self.reset_after:
-            # the input side: [dz, dr, dh_in] against the kernel's z, r, h columns
-            k4 = xp.concatenate(
-                [kernel[:, : 2 * u], xp.zeros_like(kernel[:, :u]), kernel[:, 2 * u :]], axis=1
-            )
-            dx, dk4, drec, sums = self._weight_grads(x, h0, out, dz, k4, rd, slice(0, 3 * u))
-            dkernel = xp.concatenate([dk4[:, : 2 * u], dk4[:, 3 * u :]], axis=1)
-            dbias = xp.stack([xp.concatenate([sums[: 2 * u], sums[3 * u :]]), sums[: 3 * u]])
+            # the input side: [dz, dr, dh_in] against W_z, W_r, W_h (a zero gate for dh_rec)
+            w4 = xp.concatenate([w[:2], xp.zeros_like(w[:1]), w[2:]])
+            dx, dw4, drec, sums = self._weight_grads(x, h0, out, dz, w4, rd)
+            dw = dw4[[0, 1, 3]]
+            drec = drec[:3]
+            dbias = xp.stack([sums[[0, 1, 3]].reshape(-1), sums[:3].reshape(-1)])
         else:
-            dx, dkernel, drec_zr, dbias = self._weight_grads(
-                x, h0, out, dz, kernel, rd, slice(0, 2 * u)
-            )
+            dx, dw, drec, sums = self._weight_grads(x, h0, out, dz, w, rd)
+            # R_h saw r * h_{t-1}, not h_{t-1}
             rows = rh.shape[0] * rh.shape[1]
-            drec_h = B.matmul(rh.reshape(rows, u).T, dz.reshape(rows, 3 * u)[:, 2 * u :])
-            drec = xp.concatenate([drec_zr, drec_h], axis=1)
-        grads = (dh0, dkernel, drec, dbias)
+            drec[2] = B.matmul(rh.reshape(rows, u).T, dz[2].reshape(rows, u))
+            dbias = sums.reshape(-1)
+        grads = (dh0, _packed(dw, self.order), _packed(drec, self.order), dbias)
         return grads if dx is None else (dx, *grads)
 
     def _backward_rows(self, g, h0, out, acts, rh, dz, dh, rt, m, rd):
-        time, n, u = rh.shape
+        time, n, u = out.shape
         dh.fill(0)
-        tmp, back = xp.empty((n, 2 * u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
-        rt_zr, rt_h = rt[: 2 * u].copy(), rt[2 * u :].copy()
-        h_in = 3 * u if self.reset_after else 2 * u  # the h gate's input-side column
+        tmp, back = xp.empty((3, n, u), dtype=g.dtype), xp.empty((n, u), dtype=g.dtype)
+        h_in = 3 if self.reset_after else 2  # the h gate's input side
         dh_old = None
         for t in reversed(range(time)):
             dh += g[t]
             if m is not None:  # a masked step passes the gradient through to t - 1
                 dh_old = dh * (1 - m[t])
                 dh *= m[t]
-            s, d = acts[t], dz[t]
-            z, r, hh = s[:, :u], s[:, u : 2 * u], s[:, 2 * u :]
+            s, d = acts[:, t], dz[:, t]
+            z, r, hh = s
             h_prev = h0 if t == 0 else out[t - 1]
-            d_z, d_r, d_h = d[:, :u], d[:, u : 2 * u], d[:, h_in : h_in + u]
+            d_z, d_r, d_h = d[0], d[1], d[h_in]
             # dL/d(hh's pre-activation) = dh (1 - z) tanh'(hh)
             _derivative(self.activation, hh, d_h)
             xp.subtract(1, z, out=back)
@@ -611,16 +640,19 @@ class GRUScan(_GatedScan):
             if self.reset_after:
                 # dL/dr = d_h (h_{t-1} R_h + b'_h); the recurrent side of the h gate: d_h r
                 xp.multiply(d_h, rh[t], out=d_r)
-                xp.multiply(d_h, r, out=d[:, 2 * u : 3 * u])
-                d[:, : 2 * u] *= _derivative(self.recurrent_activation, s[:, : 2 * u], tmp)
-                xp.matmul(d[:, : 3 * u], rt, out=back)
+                xp.multiply(d_h, r, out=d[2])
+                d[:2] *= _derivative(self.recurrent_activation, s[:2], tmp[:2])
+                xp.matmul(d[:3], rt, out=tmp)
+                xp.sum(tmp, axis=0, out=back)
             else:
                 # the gradient of r * h_{t-1} is d_h R_h^T
-                xp.matmul(d_h, rt_h, out=back)
+                xp.matmul(d_h, rt[2], out=back)
                 xp.multiply(back, h_prev if rd is None else h_prev * rd, out=d_r)
                 back *= r  # dL/d(h_{t-1}) through r * h_{t-1}
-                d[:, : 2 * u] *= _derivative(self.recurrent_activation, s[:, : 2 * u], tmp)
-                back += xp.matmul(d[:, : 2 * u], rt_zr)
+                d[:2] *= _derivative(self.recurrent_activation, s[:2], tmp[:2])
+                xp.matmul(d[:2], rt[:2], out=tmp[:2])
+                back += tmp[0]
+                back += tmp[1]
             if rd is not None:
                 back *= rd
             # to t - 1: through h_t = z h_{t-1} + ... and through the recurrent product
