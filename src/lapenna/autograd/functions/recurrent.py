@@ -162,7 +162,8 @@ class SimpleRNNScan(_Recurrence):
 #   states time-major: each gate's (batch, units) block of a step is contiguous. A numpy
 #   call on the column slice of a packed (batch, gates * units) row-major array walks 64
 #   short rows and costs about three times as much; the recurrent product fills the gates
-#   in this layout directly, as one stacked matmul ``h_{t-1} @ R_k`` over the gates k;
+#   in this layout directly, as one stacked matmul ``h_{t-1} @ R_k`` over the gates k (the
+#   LSTM's takes x_t and the bias in too: ``[x_t, h_{t-1}, 1] @ [W_k; R_k; b_k]``);
 # - hand the output back as a batch-major view of the time-major states (no copy);
 # - write every elementwise result with ``out=`` into the arrays that keep it (the saved
 #   gates, the states) or into a few buffers made once per call: no allocation per step;
@@ -352,21 +353,26 @@ class LSTMScan(_GatedScan):
 
     def forward(self, x, h0, c0, kernel, recurrent_kernel, *bias):
         self._start(x, kernel)
-        batch, time, _ = x.shape
+        batch, time, features = x.shape
         u = h0.shape[1]
         half = self._halves(x.dtype)
-        w = _per_gate(kernel, 4, self.order) * half
-        r = _per_gate(recurrent_kernel, 4, self.order) * half
-        acts = self._projection(
-            x, w, _per_gate(bias[0][None], 4, self.order)[:, 0] * half[:, 0] if bias else None
-        )
+        # per gate k, [W_k; R_k; b_k] stacked: every gate of the LSTM is linear in x_t and
+        # h_{t-1} together, so each step's pre-activations are one product [x_t, h_{t-1}, 1]
+        # [W_k; R_k; b_k] written straight into the gates, with no projection of all steps
+        # beforehand (whose stacked GEMMs cost more here than the longer step products) and
+        # no addition per step
+        parts = [_per_gate(kernel, 4, self.order), _per_gate(recurrent_kernel, 4, self.order)]
+        if bias:
+            parts.append(_per_gate(bias[0][None], 4, self.order))
+        wrb = xp.concatenate(parts, axis=1) * half
+        acts = xp.empty((4, time, batch, u), dtype=x.dtype)  # pre-activations, then gates
         states = xp.empty((2, time, batch, u), dtype=x.dtype)  # h and c of every step
         # tanh(c_t) of every step, kept when backward will come
         tcs = xp.empty((time, batch, u), dtype=x.dtype) if self.saving else None
 
         def block(rows, m, rd):
             self._forward_rows(
-                h0[rows], c0[rows], r, states[:, :, rows], acts[:, :, rows],
+                x[rows], h0[rows], c0[rows], wrb, states[:, :, rows], acts[:, :, rows],
                 None if tcs is None else tcs[:, rows], m, rd,
             )  # fmt: skip
 
@@ -375,15 +381,23 @@ class LSTMScan(_GatedScan):
             self.out, self.acts, self.tcs = states, acts, tcs
         return states.transpose(0, 2, 1, 3)
 
-    def _forward_rows(self, h, c, r, states, acts, tcs, m, rd):
+    def _forward_rows(self, x, h, c, wrb, states, acts, tcs, m, rd):
         """The steps of one block: ``acts`` turns from pre-activations into the gates."""
         time, n, u = states.shape[1:]
-        rec, ig = xp.empty((4, n, u), dtype=h.dtype), xp.empty((n, u), dtype=h.dtype)
+        features = x.shape[2]
+        # [x_t, h_{t-1} (times the dropout mask), 1]
+        xh = xp.ones((n, wrb.shape[1]), dtype=h.dtype)
+        x_in, h_in = xh[:, :features], xh[:, features : features + u]
+        ig = xp.empty((n, u), dtype=h.dtype)
         fused_tanh = self.recurrent_activation == "sigmoid" and self.activation == "tanh"
         for t in range(time):
+            x_in[...] = x[:, t]
+            if rd is None:
+                h_in[...] = h
+            else:
+                xp.multiply(h, rd, out=h_in)
             z = acts[:, t]
-            xp.matmul(h if rd is None else h * rd, r, out=rec)  # h_{t-1} R_k for each gate
-            z += rec
+            xp.matmul(xh, wrb, out=z)  # [x_t, h_{t-1}, 1] [W_k; R_k; b_k] for each gate
             if fused_tanh:  # the usual case: one tanh for the four gates
                 xp.tanh(z, out=z)
                 s = z[:3]
