@@ -46,7 +46,7 @@ from lapenna.backend.device import (
 from lapenna.backend.elementwise import relu, relu_grad
 from lapenna.backend.fused import adam_, sgd_momentum_
 from lapenna.backend.norm import axis_sum, moments, normalize, normalize_backward
-from lapenna.backend.parallel import matmul, single_blas
+from lapenna.backend.parallel import map_chunks, matmul, single_blas, workers
 from lapenna.backend.pool import (
     argmax_positions,
     avg_pool,
@@ -111,6 +111,8 @@ __all__ = [
     "adam_",
     "sgd_momentum_",
     "single_blas",
+    "map_chunks",
+    "workers",
     "set_num_threads",
     "conv_forward",
     "conv_input_grad",

@@ -155,8 +155,7 @@ def lstm(
         recurrent_mask=rmask,
         has_bias=bias is not None,
     )
-    units = rk.shape[0]
-    return both[:, :, :units], both[:, :, units:]
+    return both[0], both[1]
 
 
 def gru(
