@@ -22,13 +22,22 @@ F(2, 3) (Lavin and Gray's, up to signs that cancel in pairs):
     G   = [[-1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
     A^T = [[1, 1, 1, 0], [0, 1, -1, 1]]
 
-and the points 0, 1, -1, 2, -2 give their F(4, 3):
+the points 0, 1, -1, 2, -2 give Lavin and Gray's F(4, 3)
 
     B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
            [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
     G   = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6],
            [1/24, 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]
     A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+
+and ``F4x4`` takes 0, 1, -1, 1/2, -2 instead (Barabasz et al.; the accuracy below):
+
+    B^T = [[1, -3/2, -2, 3/2, 1, 0], [0, -1, 1/2, 5/2, 1, 0], [0, 1, -5/2, 1/2, 1, 0],
+           [0, -2, -1, 2, 1, 0], [0, 1/2, -1, -1/2, 1, 0], [0, 1, -3/2, -2, 3/2, 1]]
+    G   = [[1, 0, 0], [1/3, 1/3, 1/3], [-1/3, 1/3, -1/3],
+           [-16/15, -8/15, -4/15], [1/15, -2/15, 4/15], [0, 0, 1]]
+    A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 1/2, -2, 0], [0, 1, 1, 1/4, 4, 0],
+           [0, 1, -1, 1/8, -8, 1]]
 
 **Two dimensions.** Nesting the 1-D algorithm in both axes, an m x m block of outputs is
 ``A^T [(G g G^T) * (B^T d B)] A`` for a t x t input tile d (tiles overlap by 2, stride m)
@@ -40,40 +49,37 @@ transform (additions of strided slices), t^2 GEMMs and an output transform. The 
 gradient is the exact adjoint of the same bilinear map:
 ``dU[xi] = V[xi]^T @ dM[xi]`` with ``dM = A dY A^T`` and ``dW = G^T dU G``.
 
-**The transforms** are whole-slice additions (``_combine``): row i of B^T d B, for
-example, adds the tile's rows j times ``B^T[i][j]``. Points come in pairs +-p, and a pair
-shares its work: the rows of B^T for +p and -p differ only in the sign of their odd
-columns, so with E and O the sums over the even and the odd columns they are E + O and
-E - O; A^T's columns for +p and -p differ in the sign of their odd rows, so the inputs
-d_+p + d_-p and d_+p - d_-p serve all of its rows (``_plan``). F(4x4)'s B^T then takes 20
-operations per element instead of 28, its A^T 13 instead of 20.
+**The transforms** apply B^T, A^T or A along one axis of the tiles at a time, to a
+stack of t (or m) strided slices (``_apply``). F(2x2)'s matrices hold only 0 and +-1, so
+each row is one or two additions of whole slices. F(4x4)'s rows combine three to five
+slices with other weights: as additions that is 20 or more passes over the slices, so it
+runs as one product ``(t, t) @ (t, everything else)``, which reads and writes each element
+once (0.7 of the additions' time at 32x32x64, whatever the points).
 
-**Accuracy.** The larger entries of F(4, 3)'s matrices (5, 8, 1/6, 1/24) amplify float32
-rounding. Relative error ``|y32 - y64| / |y64|`` (Frobenius norms) against a float64
-convolution of the same random data (x standard normal, He-initialised kernels, batch 8),
-at ResNet-18's CIFAR shapes, in units of 1e-7:
+**Accuracy.** F(4, 3)'s larger entries amplify float32 rounding. Relative error
+``|y32 - y64| / |y64|`` (Frobenius norms) against a float64 convolution of the same random
+data (x standard normal, He-initialised kernels, batch 8), at ResNet-18's CIFAR shapes, in
+units of 1e-7:
 
     shape        forward Y: im2col F(2x2) F(4x4) PyTorch  kernel grad: F(2x2) F(4x4) PyTorch
-    32x32x64                  3.0    2.6   17.0     4.3                5.8   32.6     3.0
-    16x16x128                 3.5    3.6   23.9     5.9                5.0   23.5     2.2
-    8x8x256                   3.6    5.1   34.1     8.1                3.6   13.6     1.5
-    4x4x512                   3.7    5.3   37.8    10.5                2.1    9.8     1.1
+    32x32x64                  3.0    2.6   11.1     4.3                5.8   21.0     3.0
+    16x16x128                 3.5    3.6   15.2     5.9                5.0   11.5     2.2
+    8x8x256                   3.6    5.1   22.1     8.1                2.7    7.7     1.5
+    4x4x512                   3.7    5.3   23.9    10.5                1.7    6.6     1.1
 
 (the input gradient, a forward pass over dY, matches the forward's column). F(4x4) is
-4-7x less accurate than F(2x2) and 4-11x less than PyTorch's own convolution, and stays
-below 4e-6; its largest error over the largest output is 1.5e-5 (F(2x2): 7e-7). The error
-grows with the channels summed, so ``prefers_4x4`` stops at 512, the widest measured.
-The points 0, 1, -1, 1/2, -2 (Barabasz et al. 2020) cut the forward's error by a third
-(2.2e-6 at 8x8x256) but have no +-p pair to share, and their transforms cost 34 and 18
-operations. In float64 every path agrees with the reference to 1e-13
-(``tests/test_conv_paths.py``).
+2.3-4.5x less accurate than F(2x2) and 2.3-7x less than PyTorch's own convolution, and
+stays below 2.5e-6; its largest error over the largest output is 4.9e-6 (F(2x2): 7e-7).
+Lavin and Gray's points 0, +-1, +-2 give 1.5x that relative error (forward: 16.8 to 37.8)
+and 3x that largest error (1.5e-5). The error grows with the channels summed, so
+``prefers_4x4`` stops at 512, the widest measured. In float64 every path agrees with the
+reference to 1e-13 (``tests/test_conv_paths.py``).
 
 References: Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR
 2016; Barabasz, Anderson, Soodhalter and Gregg, "Error analysis and improving the
 accuracy of Winograd convolution for deep neural networks", ACM TOMS 2020.
 """
 
-import functools
 import math
 from fractions import Fraction
 from typing import NamedTuple
@@ -144,7 +150,8 @@ def _algorithm(m, points):
 
 
 F2x2 = _algorithm(2, (0, 1, -1))
-F4x4 = _algorithm(4, (0, 1, -1, 2, -2))
+# 1/2 and -2 rather than Lavin and Gray's +-2: a third less float32 error (module docstring)
+F4x4 = _algorithm(4, (0, 1, -1, Fraction(1, 2), -2))
 
 
 def applies(x_shape, w_shape, strides, dilation, groups):
@@ -162,12 +169,13 @@ def applies(x_shape, w_shape, strides, dilation, groups):
 def prefers_4x4(x_shape, pads, cout):
     """Whether F(4x4, 3x3) beats F(2x2, 3x3) on a convolution that ``applies``.
 
-    Measured on two shared cores (batch 64, forward and both gradients): F(4x4) took
-    0.70-0.80 of F(2x2)'s time at 32x32x64, 16x16x128, 8x8x256 and 7x7x256, where its
-    products do 1.78x fewer multiplications; the same at 14x14x128 (1.36x fewer: its
-    last tiles are mostly padding) and 1.3x longer at 6x6x256 (as many). At 4x4x512 the
-    two tie: with one tile per sample the products are thin and U, 2.25x larger than
-    F(2x2)'s, is most of what they read. So it needs 1.5x fewer multiplications and at
+    Measured on two cores (batch 64; forward, kernel gradient, input gradient, F(4x4)'s
+    time over F(2x2)'s): 0.88/0.94/0.86 at 32x32x64, 0.71/0.76/0.72 at 16x16x128,
+    0.75/0.78/0.75 at 8x8x256 and 0.76/0.82/0.75 at 7x7x256, where its products do 1.78x
+    fewer multiplications; 0.89/0.99/0.95 at 14x14x128 (1.36x fewer: its last tiles are
+    mostly padding) and 1.4x at 6x6x256 (as many). At 4x4x512, one tile per sample,
+    0.93/1.62/0.93: the kernel gradient sums a U-sized (t^2, C, out) part per chunk of
+    samples, 2.25x larger than F(2x2)'s. So it needs 1.5x fewer multiplications and at
     least a quarter as many tiles as channels; and at most 512 channels, the widest its
     float32 error was measured at (module docstring).
     """
@@ -181,96 +189,53 @@ def prefers_4x4(x_shape, pads, cout):
     )
 
 
-def _combine(matrix, d, out):
-    """``out[i] = sum_j matrix[i][j] * d[j]`` for each row i, by whole-slice multiplies and
-    adds (``_plan`` says which, sharing the work of each pair of points +-p)."""
-    pairs, rows = _plan(matrix)
-    d = list(d)
-    for j, k in pairs:  # columns of +p and -p: their sum and difference serve every row
-        d += [xp.add(d[j], d[k]), xp.subtract(d[j], d[k])]
-    scratch = []
-    for row in rows:
-        if len(row) == 3:  # rows of +p and -p: the even and the odd part, then E + O, E - O
-            i, k, (even, odd) = row
-            e = _sum(even, d, None, scratch)
-            o = _sum(odd, d, None, scratch)
-            xp.add(e, o, out=out[i])
-            xp.subtract(e, o, out=out[k])
-        else:
-            _sum(row[1], d, out[row[0]], scratch)
+def _apply(matrix, parts, out=None, axis=0):
+    """``out[i] = sum_j matrix[i][j] * parts[j]``: the matrix applied along a stack of
+    equally shaped slices, a list or an array whose first axis is j. With ``axis=1``,
+    ``parts`` is an array whose second axis is j, and the rows go to the second axis of
+    ``out`` (which must be given). Returns ``out`` (a new array when None).
 
-
-def _sum(terms, d, target, scratch):
-    """``sum c * d[j]`` over ``terms`` ((c, j), unit coefficients first) into ``target``
-    (a new array when None; a lone unit term is then returned as it is)."""
-    (c, j), rest = terms[0], terms[1:]
-    if target is None:
-        if c == 1 and not rest:
-            return d[j]
-        target = xp.empty(d[j].shape, dtype=d[j].dtype)
-    if c == 1 and rest and abs(rest[0][0]) == 1:
-        (xp.add if rest[0][0] == 1 else xp.subtract)(d[j], d[rest[0][1]], out=target)
-        rest = rest[1:]
-    elif c == 1:
-        target[...] = d[j]
-    else:
-        xp.multiply(d[j], c, out=target)
-    for c, j in rest:
-        s = d[j]
-        if abs(c) != 1:
-            if not scratch:
-                scratch.append(xp.empty(target.shape, dtype=target.dtype))
-            s = xp.multiply(s, abs(c), out=scratch[0])
-        (xp.add if c > 0 else xp.subtract)(target, s, out=target)
-    return target
-
-
-@functools.cache
-def _plan(matrix):
-    """How ``_combine`` applies ``matrix`` (a row per point or per power of x).
-
-    Where two columns j, k belong to the points +p and -p, ``M[i][k] = (-1)^i M[i][j]``
-    (A^T): the pairs list them, and the rows use ``d_j + d_k`` (even i) or ``d_j - d_k``
-    (odd i) instead. Where two rows do, ``M[k][j] = (-1)^j M[i][j]`` (B^T, A): such a row
-    pair is ``(i, k, (even terms, odd terms))``. Any other row is ``(i, terms)``; terms
-    are ``(coefficient, column)``, unit coefficients first.
+    F(2x2)'s matrices hold only 0 and +-1: each row is one or two additions of whole
+    slices. F(4x4)'s hold 2, 4, 5 and 8 as well, and its rows add three or four scaled
+    slices: there one product ``(t, t) @ (t, everything else)`` reads and writes each
+    element once, where the additions would make a pass per term.
     """
-    width = len(matrix[0])
-    pairs = []
-    for j in range(width):
-        for k in range(j + 1, width):
-            free = not any(j in p or k in p for p in pairs)
-            used = sum(1 for row in matrix if row[j]) > 1
-            if free and used and all(row[k] == (-1) ** i * row[j] for i, row in enumerate(matrix)):
-                pairs.append((j, k))
-    if pairs:  # rewrite the paired columns as sum and difference columns
-        rows = []
-        for i, row in enumerate(matrix):
-            row = [0 if any(j in p for p in pairs) else c for j, c in enumerate(row)]
-            for j, _ in pairs:
-                row += [matrix[i][j], 0] if i % 2 == 0 else [0, matrix[i][j]]
-            rows.append((i, _terms(row)))
-        return tuple(pairs), tuple(rows)
-    rows, done = [], set()
-    for i, row in enumerate(matrix):
-        if i in done:
-            continue
-        for k in range(i + 1, len(matrix)):
-            mirrored = all(matrix[k][j] == (-1) ** j * c for j, c in enumerate(row))
-            if k not in done and any(row[1::2]) and any(row[::2]) and mirrored:
-                even = [c if j % 2 == 0 else 0 for j, c in enumerate(row)]
-                odd = [c if j % 2 else 0 for j, c in enumerate(row)]
-                rows.append((i, k, (_terms(even), _terms(odd))))
-                done.add(k)
-                break
-        else:
-            rows.append((i, _terms(row)))
-    return (), tuple(rows)
+    if all(abs(c) in (0, 1) for row in matrix for c in row):
+        if axis == 1:
+            parts = parts.swapaxes(0, 1)
+        if out is None:
+            out = xp.empty((len(matrix), *parts[0].shape), dtype=parts[0].dtype)
+        for row, target in zip(matrix, out if axis == 0 else out.swapaxes(0, 1)):
+            _add_rows(row, parts, target)
+        return out
+    if axis == 1:  # one product per index of axis 0, no copy of the parts
+        d = parts.reshape(parts.shape[0], parts.shape[1], -1)
+    else:
+        d = xp.ascontiguousarray(parts) if hasattr(parts, "shape") else xp.stack(parts)
+        d = d.reshape(len(d), -1)
+    with parallel.single_blas():  # BLAS's threads only slow a product t deep
+        y = xp.matmul(xp.asarray(matrix, dtype=d.dtype), d)
+    shape = parts.shape if hasattr(parts, "shape") else (len(parts), *parts[0].shape)
+    y = y.reshape(*shape[:axis], len(matrix), *shape[axis + 1 :])
+    if out is None:
+        return y
+    out[...] = y
+    return out
 
 
-def _terms(row):
-    terms = [(c, j) for j, c in enumerate(row) if c]
-    return tuple(sorted(terms, key=lambda t: (abs(t[0]) != 1, t[0] < 0)))
+def _add_rows(row, parts, target):
+    """``target = sum_j row[j] * parts[j]`` for a row of 0 and +-1, by whole-slice adds."""
+    terms = sorted(((c, p) for c, p in zip(row, parts) if c), key=lambda t: -t[0])
+    (c, first), rest = terms[0], terms[1:]
+    if c < 0:
+        xp.negative(first, out=target)
+    elif rest:
+        sign, second = rest.pop(0)
+        (xp.add if sign > 0 else xp.subtract)(first, second, out=target)
+    else:
+        target[...] = first
+    for c, p in rest:
+        (xp.add if c > 0 else xp.subtract)(target, p, out=target)
 
 
 def _tiles(x_shape, pads, m):
@@ -298,46 +263,50 @@ def _padded(x, pads, extra):
 
 
 def _input_transform(f, xpad, th, tw):
-    """V = B^T d B for every t x t tile (stride m) of a padded chunk: ``(t^2, tiles, C)``."""
-    n, rows, _, c = xpad.shape
+    """V = B^T d B for every t x t tile (stride m) of a padded chunk: ``(t^2, tiles, C)``.
+    B^T along the tiles' columns (t strided slices of the input), then along their rows."""
     t, m = f.t, f.m
-    half = xp.empty((t, n, rows, tw, c), dtype=xpad.dtype)
-    _combine(f.bt, [xpad[:, :, k : k + m * (tw - 1) + 1 : m] for k in range(t)], half)
-    v = xp.empty((t, t, n, th, tw, c), dtype=xpad.dtype)
-    for j in range(t):
-        _combine(f.bt, [half[j][:, k : k + m * (th - 1) + 1 : m] for k in range(t)], v[:, j])
-    return v.reshape(t * t, n * th * tw, c)
+    half = _apply(f.bt, [xpad[:, :, k : k + m * (tw - 1) + 1 : m] for k in range(t)])
+    v = _apply(f.bt, [half[:, :, k : k + m * (th - 1) + 1 : m] for k in range(t)])
+    return v.reshape(t * t, -1, xpad.shape[-1])
 
 
 def _kernel_transform(f, w):
-    """U = G g G^T for every (in, out) channel pair: ``(t^2, C, out)``. The kernel is small:
-    two products with G (t, 3) do it, the first along the kernel's rows, then its columns."""
-    g = xp.asarray(f.g, dtype=w.dtype)
-    with parallel.single_blas():  # BLAS's threads only slow a product 3 deep
-        half = xp.matmul(g, w.reshape(3, -1)).reshape(f.t, 3, -1)
-        return xp.matmul(g, half).reshape(f.t * f.t, *w.shape[2:])
+    """U = G g G^T for every (in, out) channel pair: ``(t^2, C, out)``."""
+    return _sandwich(f.g, w).reshape(f.t * f.t, *w.shape[2:])
+
+
+def _sandwich(matrix, a):
+    """``matrix @ a[:, :, i] @ matrix^T`` for every column i of ``a (k, k, ...)``: the
+    kernel transform G g G^T and its adjoint G^T dU G. Two thin products per chunk of
+    columns, the chunks on all cores."""
+    r, k = len(matrix), a.shape[0]
+    mat = xp.asarray(matrix, dtype=a.dtype)
+    flat = a.reshape(k, k, -1)
+    out = xp.empty((r, r, flat.shape[-1]), dtype=a.dtype)
+
+    def chunk(start, stop):
+        half = xp.matmul(mat, flat[:, :, start:stop])  # along the second axis: (k, r, cols)
+        out[:, :, start:stop] = xp.matmul(mat, half.reshape(k, -1)).reshape(r, r, -1)
+
+    step = parallel.chunk_size(flat.shape[-1], r * (r + k) * a.itemsize, _CHUNK_BYTES >> 3)
+    parallel.map_chunks(chunk, flat.shape[-1], step)
+    return out.reshape(r, r, *a.shape[2:])
 
 
 def _output_transform(f, m, out):
     """Y = A^T M A into ``out`` viewed as (n, th, m, tw, m, out): m x m outputs per tile."""
     m = m.reshape(f.t, f.t, *out[:, :, 0, :, 0].shape)
-    half = xp.empty((f.m, f.t, *m.shape[2:]), dtype=m.dtype)
-    for i in range(f.t):
-        _combine(f.at, m[i], half[:, i])
-    for j in range(f.m):
-        _combine(f.at, half[j], [out[:, :, i, :, j] for i in range(f.m)])
+    half = _apply(f.at, m)  # along the rows: (m, t, n, th, tw, out)
+    _apply(f.at, half, out.transpose(2, 4, 0, 1, 3, 5), axis=1)
 
 
 def _output_adjoint(f, blocks):
     """dM = A dY A^T for every tile of dY viewed as (n, th, m, tw, m, out):
     ``(t^2, tiles, out)``."""
-    n, th, _, tw, _, cout = blocks.shape
-    half = xp.empty((f.t, n, th, f.m, tw, cout), dtype=blocks.dtype)
-    _combine(f.a, [blocks[:, :, :, :, j] for j in range(f.m)], half)
-    dm = xp.empty((f.t, f.t, n, th, tw, cout), dtype=blocks.dtype)
-    for j in range(f.t):
-        _combine(f.a, [half[j][:, :, i] for i in range(f.m)], dm[:, j])
-    return dm.reshape(f.t * f.t, math.prod(dm.shape[2:5]), cout)
+    half = _apply(f.a, [blocks[:, :, :, :, j] for j in range(f.m)])
+    dm = _apply(f.a, [half[:, :, :, i] for i in range(f.m)])
+    return dm.reshape(f.t * f.t, -1, blocks.shape[-1])
 
 
 def _step(f, n, th, tw, channels, itemsize):
@@ -360,11 +329,7 @@ def conv3x3(x, w, pads, f=F2x2):
         v = _input_transform(f, _padded(x[start:stop], pads, extra), th, tw)
         _output_transform(f, xp.matmul(v, u), blocks[start:stop])
 
-    if _few_tiles(n * th * tw, x.shape[-1], cout):
-        v = _input_transform(f, _padded(x, pads, extra), th, tw)
-        _output_transform(f, parallel.matmul(v, u), blocks)
-    else:
-        parallel.map_chunks(chunk, n, step)
+    parallel.map_chunks(chunk, n, step)
     if any(extra):
         out = xp.ascontiguousarray(out[:, : f.m * th - extra[0], : f.m * tw - extra[1]])
     return out
@@ -386,28 +351,10 @@ def kernel_grad3x3(x, dy, pads, f=F2x2):
         blocks = d.reshape(stop - start, th, f.m, tw, f.m, cout)
         return xp.matmul(v.transpose(0, 2, 1), _output_adjoint(f, blocks))
 
-    if not _few_tiles(n * th * tw, c, cout):
-        du = xp.zeros((f.t * f.t, c, cout), dtype=x.dtype)
-        for part in parallel.map_chunks(chunk, n, step):
-            du += part
-    else:
-        v = _input_transform(f, _padded(x, pads, extra), th, tw)
-        d = _padded(dy, [(0, 0), (0, 0)], extra) if any(extra) else dy
-        dm = _output_adjoint(f, d.reshape(n, th, f.m, tw, f.m, cout))
-        du = parallel.matmul(v.transpose(0, 2, 1), dm)
-    # dW = G^T dU G: two products with G^T (3, t), as in ``_kernel_transform``
-    gt = xp.asarray(f.gt, dtype=x.dtype)
-    with parallel.single_blas():
-        half = xp.matmul(gt, du.reshape(f.t, -1)).reshape(3, f.t, -1)
-        dw = xp.matmul(gt, half).reshape(3, 3, c, cout)
-    return dw
-
-
-def _few_tiles(tiles, c, cout):
-    """Whether the transformed kernel U (t^2, C, out) outweighs the transformed input
-    V (t^2, tiles, C): then chunks of samples would each read all of U, so the whole
-    batch is transformed at once and the t^2 products are shared among the cores."""
-    return tiles <= max(c, cout)
+    du = xp.zeros((f.t * f.t, c, cout), dtype=x.dtype)
+    for part in parallel.map_chunks(chunk, n, step):
+        du += part
+    return _sandwich(f.gt, du.reshape(f.t, f.t, c, cout))  # dW = G^T dU G
 
 
 def _record(f, tiles, c, cout, x_bytes, y_bytes, itemsize, backward):
@@ -418,7 +365,7 @@ def _record(f, tiles, c, cout, x_bytes, y_bytes, itemsize, backward):
     t2 = f.t * f.t
     trace.note(f"Winograd {f.name}: {tiles} tiles of {f.t}x{f.t}, {t2} products per tile")
     v, m = t2 * tiles * c * itemsize, t2 * tiles * cout * itemsize
-    # a transform pass over t slices of one tile row does ``_ops`` of its matrix per element
+    # the first pass of a transform makes about m columns a tile, the second t
     v_flops = _ops(f.bt) * (f.m + f.t) * tiles * c
     m_flops = _ops(f.a if backward else f.at) * (f.m + f.t) * tiles * cout
     trace.memory_pass("input transform B^T d B", x_bytes, v, v_flops, f"V ({t2}, tiles, C)")
@@ -434,12 +381,8 @@ def _record(f, tiles, c, cout, x_bytes, y_bytes, itemsize, backward):
 
 
 def _ops(matrix):
-    """Multiplications and additions ``_combine`` does per element for ``matrix``."""
-    pairs, rows = _plan(matrix)
-    count = 2 * len(pairs)
-    for row in rows:
-        parts = row[2] if len(row) == 3 else (row[1],)
-        count += 2 * (len(row) == 3) + sum(
-            len(t) - 1 + sum(abs(c) != 1 for c, _ in t) for t in parts
-        )
-    return count
+    """FLOPs ``_apply`` spends on each column of the slices it combines: the additions of
+    a matrix of 0 and +-1, or the multiply-adds of its product."""
+    if all(abs(c) in (0, 1) for row in matrix for c in row):
+        return sum(1 for row in matrix for c in row if c) - len(matrix)
+    return 2 * len(matrix) * len(matrix[0])
