@@ -282,7 +282,8 @@ def test_backward_keeps_only_input_and_kernel():
     "call",
     [
         lambda x, w: ops.conv2d(x, w, strides=2, padding="same"),
-        lambda x, w: ops.conv2d(x, w[:, :, :, :3], padding="same"),  # Winograd
+        lambda x, w: ops.conv2d(x, w[:, :, :, :3], padding="same"),  # Winograd F(2x2)
+        lambda x, w: ops.conv2d(x[:, :8], w, padding="same"),  # Winograd F(4x4)
         lambda x, w: ops.depthwise_conv2d(x, w.reshape(3, 3, 16, -1)[:, :, :, :1]),
         lambda x, w: ops.max_pool2d(ops.conv2d(x, w), 2),
     ],

@@ -146,16 +146,29 @@ def test_dense_layers_are_x_times_w_and_two_gemms_back():
     assert update["flops"] == 2 * params and update["bytes"] == 3 * params * 4  # plain SGD
 
 
-def test_winograd_multiplies_two_and_a_quarter_times_less():
-    model = lp.Sequential([layers.Input((8, 8, 16)), layers.Conv2D(16, 3, padding="same")])
-    report = lp.models.explain(model, (8, 8, 16), batch_size=2, training=False)
-    (conv,) = _shown(report, "forward")
-    assert any("Winograd" in note for note in conv["notes"])
-    (gemm,) = _gemms([conv])
-    tiles = 2 * 4 * 4  # 2x2 output blocks of an 8x8 map, two samples
-    assert _gemm(gemm) == ("V", tiles, 16, "U", 16, "M", 16)
-    assert conv["textbook_flops"] == 2 * 2 * 64 * 9 * 16 * 16
-    assert conv["textbook_flops"] / gemm["flops"] == 2.25
+@pytest.mark.parametrize(
+    ("size", "m", "products", "fewer"),
+    [
+        (6, 2, 16, 2.25),  # 6x6: 2x2 blocks of 4x4 need as many products as 3x3 blocks of 2x2
+        (8, 4, 36, 4),
+    ],
+)
+def test_winograd_multiplies_fewer_times_forward_and_backward(size, m, products, fewer):
+    conv = [layers.Conv2D(16, 3, padding="same") for _ in range(2)]
+    model = lp.Sequential([layers.Input((size, size, 16)), *conv])
+    report = lp.models.explain(model, (size, size, 16), batch_size=2)
+    (forward,) = _shown(report, "forward", conv[0].name)
+    assert any(f"Winograd F({m}x{m}, 3x3)" in note for note in forward["notes"])
+    (gemm,) = _gemms([forward])
+    tiles = 2 * (size // m) ** 2  # m x m output blocks, two samples
+    assert _gemm(gemm) == ("V", tiles, 16, "U", 16, "M", products)
+    assert forward["textbook_flops"] == 2 * 2 * size * size * 9 * 16 * 16
+    assert forward["textbook_flops"] / gemm["flops"] == fewer
+    # the second layer's backward: its kernel gradient and its input gradient (dY
+    # convolved with the flipped kernel) take the same products
+    backward = [_gemm(g) for g in _gemms(_shown(report, "backward", conv[1].name))]
+    assert ("V^T", 16, tiles, "dM", 16, "dU", products) in backward
+    assert ("V", tiles, 16, "U", 16, "M", products) in backward
 
 
 def test_lenet_convs_use_banded_kernels():

@@ -35,8 +35,18 @@ def _unpad(dxpad, pads):
 # -- conv_forward(x, w, strides, pads, dilation, groups, bias, relu) ------------------------
 
 
+def _winograd_applies(x_shape, w_shape, strides, pads, dilation, groups, four=False):
+    return winograd.applies(x_shape, w_shape, strides, dilation, groups) and (
+        winograd.prefers_4x4(x_shape, pads, w_shape[-1]) == four
+    )
+
+
+def _forward_winograd4(x, w, strides, pads, dilation, groups, bias, relu):
+    return elementwise.epilogue_(winograd.conv3x3(x, w, pads, winograd.F4x4), bias, relu)
+
+
 def _forward_winograd(x, w, strides, pads, dilation, groups, bias, relu):
-    return elementwise.epilogue_(winograd.conv3x3(x, w, pads), bias, relu)
+    return elementwise.epilogue_(winograd.conv3x3(x, w, pads, winograd.F2x2), bias, relu)
 
 
 def _forward_depthwise(x, w, strides, pads, dilation, groups, bias, relu):
@@ -60,8 +70,16 @@ def _forward_im2col(x, w, strides, pads, dilation, groups, bias, relu):
 
 FORWARD = (
     Path(
-        "winograd",
-        lambda x, w, s, p, d, g: winograd.applies(x.shape, w.shape, s, d, g),
+        "winograd 4x4",
+        lambda x, w, s, p, d, g: _winograd_applies(x.shape, w.shape, s, p, d, g, four=True),
+        _forward_winograd4,
+        "a Winograd case below where the output's 4x4 blocks need 1.5x fewer products than "
+        "its 2x2 blocks, tiles are not too few for the channels, and at most 512 channels: "
+        "Winograd F(4x4, 3x3) does 4x fewer multiplications, as 36 batched GEMMs",
+    ),
+    Path(
+        "winograd 2x2",
+        lambda x, w, s, p, d, g: _winograd_applies(x.shape, w.shape, s, p, d, g),
         _forward_winograd,
         "3x3, stride 1, undilated, ungrouped 2-D with at least 16 channels in and out: "
         "Winograd F(2x2, 3x3) does 2.25x fewer multiplications, as 16 batched GEMMs",
@@ -99,8 +117,12 @@ def _kernel_band(x, dy, kernel, strides, pads, dilation, groups):
     )
 
 
+def _kernel_grad_winograd4(x, dy, kernel, strides, pads, dilation, groups):
+    return winograd.kernel_grad3x3(x, dy, pads, winograd.F4x4)
+
+
 def _kernel_grad_winograd(x, dy, kernel, strides, pads, dilation, groups):
-    return winograd.kernel_grad3x3(x, dy, pads)
+    return winograd.kernel_grad3x3(x, dy, pads, winograd.F2x2)
 
 
 def _kernel_grad_depthwise(x, dy, kernel, strides, pads, dilation, groups):
@@ -118,10 +140,18 @@ def _kernel_grad_im2col(x, dy, kernel, strides, pads, dilation, groups):
 
 KERNEL_GRAD = (
     Path(
-        "winograd",
-        lambda x, dy, k, s, p, d, g: winograd.applies(x.shape, (*k, dy.shape[-1]), s, d, g),
+        "winograd 4x4",
+        lambda x, dy, k, s, p, d, g: _winograd_applies(
+            x.shape, (*k, dy.shape[-1]), s, p, d, g, four=True
+        ),
+        _kernel_grad_winograd4,
+        "where the forward is Winograd F(4x4, 3x3): the exact adjoint of the same bilinear map",
+    ),
+    Path(
+        "winograd 2x2",
+        lambda x, dy, k, s, p, d, g: _winograd_applies(x.shape, (*k, dy.shape[-1]), s, p, d, g),
         _kernel_grad_winograd,
-        "where the forward is Winograd: the exact adjoint of the same bilinear map",
+        "where the forward is Winograd F(2x2, 3x3): the exact adjoint of the same bilinear map",
     ),
     Path(
         "depthwise",
@@ -147,28 +177,41 @@ KERNEL_GRAD = (
 # -- conv_input_grad(dy, w, size, strides, pads, dilation, groups) --------------------------
 
 
-def _flipped_applies(dy, w, size, strides, pads, dilation, groups):
+def _flipped(dy, w, pads, dilation):
+    """The correlation that is the input gradient at stride 1: ``dy``'s shape with the
+    flipped kernel's channels, that kernel's shape, and the padding of ``dy``."""
     kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
-    flipped_shape = (*dy.shape[:-1], cout // groups * groups)
-    return all(s == 1 for s in strides) and winograd.applies(
-        flipped_shape, (*kernel, cout, cg * groups), strides, dilation, groups
-    )
-
-
-def _input_grad_by_correlation(dy, w, size, strides, pads, dilation, groups):
-    """Stride 1: the input gradient is a correlation of the padded ``dy`` with the kernel
-    flipped in space and with input and output channels swapped within each group."""
-    kernel, (cg, cout) = w.shape[:-2], w.shape[-2:]
-    og = cout // groups
-    flipped = w[tuple(slice(None, None, -1) for _ in kernel)]
-    flipped = flipped.reshape(*kernel, cg, groups, og).swapaxes(-3, -1)
-    flipped = xp.ascontiguousarray(flipped).reshape(*kernel, og, groups * cg)
     reach = [(k - 1) * d for k, d in zip(kernel, dilation)]
     # with stride 1 the padded input is exactly out + reach long, so padding dy by the
     # reach on both sides and cropping the input's own padding gives the input's size
     full = [(r - b, r - a) for r, (b, a) in zip(reach, pads)]
+    return (*kernel, cout, cg), full
+
+
+def _flipped_applies(dy, w, size, strides, pads, dilation, groups, four=False):
+    w_shape, full = _flipped(dy, w, pads, dilation)
+    return (
+        groups == 1
+        and all(s == 1 for s in strides)
+        and _winograd_applies(dy.shape, w_shape, strides, full, dilation, groups, four)
+    )
+
+
+def _input_grad_by_correlation(dy, w, size, strides, pads, dilation, groups, f):
+    """Stride 1: the input gradient is a correlation of the padded ``dy`` with the kernel
+    flipped in space and with input and output channels swapped."""
+    _, full = _flipped(dy, w, pads, dilation)
+    flipped = xp.ascontiguousarray(w[::-1, ::-1].swapaxes(-2, -1))
     trace.note("stride 1: dX is dY convolved with the flipped, transposed kernel")
-    return conv_forward(dy, flipped, (1,) * len(kernel), full, dilation, groups)
+    return winograd.conv3x3(dy, flipped, full, f)
+
+
+def _input_grad_by_correlation4(*args):
+    return _input_grad_by_correlation(*args, winograd.F4x4)
+
+
+def _input_grad_by_correlation2(*args):
+    return _input_grad_by_correlation(*args, winograd.F2x2)
 
 
 def _input_band(dy, w, size, strides, pads, dilation, groups):
@@ -205,11 +248,18 @@ def _input_grad_col2im(dy, w, size, strides, pads, dilation, groups):
 
 INPUT_GRAD = (
     Path(
-        "correlation",
+        "correlation 4x4",
+        lambda *args: _flipped_applies(*args, four=True),
+        _input_grad_by_correlation4,
+        "stride 1 where the flipped kernel is a Winograd F(4x4, 3x3) case: the transposed "
+        "convolution is a convolution of the padded dy with the flipped kernel",
+    ),
+    Path(
+        "correlation 2x2",
         _flipped_applies,
-        _input_grad_by_correlation,
-        "stride 1 where the flipped kernel is a Winograd case: the transposed convolution "
-        "is a convolution of the padded dy with the flipped kernel, so it runs as one",
+        _input_grad_by_correlation2,
+        "stride 1 where the flipped kernel is a Winograd F(2x2, 3x3) case: the transposed "
+        "convolution is a convolution of the padded dy with the flipped kernel",
     ),
     Path(
         "banded",
