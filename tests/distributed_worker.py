@@ -88,6 +88,7 @@ def fault(out, victim, backup_dir, kill_at, how):
                 os.kill(os.getpid(), signal.SIGSTOP if how == "stop" else signal.SIGKILL)
 
     backup = lp.callbacks.BackupAndRestore(backup_dir, save_freq="epoch", delete_checkpoint=False)
+    csv = lp.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
     try:
         history = dp.fit(
             model,
@@ -96,7 +97,7 @@ def fault(out, victim, backup_dir, kill_at, how):
             batch_size=GLOBAL_BATCH // dp.size,
             epochs=4,
             seed=SEED,
-            callbacks=[backup, Killer()],
+            callbacks=[backup, csv, Killer()],
             verbose=0,
         )
     except distributed.CollectiveTimeoutError as err:
