@@ -90,6 +90,55 @@ def test_data_parallel_equals_one_process(tmp_path, ranks):
         assert not any((tmp_path / f"log_{name}_rank{r}.csv").exists() for r in range(1, ranks))
 
 
+def test_distribute_argument_trains_exactly_as_the_wrapper_api(tmp_path):
+    mpirun(2, "distribute", tmp_path)
+    ranks = [np.load(tmp_path / f"distribute_rank{r}.npz") for r in range(2)]
+    for run in ranks:
+        assert int(run["api_steps"]) == worker.EPOCHS * (worker.N_SAMPLES // worker.GLOBAL_BATCH)
+        for way in ("compile", "fit"):  # bit for bit the weights of dp.optimizer + dp.fit
+            np.testing.assert_array_equal(run[f"{way}_weights"], run["api_weights"])
+            np.testing.assert_array_equal(run[f"{way}_loss"], run["api_loss"])
+            assert int(run[f"{way}_steps"]) == int(run["api_steps"])
+    np.testing.assert_array_equal(ranks[0]["fit_weights"], ranks[1]["fit_weights"])
+    start = np.concatenate([w.ravel() for w in worker.make_model(0).get_weights()])
+    assert np.abs(ranks[0]["api_weights"] - start).max() > 1e-2  # it did train
+
+
+def test_distribute_argument_refuses_bad_input_before_changing_anything():
+    from lapenna import distributed
+
+    x, y = worker.make_data()
+    dp = distributed.DataParallel(comm=_OneRank())
+    other = distributed.DataParallel(comm=_OneRank())
+    model = worker.make_model(0)
+    for wrong in ("mpi", lp.optimizers.SGD(0.1), model):
+        with pytest.raises(TypeError, match=r"compile\(distribute=...\) expects a strategy"):
+            model.compile(optimizer="sgd", loss="mse", distribute=wrong)
+        assert not model.compiled and model.optimizer is None
+    with pytest.raises(ValueError, match="wraps one plain optimizer, got DistributedOptimizer"):
+        model.compile(optimizer=dp.optimizer("sgd"), loss="mse", distribute=dp)
+    assert not model.compiled
+    with pytest.raises(RuntimeError, match="must be compiled before fit"):
+        model.fit(x, y, distribute=dp)
+    model.compile(optimizer="sgd", loss="mse")
+    plain, before = model.optimizer, [w.copy() for w in model.get_weights()]
+    with pytest.raises(TypeError, match=r"fit\(distribute=...\) expects a strategy.*got str"):
+        model.fit(x, y, distribute="mpi")
+    dataset = lp.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    with pytest.raises(ValueError, match="x must be an array.*got Dataset; a Dataset or a gen"):
+        model.fit(dataset, distribute=dp)
+    with pytest.raises(ValueError, match="x must be an array.*got generator"):
+        model.fit((b for b in [(x, y)]), distribute=dp)
+    with pytest.raises(ValueError, match="validation_split is not available.*got 0.2"):
+        model.fit(x, y, validation_split=0.2, distribute=dp)
+    assert model.optimizer is plain  # nothing wrapped, nothing trained
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+    model.compile(optimizer="sgd", loss="mse", distribute=other)
+    with pytest.raises(ValueError, match="compiled with another DataParallel's optimizer"):
+        model.fit(x, y, distribute=dp)
+
+
 def test_gradient_reductions_start_before_backward_ends(tmp_path):
     mpirun(2, "equivalence", tmp_path)
     run = np.load(tmp_path / "sgd_rank0.npz")
