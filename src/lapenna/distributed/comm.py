@@ -30,6 +30,8 @@ xp = B.xp
 
 _FAULT_TAG = 77
 _DEFAULT_TIMEOUT = 60.0
+# how long a wait polls without a pause, then polls yielding the core (seconds)
+_SPIN, _YIELD = 2e-3, 0.05
 
 
 class CollectiveTimeoutError(RuntimeError):
@@ -96,16 +98,31 @@ class Communicator:
 
     # -- waiting ---------------------------------------------------------------------------
     def wait(self, requests, what):
-        """Wait for ``requests`` (a list) to complete, or raise after ``timeout`` seconds."""
-        deadline = time.monotonic() + self.timeout
+        """Wait for ``requests`` (a list) to complete, or raise after ``timeout`` seconds.
+
+        MPI moves a non-blocking collective on only while this rank calls into MPI (a
+        large all-reduce is many steps), so the first ``_SPIN`` seconds poll without a
+        pause, then yield the core for ``_YIELD`` seconds (to a rank that shares it), and
+        only a wait longer than that, for a late rank, sleeps between polls."""
+        start = time.monotonic()
+        deadline = start + self.timeout
         pause = 1e-5
-        while True:
-            if self.MPI.Request.Testall(requests):
-                return
-            if time.monotonic() > deadline:
+        test = self.MPI.Request.Testall
+        while not test(requests):
+            now = time.monotonic()
+            if now > deadline:
                 self._raise_timeout(what)
+            if now - start < _SPIN:
+                continue
+            if now - start < _YIELD:
+                time.sleep(0)
+                continue
             time.sleep(pause)
-            pause = min(pause * 2, 2e-3)
+            pause = min(pause * 2, 1e-3)
+
+    def progress(self, requests):
+        """Let MPI move ``requests`` on (one test, no wait); True when all are complete."""
+        return self.MPI.Request.Testall(requests)
 
     def _raise_timeout(self, what):
         missing = self._find_missing(grace=min(self.timeout, 5.0))
