@@ -443,7 +443,9 @@ def test_lapenna_train_distributed_survives_a_killed_rank_and_resumes(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming the interrupted run" in resumed.stdout
-    assert csv_column(crashed / "history.csv", "epoch") == [0, 1, 2, 3]
+    assert csv_column(crashed / "history.csv", "epoch") == [0, 1, 2, 3], (
+        stdout + stderr + resumed.stdout + (crashed / "history.csv").read_text()
+    )
     # the weights continue exactly; the interrupted epoch's logged mean alone may differ
     np.testing.assert_allclose(
         csv_column(crashed / "history.csv", "loss")[1:],

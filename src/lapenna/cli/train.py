@@ -141,7 +141,8 @@ def _data_parallel(args):
 
 
 def _all_epochs_done(folder, options):
-    return len(run_folder.read_history(folder.history).get("epoch", [])) >= options["epochs"]
+    history = run_folder.read_history(folder.history, rewrite=False)
+    return len(history.get("epoch", [])) >= options["epochs"]
 
 
 def _model_file(name):
@@ -213,7 +214,8 @@ def _augment(x, y):
 
 def _fit(model, options, folder, train, validation, resumed, dp=None):
     monitor = "val_accuracy" if validation else "accuracy"
-    history = run_folder.read_history(folder.history) if resumed else {}
+    root = dp is None or dp.is_root  # rank 0 alone writes the run folder
+    history = run_folder.read_history(folder.history, rewrite=root) if resumed else {}
     threshold = run_folder.best_value(history, monitor) if folder.best.exists() else None
     if resumed and (dp is None or dp.is_root):
         print(f"resuming the interrupted run from its last backup ({folder.backup})")
@@ -248,9 +250,8 @@ def _fit(model, options, folder, train, validation, resumed, dp=None):
         except distributed.CollectiveTimeoutError as err:
             # every survivor prints its error; the job ends with MPI_Abort
             dp.comm.abort(err, note=_resume_advice(dp, folder) if dp.is_root else None)
-    if resumed:  # the epoch that was interrupted after its row was written is written again
+    if resumed and root:  # the epoch interrupted after its row was written is written again
         run_folder.read_history(folder.history)
-    root = dp is None or dp.is_root
     if root and folder.backup_dir.is_dir() and not any(folder.backup_dir.iterdir()):
         folder.backup_dir.rmdir()
 
