@@ -72,6 +72,32 @@ def equivalence(out):
         )
 
 
+def distribute(out):
+    """The same Adam training three ways: dp.optimizer + dp.fit, compile(distribute=dp) +
+    fit, and compile + fit(distribute=dp)."""
+    dp = distributed.DataParallel(bucket_size_mb=1e-4, timeout=60)
+    x, y = make_data()
+    arrays = {}
+    for way in ("api", "compile", "fit"):
+        model = make_model(seed=dp.rank)  # different on each rank until the broadcast
+        settings = {"batch_size": GLOBAL_BATCH // dp.size, "epochs": EPOCHS, "verbose": 0}
+        lp.set_seed(SEED)  # rank 0 draws the shuffling seed from the global generator
+        if way == "api":
+            model.compile(optimizer=dp.optimizer(optimizer("adam")), loss="mse")
+            history = dp.fit(model, x, y, **settings)
+        elif way == "compile":
+            model.compile(optimizer=optimizer("adam"), loss="mse", distribute=dp)
+            history = model.fit(x, y, **settings)
+        else:
+            model.compile(optimizer=optimizer("adam"), loss="mse")
+            history = model.fit(x, y, distribute=dp, **settings)
+        assert type(model.optimizer) is distributed.DistributedOptimizer, way
+        arrays[f"{way}_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+        arrays[f"{way}_loss"] = np.asarray(history.history["loss"])
+        arrays[f"{way}_steps"] = np.asarray(int(model.optimizer.iterations))
+    np.savez(os.path.join(out, f"distribute_rank{dp.rank}.npz"), **arrays)
+
+
 def fault(out, victim, backup_dir, kill_at, how):
     """Train with backups; rank ``victim`` stops (``how="stop"``, a hang) or kills itself
     (``"kill"``) at step ``kill_at`` (0: never)."""
@@ -88,6 +114,7 @@ def fault(out, victim, backup_dir, kill_at, how):
                 os.kill(os.getpid(), signal.SIGSTOP if how == "stop" else signal.SIGKILL)
 
     backup = lp.callbacks.BackupAndRestore(backup_dir, save_freq="epoch", delete_checkpoint=False)
+    csv = lp.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
     try:
         history = dp.fit(
             model,
@@ -96,7 +123,7 @@ def fault(out, victim, backup_dir, kill_at, how):
             batch_size=GLOBAL_BATCH // dp.size,
             epochs=4,
             seed=SEED,
-            callbacks=[backup, Killer()],
+            callbacks=[backup, csv, Killer()],
             verbose=0,
         )
     except distributed.CollectiveTimeoutError as err:
@@ -162,6 +189,8 @@ if __name__ == "__main__":
         equivalence(out_dir)
     elif scenario == "fault":
         fault(out_dir, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
+    elif scenario == "distribute":
+        distribute(out_dir)
     elif scenario == "syncbn":
         syncbn(out_dir)
     elif scenario == "pipeline":

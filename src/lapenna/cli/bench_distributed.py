@@ -10,7 +10,9 @@ Run under ``mpiexec -n N``. Rank 0 prints:
    with buckets reduced during backward (overlap), and the speed-up over one rank;
 3. the same step in PyTorch's DistributedDataParallel (gloo backend, same ranks, threads
    and per-rank batch) and the ratio of its step time to lapenna's overlapped one (above
-   1: lapenna is faster), unless ``--lapenna-only`` or PyTorch is missing;
+   1: lapenna is faster), unless ``--lapenna-only`` or PyTorch is missing. The two steps
+   are timed in turns and the ratio is the median over the turns, so that other work on
+   a shared machine slows both alike;
 4. the expected step time on 64 and 1,024 ranks from a ring all-reduce model:
    ``compute / N + 2 (N - 1) / N * bytes / bandwidth + 2 (N - 1) * latency``, with the
    measured bandwidth and latency (on one machine the "links" are shared memory).
@@ -39,7 +41,8 @@ def _allreduce_time(comm, nbytes, repeats):
     return comm.comm.allreduce(best, op=comm.MPI.MAX)
 
 
-def _step_time(comm, name, per_rank, repeats, overlap, alone=False):
+def _make_step(comm, name, per_rank, overlap, alone=False):
+    """One training step of workload ``name`` (a closure) and its gradients' bytes."""
     build, shape, _ = WORKLOADS[name]
     lp.set_seed(0)
     model = build()
@@ -62,13 +65,21 @@ def _step_time(comm, name, per_rank, repeats, overlap, alone=False):
 
     step()
     step()
-    best = float("inf")
+    return step, sum(w.data.nbytes for w in weights)
+
+
+def _times(step, repeats):
+    times = []
     for _ in range(repeats):
         start = time.perf_counter()
         step()
-        best = min(best, time.perf_counter() - start)
-    nbytes = sum(w.data.nbytes for w in weights)
-    return best, nbytes
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _step_time(comm, name, per_rank, repeats, overlap, alone=False):
+    step, nbytes = _make_step(comm, name, per_rank, overlap, alone)
+    return min(_times(step, repeats)), nbytes
 
 
 def _torch_ddp(comm, threads):
@@ -91,7 +102,7 @@ def _torch_ddp(comm, threads):
     return torch
 
 
-def _ddp_step_time(torch, comm, name, per_rank, repeats):
+def _make_ddp_step(torch, comm, name, per_rank):
     _, shape, _ = WORKLOADS[name]
     torch.manual_seed(0)
     model = torch.nn.parallel.DistributedDataParallel(torch_models(torch)[name]())
@@ -110,12 +121,23 @@ def _ddp_step_time(torch, comm, name, per_rank, repeats):
 
     step()
     step()
-    best = float("inf")
+    return step
+
+
+def _against_ddp(comm, lapenna_step, ddp_step, repeats):
+    """Both steps timed in turns, so that a machine shared with other work slows both
+    alike: the best time of each, and the median over the turns of DDP's time divided
+    by lapenna's (above 1: lapenna is faster)."""
+    ours, theirs = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        best = min(best, time.perf_counter() - start)
-    return best
+        comm.barrier()
+        ours += _times(lapenna_step, 1)
+        comm.barrier()
+        theirs += _times(ddp_step, 1)
+    ratios = sorted(t / o for o, t in zip(ours, theirs))
+    middle = len(ratios) // 2
+    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+    return min(ours), min(theirs), median
 
 
 def _ring(compute, nbytes, bandwidth, latency, n):
@@ -152,9 +174,14 @@ def run_distributed(args):
             alone, _ = _step_time(comm, name, per_rank, args.repeat, False, alone=True)
         comm.barrier()
         at_end, nbytes = _step_time(comm, name, per_rank, args.repeat, overlap=False)
-        overlapped, _ = _step_time(comm, name, per_rank, args.repeat, overlap=True)
-        ddp = _ddp_step_time(torch, comm, name, per_rank, args.repeat) if torch else None
-        ddp_columns = f"{ddp * 1e3:>9.2f}{ddp / overlapped:>8.2f}" if ddp else f"{'-':>9}{'-':>8}"
+        step, _ = _make_step(comm, name, per_rank, overlap=True)
+        ddp_columns = f"{'-':>9}{'-':>8}"
+        if torch:
+            ddp_step = _make_ddp_step(torch, comm, name, per_rank)
+            overlapped, ddp, ratio = _against_ddp(comm, step, ddp_step, args.repeat)
+            ddp_columns = f"{ddp * 1e3:>9.2f}{ratio:>8.2f}"
+        else:
+            overlapped = min(_times(step, args.repeat))
         if root:
             # one rank measures no link: the ring model needs N >= 2
             model = f"{'-':>13}{'-':>15}"

@@ -71,6 +71,7 @@ def main(argv=None):
     """Run ``lapenna`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to run itself again
     debug = getattr(args, "debug", False)
     try:
         return args.run(args)

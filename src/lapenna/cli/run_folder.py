@@ -127,9 +127,10 @@ def resolve_options(given, out, resume):
     return options
 
 
-def read_history(path):
+def read_history(path, rewrite=True):
     """The rows of ``history.csv`` as ``{column: [floats]}``, keeping the last row of each
-    epoch (a resumed epoch is written again), sorted by epoch; also rewrites the file so."""
+    epoch (a resumed epoch is written again), sorted by epoch; also rewrites the file so
+    unless ``rewrite`` is false (a data-parallel rank other than 0, which never writes)."""
     if not Path(path).is_file():
         return {}
     with open(path, newline="") as stream:
@@ -144,6 +145,8 @@ def read_history(path):
     if not ordered:
         return {}
     columns = list(ordered[0])
+    if not rewrite:
+        return {column: [_number(row.get(column)) for row in ordered] for column in columns}
     with open(path, "w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=columns)
         writer.writeheader()

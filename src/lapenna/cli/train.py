@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import lapenna as lp
@@ -9,6 +10,7 @@ from lapenna import callbacks, data, distributed, optimizers
 from lapenna.cli import common, detection, run_folder, sources, zoo
 from lapenna.cli.errors import UsageError
 from lapenna.data import augment as augmentation
+from lapenna.distributed import supervise
 
 # optimizer name -> (class, extra arguments, default learning rate)
 OPTIMIZERS = {
@@ -66,7 +68,10 @@ def add_parser(subparsers, parents):
         "--distributed",
         action="store_true",
         help="data parallel over the ranks of mpiexec (--batch-size is per rank; rank 0 "
-        "prints and writes the run folder)",
+        "prints and writes the run folder). Start it as 'mpiexec -disable-auto-cleanup -n N "
+        "lapenna train ... --distributed': when a rank dies, the others then stop after "
+        "the collective timeout (LAPENNA_MPI_TIMEOUT, default 60 s) naming the dead rank, "
+        "and --resume continues from the last backup",
     )
     arg("--input-shape", metavar="H,W,C", help="size images of a folder get (default 32,32,3)")
     arg(
@@ -85,6 +90,11 @@ def add_parser(subparsers, parents):
 
 
 def run(args):
+    if args.distributed and supervise.under_launcher() and not supervise.supervised():
+        # each rank trains in a child process: a rank killed by a signal then ends with an
+        # exit code, which MPICH's launcher under -disable-auto-cleanup lets the others see
+        argv = getattr(args, "argv", None) or sys.argv[1:]
+        return supervise.run(["-m", "lapenna", *argv])
     if detection.wants_detection(args):
         return detection.run_train(args)
     given = {key: getattr(args, key, None) for key in run_folder.DEFAULTS}
@@ -113,6 +123,8 @@ def run(args):
         folder.save_options(options)
         common.write_class_names(folder.path, images.class_names)
         _announce(model, options, images, train, validation)
+        if dp is not None:
+            _announce_distributed(dp, options)
     # 2. training, unless an interrupted run was stopped after its last epoch
     if not args.resume or folder.backup.exists() or not _all_epochs_done(folder, options):
         _fit(model, options, folder, train, validation, folder.backup.exists(), dp)
@@ -129,7 +141,8 @@ def _data_parallel(args):
 
 
 def _all_epochs_done(folder, options):
-    return len(run_folder.read_history(folder.history).get("epoch", [])) >= options["epochs"]
+    history = run_folder.read_history(folder.history, rewrite=False)
+    return len(history.get("epoch", [])) >= options["epochs"]
 
 
 def _model_file(name):
@@ -176,6 +189,23 @@ def _announce(model, options, images, train, validation):
     )
 
 
+def _announce_distributed(dp, options):
+    print(
+        f"data parallel: {dp.size} ranks x batch {options['batch_size']} = global batch "
+        f"{dp.size * options['batch_size']}; a collective waits {dp.comm.timeout:g} s for a "
+        "missing rank (LAPENNA_MPI_TIMEOUT). Start mpiexec with -disable-auto-cleanup so "
+        "that a rank which dies is named by the others, then continue with --resume"
+    )
+
+
+def _resume_advice(dp, folder):
+    return (
+        f"continue from the last backup with: mpiexec "
+        f"-disable-auto-cleanup -n {dp.size} lapenna train --out {folder.path} --resume "
+        "--distributed"
+    )
+
+
 def _augment(x, y):
     x = augmentation.random_translation(x, _SHIFT, _SHIFT, fill_mode="nearest")
     x = augmentation.random_rotation(x, _TURN, fill_mode="nearest")
@@ -184,7 +214,8 @@ def _augment(x, y):
 
 def _fit(model, options, folder, train, validation, resumed, dp=None):
     monitor = "val_accuracy" if validation else "accuracy"
-    history = run_folder.read_history(folder.history) if resumed else {}
+    root = dp is None or dp.is_root  # rank 0 alone writes the run folder
+    history = run_folder.read_history(folder.history, rewrite=root) if resumed else {}
     threshold = run_folder.best_value(history, monitor) if folder.best.exists() else None
     if resumed and (dp is None or dp.is_root):
         print(f"resuming the interrupted run from its last backup ({folder.backup})")
@@ -212,10 +243,15 @@ def _fit(model, options, folder, train, validation, resumed, dp=None):
     if dp is None:
         model.fit(pipeline, **settings)
     else:  # each rank its shard of every global batch; writers act on rank 0
-        dp.fit(model, *train, batch_size=options["batch_size"], seed=options["seed"], **settings)
-    if resumed:  # the epoch that was interrupted after its row was written is written again
+        try:
+            dp.fit(
+                model, *train, batch_size=options["batch_size"], seed=options["seed"], **settings
+            )
+        except distributed.CollectiveTimeoutError as err:
+            # every survivor prints its error; the job ends with MPI_Abort
+            dp.comm.abort(err, note=_resume_advice(dp, folder) if dp.is_root else None)
+    if resumed and root:  # the epoch interrupted after its row was written is written again
         run_folder.read_history(folder.history)
-    root = dp is None or dp.is_root
     if root and folder.backup_dir.is_dir() and not any(folder.backup_dir.iterdir()):
         folder.backup_dir.rmdir()
 

@@ -6,12 +6,22 @@ missing by sending each other a short "I am here" message on a separate communic
 listening for a grace period: a rank that never answers is named in the error. Nothing
 here blocks forever, so a rank that died (SIGKILL) or hangs ends the job cleanly.
 
+MPICH's launcher ends the whole job when a rank dies by a signal, before any timeout; run
+the ranks under ``python -m lapenna.distributed`` and ``mpiexec -disable-auto-cleanup``
+(see ``supervise``) to have the survivors report the dead rank themselves. Under that flag
+the launcher tells every other rank that a rank ended (even normally) with SIGUSR1, whose
+default action ends a process: MPICH's ``MPI_Init`` installs a handler for it (which stays
+after ``MPI_Finalize``), and lapenna ignores it until then, so that a rank that ends while
+another is still starting does not kill that one.
+
 mpi4py is imported when a ``Communicator`` is created, so ``lapenna`` imports without it.
 """
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 
 from lapenna import backend as B
@@ -20,6 +30,8 @@ xp = B.xp
 
 _FAULT_TAG = 77
 _DEFAULT_TIMEOUT = 60.0
+# how long a wait polls without a pause, then polls yielding the core (seconds)
+_SPIN, _YIELD = 2e-3, 0.05
 
 
 class CollectiveTimeoutError(RuntimeError):
@@ -31,6 +43,13 @@ class CollectiveTimeoutError(RuntimeError):
 
 
 def _mpi():
+    # Hydra's notice that a rank ended, until MPI_Init installs MPICH's own handler
+    if (
+        "mpi4py.MPI" not in sys.modules
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     try:
         from mpi4py import MPI
     except ImportError as err:  # pragma: no cover - the mpi extra is part of the tests
@@ -79,16 +98,31 @@ class Communicator:
 
     # -- waiting ---------------------------------------------------------------------------
     def wait(self, requests, what):
-        """Wait for ``requests`` (a list) to complete, or raise after ``timeout`` seconds."""
-        deadline = time.monotonic() + self.timeout
+        """Wait for ``requests`` (a list) to complete, or raise after ``timeout`` seconds.
+
+        MPI moves a non-blocking collective on only while this rank calls into MPI (a
+        large all-reduce is many steps), so the first ``_SPIN`` seconds poll without a
+        pause, then yield the core for ``_YIELD`` seconds (to a rank that shares it), and
+        only a wait longer than that, for a late rank, sleeps between polls."""
+        start = time.monotonic()
+        deadline = start + self.timeout
         pause = 1e-5
-        while True:
-            if self.MPI.Request.Testall(requests):
-                return
-            if time.monotonic() > deadline:
+        test = self.MPI.Request.Testall
+        while not test(requests):
+            now = time.monotonic()
+            if now > deadline:
                 self._raise_timeout(what)
+            if now - start < _SPIN:
+                continue
+            if now - start < _YIELD:
+                time.sleep(0)
+                continue
             time.sleep(pause)
-            pause = min(pause * 2, 2e-3)
+            pause = min(pause * 2, 1e-3)
+
+    def progress(self, requests):
+        """Let MPI move ``requests`` on (one test, no wait); True when all are complete."""
+        return self.MPI.Request.Testall(requests)
 
     def _raise_timeout(self, what):
         missing = self._find_missing(grace=min(self.timeout, 5.0))
@@ -155,13 +189,16 @@ class Communicator:
         self.collectives += 1
         self.wait([self.comm.Ibarrier()], what)
 
-    def abort(self, error, code=1):
-        """Print ``error`` on stderr and end the whole MPI job with ``code``.
+    def abort(self, error, code=1, note=None):
+        """Print ``error`` (and ``note``, a line of advice) on stderr and end the whole MPI
+        job with ``code``.
 
         After a ``CollectiveTimeoutError`` the surviving ranks first wait (a few seconds
         at most) until each has printed its own message, since the first abort ends them
         all."""
         print(f"lapenna.distributed: {error}", file=sys.stderr, flush=True)
+        if note:
+            print(f"lapenna.distributed: {note}", file=sys.stderr, flush=True)
         if isinstance(error, CollectiveTimeoutError):
             gone = set(error.missing) | {self.rank}
             survivors = [r for r in range(self.size) if r not in gone]

@@ -23,6 +23,7 @@ from lapenna.distributed.callbacks import (
 from lapenna.distributed.comm import Communicator
 from lapenna.distributed.optimizer import DistributedOptimizer
 from lapenna.distributed.sharding import ShardedArrays
+from lapenna.optimizers import Optimizer
 
 # callbacks that write files or print: they act on rank 0 only
 WRITERS = (ProgbarLogger, ModelCheckpoint, TensorBoard, CSVLogger)
@@ -40,8 +41,9 @@ class DataParallel:
     Example (run with ``mpiexec -n 4 python train.py``)::
 
         dp = lp.distributed.DataParallel()
-        model.compile(optimizer=dp.optimizer(lp.optimizers.SGD(0.01 * dp.size)), loss="mse")
-        dp.fit(model, x, y, batch_size=32, epochs=3)   # 32 per rank, 128 per step
+        model.compile(optimizer=lp.optimizers.SGD(0.01 * dp.size), loss="mse", distribute=dp)
+        model.fit(x, y, batch_size=32, epochs=3)       # 32 per rank, 128 per step
+        # the same: compile(optimizer=dp.optimizer(...)) and dp.fit(model, x, y, ...)
     """
 
     def __init__(self, comm=None, timeout=None, bucket_size_mb=25.0, overlap=True):
@@ -97,7 +99,7 @@ class DataParallel:
         model,
         x,
         y=None,
-        batch_size=32,
+        batch_size=None,
         sample_weight=None,
         shuffle=True,
         seed=None,
@@ -107,15 +109,39 @@ class DataParallel:
     ):
         """``model.fit`` on this rank's shards with the strategy's callbacks.
 
-        ``batch_size`` is per rank; ``model`` must be compiled with ``dp.optimizer(...)``.
-        Other keyword arguments (``epochs``, ``validation_data``...) go to ``fit``.
+        ``model.fit(..., distribute=dp)`` and ``model.compile(..., distribute=dp)`` come
+        here. ``x``, ``y`` and ``sample_weight`` are arrays (or lists/dicts of arrays);
+        ``batch_size`` (default 32) is per rank. A model compiled with a plain optimizer
+        gets it wrapped with ``dp.optimizer(...)`` (its state kept). Other keyword arguments
+        (``epochs``, ``validation_data``...) go to ``fit``.
+
+        Raises:
+            ValueError: for a model that is not compiled, or compiled with the optimizer of
+                another strategy; for data that cannot be sharded (a Dataset, a generator);
+                for ``validation_split`` (pass ``validation_data``).
         """
-        if not isinstance(getattr(model, "optimizer", None), DistributedOptimizer):
+        optimizer = getattr(model, "optimizer", None)
+        if isinstance(optimizer, DistributedOptimizer):
+            if optimizer.comm is not self.comm:
+                raise ValueError(
+                    "DataParallel.fit got a model compiled with another DataParallel's "
+                    "optimizer: compile it with this one's (distribute=dp or dp.optimizer)"
+                )
+        elif not isinstance(optimizer, Optimizer):
             raise ValueError(
-                "DataParallel.fit expects a model compiled with dp.optimizer(...), got "
-                f"optimizer {type(getattr(model, 'optimizer', None)).__name__}"
+                "DataParallel.fit expects a compiled model (model.compile(optimizer=..., "
+                f"loss=..., distribute=dp)), got optimizer {type(optimizer).__name__}"
             )
+        if kwargs.get("validation_split"):
+            raise ValueError(
+                "validation_split is not available with DataParallel (each rank holds a "
+                f"shard), got {kwargs['validation_split']!r}: pass validation_data instead"
+            )
+        kwargs.pop("validation_split", None)
+        batch_size = 32 if batch_size is None else batch_size
         shards = self.shard(x, y, sample_weight, batch_size, shuffle, seed)
+        if not isinstance(optimizer, DistributedOptimizer):
+            model.optimizer = self.optimizer(optimizer)
         return model.fit(
             shards,
             callbacks=self.callbacks(callbacks, model, [shards]),

@@ -134,7 +134,15 @@ class DistributedOptimizer(Optimizer):
         if current:
             buckets.append(current)
         owner = {id(v): i for i, bucket in enumerate(buckets) for v in bucket}
-        self._plan = {"ids": [id(v) for v in variables], "buckets": buckets, "owner": owner}
+        # one buffer per bucket for the whole run: packing writes into it (no allocation
+        # of tens of MB, and the page faults that come with it, every step)
+        buffers = [xp.empty(sum(v.size for v in bucket), dtype=B.floatx()) for bucket in buckets]
+        self._plan = {
+            "ids": [id(v) for v in variables],
+            "buckets": buckets,
+            "owner": owner,
+            "buffers": buffers,
+        }
         if self.overlap and self._hook is None:
             self._hook = engine.register_leaf_hook(self._on_leaf_final)
 
@@ -153,9 +161,12 @@ class DistributedOptimizer(Optimizer):
         bucket = self._plan["buckets"][index]
         if all(id(v) in self._captured for v in bucket):
             self._start(index, [self._captured[id(v)] for v in bucket])
+        elif self._pending:  # MPI moves the reductions already started on only when called
+            self.comm.progress([request for request, _, _ in self._pending.values()])
 
     def _start(self, index, arrays):
-        buffer = xp.concatenate([a.reshape(-1) for a in arrays]).astype(B.floatx(), copy=False)
+        buffer = self._plan["buffers"][index]
+        xp.concatenate([a.reshape(-1) for a in arrays], out=buffer, casting="same_kind")
         record = {"bucket": index, "bytes": int(buffer.nbytes), "start": time.perf_counter()}
         self._pending[index] = (self.comm.start_allreduce(buffer), buffer, record)
 

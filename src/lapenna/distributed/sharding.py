@@ -33,6 +33,18 @@ class ShardedArrays:
     def __init__(self, x, y, sample_weight, batch_size, comm, shuffle=True, seed=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if x is None:
+            raise ValueError("ShardedArrays needs the input arrays x, got None")
+        for name, part in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+            for leaf in [] if part is None else flatten(part):
+                if getattr(leaf, "ndim", 0) < 1:
+                    raise ValueError(
+                        f"data parallelism shards arrays sample by sample: {name} must be an "
+                        "array (or a list/dict of arrays) with the samples on the first axis, "
+                        f"got {type(leaf).__name__}; a Dataset or a generator cannot be "
+                        "sharded: give the arrays, or feed each rank its own part with "
+                        "model.fit and no distribute"
+                    )
         sizes = {
             leaf.shape[0]
             for part in (x, y, sample_weight)

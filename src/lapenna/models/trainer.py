@@ -37,9 +37,13 @@ class Trainer:
         self._compile_config = None
         self.history = None
         self.fit_position = None
+        self.distribute = None  # the strategy compile was given
+        self._distributing = False  # inside the strategy's fit: train here
 
     # -- compile ------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+    def compile(
+        self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, distribute=None
+    ):
         """Choose the optimizer, the loss(es) and the metrics.
 
         Args:
@@ -49,9 +53,18 @@ class Trainer:
             metrics: a list of names/objects (``["accuracy"]``); for several outputs a
                 list of lists or a dict keyed by output name.
             loss_weights: scalars weighting each output's loss (list or dict).
+            distribute: a data-parallel strategy, ``lp.distributed.DataParallel(...)``: the
+                optimizer is wrapped with ``distribute.optimizer(...)`` and ``fit`` trains
+                through ``distribute.fit(model, ...)``, exactly as those two calls do.
+
+        Raises:
+            TypeError: when ``distribute`` is not a strategy.
         """
+        _check_strategy(distribute, "compile")
         names = self.output_names
-        self.optimizer = optimizers_module.get(optimizer)
+        resolved = optimizers_module.get(optimizer)
+        self.optimizer = distribute.optimizer(resolved) if distribute is not None else resolved
+        self.distribute = distribute
         self.compiled_loss = CompiledLoss(loss, loss_weights, names)
         _warn_logits_of_probabilities(self, self.compiled_loss.losses)
         self.compiled_metrics = CompiledMetrics(metrics, self.compiled_loss.losses, names)
@@ -173,6 +186,7 @@ class Trainer:
         steps_per_epoch=None,
         validation_batch_size=None,
         validation_freq=1,
+        distribute=None,
         **removed,
     ):
         """Train for ``epochs`` epochs; returns a ``History``.
@@ -191,10 +205,39 @@ class Trainer:
             class_weight: ``{class: weight}`` turned into per-sample weights.
             initial_epoch: the epoch to start from (for resuming).
             steps_per_epoch: limit each epoch to this many batches.
+            distribute: a data-parallel strategy (``lp.distributed.DataParallel(...)``;
+                default: the one given to ``compile``): ``fit`` becomes
+                ``distribute.fit(model, x, y, ...)``, which shards the arrays over the
+                ranks (``batch_size`` is then per rank) and wraps a plain optimizer.
             removed: tf.keras 2 arguments (``nb_epoch``...) raise a TypeError with a hint.
         """
         fit_checks.check_removed_arguments("fit", removed)
         self._require_compiled("fit")
+        strategy = distribute if distribute is not None else getattr(self, "distribute", None)
+        if strategy is not None and not getattr(self, "_distributing", False):
+            _check_strategy(strategy, "fit")
+            self._distributing = True
+            try:
+                return strategy.fit(
+                    self,
+                    x,
+                    y,
+                    batch_size=batch_size,
+                    epochs=epochs,
+                    verbose=verbose,
+                    callbacks=callbacks,
+                    validation_split=validation_split,
+                    validation_data=validation_data,
+                    shuffle=shuffle,
+                    class_weight=class_weight,
+                    sample_weight=sample_weight,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=steps_per_epoch,
+                    validation_batch_size=validation_batch_size,
+                    validation_freq=validation_freq,
+                )
+            finally:
+                self._distributing = False
         fit_checks.check_fit_arguments(
             epochs, batch_size, steps_per_epoch, initial_epoch, validation_freq
         )
@@ -357,6 +400,21 @@ def _values(logs, model):
     values = [logs["loss"]] + [logs[n] for n in _output_loss_names(model) if n in logs]
     values += [logs[m.name] for m in model.metrics]
     return values[0] if len(values) == 1 else values
+
+
+def _check_strategy(strategy, where):
+    """A ``distribute=`` argument must be a strategy: an object with ``optimizer(opt)`` (to
+    wrap the optimizer) and ``fit(model, x, y, ...)``, as ``lp.distributed.DataParallel``."""
+    if strategy is None:
+        return
+    if not (
+        callable(getattr(strategy, "optimizer", None)) and callable(getattr(strategy, "fit", None))
+    ):
+        raise TypeError(
+            f"{where}(distribute=...) expects a strategy such as "
+            f"lp.distributed.DataParallel() (with optimizer() and fit()), got "
+            f"{type(strategy).__name__}"
+        )
 
 
 def _warn_logits_of_probabilities(model, losses):
