@@ -153,3 +153,36 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
+
+
+def _generator_model():
+    lp.set_seed(0)
+    model = lp.Sequential([lp.layers.Input((4,)), lp.layers.Dense(2)])
+    model.compile(optimizer=lp.optimizers.SGD(0.1), loss="mse")
+    return model
+
+
+def _five_batches():
+    rng = np.random.default_rng(3)
+    return [(rng.standard_normal((3, 4)), rng.standard_normal((3, 2))) for _ in range(5)]
+
+
+def test_a_generator_without_steps_per_epoch_runs_until_it_is_exhausted():
+    batches = _five_batches()
+    model, reference = _generator_model(), _generator_model()
+    history = model.fit((b for b in batches), epochs=1, verbose=0)
+    x, y = (np.concatenate(parts) for parts in zip(*batches))
+    reference.fit(x, y, batch_size=3, shuffle=False, epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 1
+    for got, want in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    loss = model.evaluate((b for b in batches), verbose=0)
+    np.testing.assert_allclose(loss, reference.evaluate(x, y, batch_size=3, verbose=0), rtol=1e-6)
+    assert model.predict((b[0] for b in batches), verbose=0).shape == (15, 2)
+
+
+def test_an_exhausted_generator_ends_training_with_keras_warning():
+    model = _generator_model()
+    with pytest.warns(UserWarning, match="ran out of data; interrupting training"):
+        history = model.fit((b for b in _five_batches()), epochs=3, verbose=1)
+    assert len(history.history["loss"]) == 1

@@ -147,6 +147,10 @@ class ArrayBatches:
         full = math.ceil(self.n / self.batch_size)
         return min(full, self.steps) if self.steps else full
 
+    def count(self):
+        """Batches per epoch."""
+        return len(self)
+
     def epoch(self, skip=0):
         """An iterator over this epoch's batches from batch ``skip`` on. The shuffle order
         is drawn now, before the first batch, so that a resumed run can redraw it."""
@@ -216,13 +220,21 @@ class IterableBatches(_FirstBatchCheck):
         self.steps = steps
         self._pending = []  # a batch drawn from a generator by peek_check, given back
 
-    def __len__(self):
+    def count(self):
+        """Batches per epoch, or None when the source does not say (a generator without
+        ``steps_per_epoch``: its epoch ends when it is exhausted)."""
         if self.steps:
             return self.steps
         try:
             return len(self.source)
         except TypeError:
             return None
+
+    def __len__(self):
+        count = self.count()
+        if count is None:
+            raise TypeError(f"{type(self.source).__name__} batches have no length")
+        return count
 
     def epoch(self, skip=0):
         """An iterator over the source's batches, dropping the first ``skip``."""
@@ -274,6 +286,10 @@ class SequenceBatches(_FirstBatchCheck):
 
     def __len__(self):
         return min(len(self.source), self.steps) if self.steps else len(self.source)
+
+    def count(self):
+        """Batches per epoch."""
+        return len(self)
 
     def epoch(self, skip=0):
         """An iterator over batches ``skip, ..., len - 1``."""

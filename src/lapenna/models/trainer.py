@@ -204,7 +204,9 @@ class Trainer:
             shuffle: reshuffle the training arrays every epoch (global seeded generator).
             class_weight: ``{class: weight}`` turned into per-sample weights.
             initial_epoch: the epoch to start from (for resuming).
-            steps_per_epoch: limit each epoch to this many batches.
+            steps_per_epoch: limit each epoch to this many batches. Without it, an epoch of
+                a generator ends when the generator is exhausted; an epoch that then gets no
+                batch ends training with a warning, as in Keras.
             distribute: a data-parallel strategy (``lp.distributed.DataParallel(...)``;
                 default: the one given to ``compile``): ``fit`` becomes
                 ``distribute.fit(model, x, y, ...)``, which shards the arrays over the
@@ -256,7 +258,7 @@ class Trainer:
             check=self._check_fit_data,
         )
         # 2. callbacks
-        callbacks = self._callback_list(callbacks, verbose, len(train), epochs, history=True)
+        callbacks = self._callback_list(callbacks, verbose, train.count(), epochs, history=True)
         self.stop_training = False
         position = self.fit_position = callbacks_module.FitPosition(self.metrics)
         callbacks.on_train_begin({})
@@ -275,6 +277,14 @@ class Trainer:
                 "on_train_batch_end",
                 position,
             )
+            if not logs:  # a generator exhausted by the epochs before: as Keras, stop here
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "generator can generate at least steps_per_epoch * epochs batches "
+                    f"(epoch {epoch + 1} of {epochs} got none).",
+                    stacklevel=2,
+                )
+                break
             if val is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
                 val_logs = self._evaluate_batches(val, callbacks)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -334,7 +344,7 @@ class Trainer:
         self._require_compiled("evaluate")
         fit_checks.check_batch_arguments("evaluate", batch_size, steps)
         batches = adapter.make_batches(x, y, sample_weight, batch_size, False, steps)
-        callbacks = self._callback_list(callbacks, verbose, len(batches))
+        callbacks = self._callback_list(callbacks, verbose, batches.count())
         logs = self._evaluate_batches(batches, callbacks)
         if return_dict:
             return logs
@@ -344,7 +354,7 @@ class Trainer:
         """Outputs for ``x`` as numpy arrays, computed in batches with no graph kept."""
         fit_checks.check_batch_arguments("predict", batch_size, steps)
         batches = adapter.make_batches(x, None, None, batch_size, False, steps)
-        callbacks = self._callback_list(callbacks, verbose, len(batches))
+        callbacks = self._callback_list(callbacks, verbose, batches.count())
         callbacks.on_predict_begin({})
         outputs = []
         for step, (bx, _, _) in enumerate(batches.epoch()):
