@@ -398,3 +398,44 @@ def test_loading_a_model_file_does_work_linear_in_its_layers(tmp_path):
 
     small, large = calls_to_load(200), calls_to_load(800)
     assert large < 4.4 * small, (small, large)  # quadratic work would make it about 16
+
+
+def test_a_save_never_writes_a_config_its_load_would_refuse(tmp_path, monkeypatch):
+    # a 40,000-layer model's config (24 MB written with an indent) was saved, then refused
+    # by load_model's 16 MB bound; now the config is written compactly when the indent
+    # would pass the bound, and refused before anything is written when even that would
+    import functools
+
+    from lapenna.io import config as config_module
+    from lapenna.io import model_file
+
+    model = lp.Sequential([layers.Input((2,))] + [layers.Dense(2) for _ in range(6)])
+    small, compact = {"a": [1, 2]}, b'{"a": [1, 2]}'
+    indented = config_module.dumps_config(small, indent=1).encode()
+    assert config_module.encode_config(small, max_bytes=len(indented)) == indented
+    assert config_module.encode_config(small, max_bytes=len(indented) - 1) == compact
+    with pytest.raises(ValueError, match="13 bytes of JSON, more than the 12"):
+        config_module.encode_config(small, max_bytes=12)
+
+    path = tmp_path / "deep.lpn"
+    model.save(path)
+    full = len(zipfile.ZipFile(path).read("config.json"))
+    compact = len(json.dumps(json.loads(zipfile.ZipFile(path).read("config.json"))))
+    assert compact < full
+    # a bound between the two sizes: saved without whitespace, and it loads
+    bound = (compact + full) // 2
+    monkeypatch.setattr(
+        model_file, "encode_config", functools.partial(config_module.encode_config, max_bytes=bound)
+    )
+    model.save(tmp_path / "compact.lpn")
+    stored = zipfile.ZipFile(tmp_path / "compact.lpn").read("config.json")
+    assert b"\n" not in stored and len(stored) <= bound
+    assert lp.models.load_model(tmp_path / "compact.lpn").count_params() == model.count_params()
+    # a bound below both: refused, and the file already there is untouched
+    before = path.read_bytes()
+    monkeypatch.setattr(
+        model_file, "encode_config", functools.partial(config_module.encode_config, max_bytes=100)
+    )
+    with pytest.raises(ValueError, match="more than the 100 that loading reads"):
+        model.save(path)
+    assert path.read_bytes() == before

@@ -7,7 +7,7 @@ Every writer is atomic (temporary file in the same folder, fsync, rename).
 
 The model-level API (``Model.save``, ``load_model``, checkpoints) is built on:
 ``save_file``/``load_file``/``read_header`` (weights), ``write_archive``/``read_archive``
-(the ``.lpn`` zip of ``config.json`` + ``model.safetensors``), ``dumps_config``/
+(the ``.lpn`` zip of ``config.json`` + ``model.safetensors``), ``dumps_config``/``encode_config``/
 ``loads_config``/``check_safe`` (configs), ``flatten_state``/``save_state`` (checkpoint
 state), ``save_npz``/``load_npz`` and ``read_keras_weights`` (other weight files).
 
@@ -27,7 +27,7 @@ from lapenna.io.archive import (
     write_archive,
 )
 from lapenna.io.atomic import atomic_write
-from lapenna.io.config import check_safe, dumps_config, loads_config
+from lapenna.io.config import check_safe, dumps_config, encode_config, loads_config
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import (
     keras3_layer_keys,
@@ -96,6 +96,7 @@ __all__ = [
     "keras3_layer_keys",
     "keras3_weight_groups",
     "dumps_config",
+    "encode_config",
     "loads_config",
     "check_safe",
     "flatten_state",

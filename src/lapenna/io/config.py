@@ -61,6 +61,32 @@ def dumps_config(obj, *, indent=None):
     return json.dumps(obj, indent=indent, allow_nan=False)
 
 
+def encode_config(obj, max_bytes=MAX_CONFIG_BYTES, *, what="model config"):
+    """:func:`dumps_config` as UTF-8 bytes that :func:`loads_config` will read back.
+
+    Written with an indent of 1 for people who open the file; a config too long for
+    ``max_bytes`` that way is written without whitespace, and one that is still too long
+    is refused here, before any file is written, rather than saved into a file whose load
+    would refuse it.
+
+    Raises:
+        ValueError: the config is longer than ``max_bytes`` even without whitespace.
+
+    Example:
+        >>> encode_config({"units": 4})
+        b'{\\n "units": 4\\n}'
+    """
+    text = dumps_config(obj, indent=1)
+    if len(text) > max_bytes:  # json.dumps writes ASCII: characters are bytes
+        text = dumps_config(obj)
+    if len(text) > max_bytes:
+        raise ValueError(
+            f"the {what} is {len(text)} bytes of JSON, more than the {max_bytes} that "
+            "loading reads (a bound against hostile files); nothing was written"
+        )
+    return text.encode("ascii")
+
+
 def loads_config(text, max_bytes=MAX_CONFIG_BYTES, *, safe_mode=True, allowed_modules=()):
     """Parse config JSON (bounded) and check it with :func:`check_safe`.
 

@@ -36,6 +36,7 @@ import zipfile
 
 from lapenna.backend import host_np as np
 from lapenna.io.atomic import atomic_write
+from lapenna.io.config import MAX_CONFIG_BYTES
 from lapenna.io.keras_h5 import keras3_layer_keys, keras_layer_order
 from lapenna.utils import get_registry
 from lapenna.utils.version import __version__
@@ -479,6 +480,12 @@ def save_keras_model(model, path):
     import h5py
 
     spec, layers = keras_model_spec(model)
+    config_text = json.dumps(spec)
+    if len(config_text) > MAX_CONFIG_BYTES:  # what lapenna's loader would refuse
+        raise ValueError(
+            f"the Keras model config is {len(config_text)} bytes of JSON, more than the "
+            f"{MAX_CONFIG_BYTES} that loading reads; nothing was written"
+        )
     groups = keras_weight_groups(layers)
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
@@ -490,7 +497,7 @@ def save_keras_model(model, path):
     }
     with atomic_write(path) as f, zipfile.ZipFile(f, "w") as archive:
         archive.writestr(METADATA_ENTRY, json.dumps(metadata))
-        archive.writestr(CONFIG_ENTRY, json.dumps(spec))
+        archive.writestr(CONFIG_ENTRY, config_text)
         archive.writestr(WEIGHTS_ENTRY, buffer.getvalue())
 
 

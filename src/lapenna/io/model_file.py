@@ -31,7 +31,7 @@ from lapenna.io.archive import (
     write_archive,
 )
 from lapenna.io.atomic import atomic_write
-from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, dumps_config, loads_config
+from lapenna.io.config import MAX_CONFIG_BYTES, check_safe, encode_config, loads_config
 from lapenna.io.errors import FormatError
 from lapenna.io.keras_h5 import (
     keras3_layer_keys,
@@ -305,12 +305,11 @@ def save_model(model, path, include_optimizer=True, extra=None):
     config["include_optimizer"] = bool(include_optimizer)
     if extra is not None:
         config["extra"] = extra
+    encoded = encode_config(config)  # refused here, before anything is written
     weights = save_bytes(
         state_arrays(model, include_optimizer), metadata={"format": "lapenna-model"}
     )
-    write_archive(
-        path, {CONFIG_NAME: dumps_config(config, indent=1).encode(), WEIGHTS_NAME: weights}
-    )
+    write_archive(path, {CONFIG_NAME: encoded, WEIGHTS_NAME: weights})
 
 
 def read_model_file(path, safe_mode=True, max_weight_bytes=None):
