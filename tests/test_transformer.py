@@ -99,3 +99,10 @@ def test_classifier_saves_and_loads(tmp_path):
     loaded = lp.models.load_model(path)
     np.testing.assert_array_equal(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0))
     assert loaded.count_params() == model.count_params() == 922
+
+
+def test_sine_position_encoding_refuses_a_2d_input_when_called_symbolically():
+    # the symbolic call used to accept (batch, features) and the model failed only when
+    # it was rebuilt from its config
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, time, features\)"):
+        lp.layers.SinePositionEncoding()(lp.layers.Input((4,)))

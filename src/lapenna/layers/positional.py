@@ -119,6 +119,7 @@ class SinePositionEncoding(Layer):
         return Tensor(B.xp.broadcast_to(table, inputs.shape).copy())
 
     def compute_output_shape(self, input_shape):
+        _check_length(self, input_shape, None)  # a symbolic call checks what call() would
         return input_shape
 
     def get_config(self):
