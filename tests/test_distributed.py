@@ -292,8 +292,8 @@ def test_lapenna_bench_distributed_prints_reductions_and_steps():
     assert sum(line.strip().startswith(("8 ", "16,777,216")) for line in lines) == 2
     (row,) = [line for line in lines if line.startswith("mlp ")]
     fields = row.split()
-    assert len(fields) == 9 and fields[5:7] == ["-", "-"]
-    assert all(float(v) > 0 for v in fields[1:5] + fields[7:])
+    assert len(fields) == 10 and fields[6:8] == ["-", "-"]
+    assert all(float(v) > 0 for v in fields[1:6] + fields[8:])
 
 
 def test_sync_batch_normalization_equals_one_process_with_the_global_batch(tmp_path):

@@ -5,19 +5,24 @@ Run under ``mpiexec -n N``. Rank 0 prints:
 1. all-reduce latency (8 bytes) and bandwidth (up to 16 MB): the time of one
    ``Iallreduce`` and the bus bandwidth ``2 (N - 1) / N * bytes / time``, the rate a ring
    all-reduce moves data over each link;
-2. for each workload: the step time of rank 0 alone with the global batch, and of the N
+2. for each workload: the step time of rank 0 alone with the global batch on the threads
+   of all N ranks (N x threads, at most the cores; the others wait asleep), and of the N
    ranks with batch ``global / N`` each, with the gradients reduced once at the end and
-   with buckets reduced during backward (overlap), and the speed-up over one rank;
+   with buckets reduced during backward (overlap), the median over the turns of their
+   ratio ``end/ov`` (above 1: overlapping pays), and the speed-up over one rank;
 3. the same step in PyTorch's DistributedDataParallel (gloo backend, same ranks, threads
-   and per-rank batch) and the ratio of its step time to lapenna's overlapped one (above
-   1: lapenna is faster), unless ``--lapenna-only`` or PyTorch is missing. The two steps
-   are timed in turns and the ratio is the median over the turns, so that other work on
-   a shared machine slows both alike;
+   and per-rank batch) and the median ratio of its step time to lapenna's overlapped one
+   (above 1: lapenna is faster), unless ``--lapenna-only`` or PyTorch is missing.
+   The steps compared are timed in turns (end, overlap, DDP, end, ...), each after a
+   barrier, so that other work on a shared machine slows them alike; the times printed
+   are the fastest of each;
 4. the expected step time on 64 and 1,024 ranks from a ring all-reduce model:
    ``compute / N + 2 (N - 1) / N * bytes / bandwidth + 2 (N - 1) * latency``, with the
-   measured bandwidth and latency (on one machine the "links" are shared memory).
+   measured bandwidth and latency (on one machine the "links" are shared memory) and
+   ``compute`` the step of the global batch on one rank's threads.
 """
 
+import os
 import socket
 import time
 
@@ -124,20 +129,22 @@ def _make_ddp_step(torch, comm, name, per_rank):
     return step
 
 
-def _against_ddp(comm, lapenna_step, ddp_step, repeats):
-    """Both steps timed in turns, so that a machine shared with other work slows both
-    alike: the best time of each, and the median over the turns of DDP's time divided
-    by lapenna's (above 1: lapenna is faster)."""
-    ours, theirs = [], []
+def _in_turns(comm, steps, repeats):
+    """Each of ``steps`` timed once per turn, after a barrier, for ``repeats`` turns:
+    one list of times per step."""
+    times = [[] for _ in steps]
     for _ in range(repeats):
-        comm.barrier()
-        ours += _times(lapenna_step, 1)
-        comm.barrier()
-        theirs += _times(ddp_step, 1)
-    ratios = sorted(t / o for o, t in zip(ours, theirs))
+        for step, spent in zip(steps, times):
+            comm.barrier()
+            spent += _times(step, 1)
+    return times
+
+
+def _median_ratio(numerators, denominators):
+    """The median over the turns of ``numerator / denominator``."""
+    ratios = sorted(a / b for a, b in zip(numerators, denominators))
     middle = len(ratios) // 2
-    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
-    return min(ours), min(theirs), median
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
 
 
 def _ring(compute, nbytes, bandwidth, latency, n):
@@ -163,34 +170,44 @@ def run_distributed(args):
     big = _SIZES[-1]
     bandwidth = 2 * (n - 1) / n * big / times[big] if n > 1 else float("inf")
     torch = None if args.lapenna_only else _torch_ddp(comm, lp.get_num_threads())
+    threads = lp.get_num_threads()
+    spread = min(threads * n, os.cpu_count() or threads * n)
+    say(f"\n1 rank: rank 0 alone with the global batch on {spread} threads")
     say(
-        f"\n{'workload':<16}{'1 rank ms':>11}{'end ms':>9}{'overlap ms':>12}"
+        f"{'workload':<16}{'1 rank ms':>11}{'end ms':>9}{'overlap ms':>12}{'end/ov':>8}"
         f"{'speed-up':>10}{'DDP ms':>9}{'DDP/lp':>8}{'64 ranks ms':>13}{'1024 ranks ms':>15}"
     )
     for name in args.only or ("mlp", "small_cnn"):
         per_rank = max(WORKLOADS[name][2] // n, 1)
-        alone = None
-        if root:
-            alone, _ = _step_time(comm, name, per_rank, args.repeat, False, alone=True)
+        alone = compute = None
+        if root:  # the other ranks sleep in the barrier below (see Communicator.wait)
+            # the ring model's compute: the global batch on one rank's threads
+            compute, _ = _step_time(comm, name, per_rank, args.repeat, False, alone=True)
+            lp.set_num_threads(spread)
+            try:
+                alone, _ = _step_time(comm, name, per_rank, args.repeat, False, alone=True)
+            finally:
+                lp.set_num_threads(threads)
         comm.barrier()
-        at_end, nbytes = _step_time(comm, name, per_rank, args.repeat, overlap=False)
-        step, _ = _make_step(comm, name, per_rank, overlap=True)
+        end_step, nbytes = _make_step(comm, name, per_rank, overlap=False)
+        steps = [end_step, _make_step(comm, name, per_rank, overlap=True)[0]]
+        if torch:
+            steps.append(_make_ddp_step(torch, comm, name, per_rank))
+        times = _in_turns(comm, steps, args.repeat)
+        at_end, overlapped = min(times[0]), min(times[1])
+        gain = _median_ratio(times[0], times[1])
         ddp_columns = f"{'-':>9}{'-':>8}"
         if torch:
-            ddp_step = _make_ddp_step(torch, comm, name, per_rank)
-            overlapped, ddp, ratio = _against_ddp(comm, step, ddp_step, args.repeat)
-            ddp_columns = f"{ddp * 1e3:>9.2f}{ratio:>8.2f}"
-        else:
-            overlapped = min(_times(step, args.repeat))
+            ddp_columns = f"{min(times[2]) * 1e3:>9.2f}{_median_ratio(times[2], times[1]):>8.2f}"
         if root:
             # one rank measures no link: the ring model needs N >= 2
             model = f"{'-':>13}{'-':>15}"
             if n > 1:
-                t64, t1024 = (_ring(alone, nbytes, bandwidth, latency, k) for k in (64, 1024))
+                t64, t1024 = (_ring(compute, nbytes, bandwidth, latency, k) for k in (64, 1024))
                 model = f"{t64 * 1e3:>13.2f}{t1024 * 1e3:>15.2f}"
             say(
                 f"{name:<16}{alone * 1e3:>11.2f}{at_end * 1e3:>9.2f}{overlapped * 1e3:>12.2f}"
-                f"{alone / overlapped:>10.2f}{ddp_columns}{model}",
+                f"{gain:>8.2f}{alone / overlapped:>10.2f}{ddp_columns}{model}",
                 flush=True,
             )
     return 0
