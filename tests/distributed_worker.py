@@ -98,9 +98,11 @@ def distribute(out):
     np.savez(os.path.join(out, f"distribute_rank{dp.rank}.npz"), **arrays)
 
 
-def fault(out, victim, backup_dir, kill_at, how):
-    """Train with backups; rank ``victim`` stops (``how="stop"``, a hang) or kills itself
-    (``"kill"``) at step ``kill_at`` (0: never)."""
+def fault(out, victim, backup_dir, kill_at, how, save_freq="epoch"):
+    """Train with backups (every epoch, or every ``save_freq`` steps); rank ``victim``
+    stops (``how="stop"``, a hang) or kills itself (``"kill"``) at step ``kill_at`` (0:
+    never)."""
+    save_freq = save_freq if save_freq == "epoch" else int(save_freq)
     dp = distributed.DataParallel(timeout=float(os.environ.get("TIMEOUT", "3")))
     x, y = make_data()
     model = make_model(seed=0)
@@ -113,7 +115,7 @@ def fault(out, victim, backup_dir, kill_at, how):
             if dp.rank == victim and steps["n"] == kill_at:
                 os.kill(os.getpid(), signal.SIGSTOP if how == "stop" else signal.SIGKILL)
 
-    backup = lp.callbacks.BackupAndRestore(backup_dir, save_freq="epoch", delete_checkpoint=False)
+    backup = lp.callbacks.BackupAndRestore(backup_dir, save_freq=save_freq, delete_checkpoint=False)
     csv = lp.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
     try:
         history = dp.fit(
@@ -188,7 +190,7 @@ if __name__ == "__main__":
     if scenario == "equivalence":
         equivalence(out_dir)
     elif scenario == "fault":
-        fault(out_dir, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
+        fault(out_dir, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), *sys.argv[6:8])
     elif scenario == "distribute":
         distribute(out_dir)
     elif scenario == "syncbn":

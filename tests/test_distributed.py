@@ -184,6 +184,31 @@ def test_resume_after_a_killed_rank_on_another_number_of_ranks(tmp_path):
     )
 
 
+def test_a_mid_epoch_backup_resumes_on_another_number_of_ranks(tmp_path):
+    # step k of an epoch is global batch k of the permutation whatever the number of
+    # ranks (the global batch stays 8), so a backup taken inside an epoch continues the
+    # same computation on 4 ranks
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    whole.mkdir(), crashed.mkdir()
+    mpirun(2, "fault", whole, 1, whole / "backup", 0, "kill", 4)
+    # 10 steps an epoch: rank 1 dies at step 27, the last backup is after step 24 (epoch
+    # 2, batch 4)
+    result = mpirun(2, "fault", crashed, 1, crashed / "backup", 27, "kill", 4, check=False)
+    assert result.returncode != 0
+    extra = lp.io.load_checkpoint(worker.make_model(0), crashed / "backup" / "backup.lpn")
+    assert (int(extra["epoch"]), int(extra["step"])) == (2, 4)
+    mpirun(4, "fault", crashed, 1, crashed / "backup", 0, "kill", 4)  # resumed on 4 ranks
+    # resumed, not started again: each of the 4 epochs logged once
+    rows = (crashed / "history.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["0", "1", "2", "3"], rows
+    np.testing.assert_allclose(
+        np.load(crashed / "final_weights.npy"), np.load(whole / "final_weights.npy"), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        np.load(crashed / "final_loss.npy"), np.load(whole / "final_loss.npy"), rtol=1e-5
+    )
+
+
 def test_pipeline_of_two_stages_and_four_micro_batches_equals_one_process(tmp_path):
     mpirun(2, "pipeline", tmp_path)
     stages = [np.load(tmp_path / f"pipeline_rank{r}.npz") for r in range(2)]
