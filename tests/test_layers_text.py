@@ -278,8 +278,12 @@ def test_bad_arguments_and_inputs_name_the_layer():
         layers.TextVectorization(output_mode="count", output_sequence_length=3)
     with pytest.raises(ValueError, match="ngrams"):
         layers.TextVectorization(ngrams=0)
-    with pytest.raises(ValueError, match="FarmHash"):
-        layers.StringLookup(num_oov_indices=2)
+    with pytest.raises(ValueError, match="salt can only be used with oov_method='farmhash'"):
+        layers.IntegerLookup(num_oov_indices=2, salt=3)
+    with pytest.raises(ValueError, match="expects salt None, an int or two ints"):
+        layers.StringLookup(num_oov_indices=2, salt=[1, 2, 3])
+    with pytest.raises(ValueError, match="oov_method 'floormod' or 'farmhash'"):
+        layers.IntegerLookup(oov_method="md5")
     with pytest.raises(RuntimeError, match="adapt"):
         layers.TextVectorization()(["text"])
     layer = layers.TextVectorization(vocabulary=["a"], name="vec")
@@ -334,3 +338,65 @@ def test_vocabulary_order_is_keras_lexsort_on_a_random_corpus():
     order = np.lexsort((tokens, counts))[::-1][: 9 - 2]
     assert layer.get_vocabulary() == ["", "[UNK]", *tokens[order].tolist()]
     assert len(set(counts.tolist())) < len(counts)  # the corpus does have ties
+
+
+def test_several_oov_ids_hash_strings_as_keras_does():
+    # Keras: tf.strings.to_hash_bucket_fast (FarmHash64 fingerprint mod n), or with a salt
+    # to_hash_bucket_strong (SipHash-2-4 keyed by the salt), plus the first OOV id
+    from lapenna.utils.hashing import fingerprint64, siphash24
+
+    tokens = ["a", "b", "c"]
+    unknown = ["zebra", "", "héllo wörld", "x" * 100]
+    lookup = layers.StringLookup(vocabulary=tokens, num_oov_indices=5, mask_token="[MASK]")
+    ids = lookup(unknown + ["b"]).tolist()
+    assert ids == [1 + fingerprint64(t) % 5 for t in unknown] + [1 + 5 + 1]
+    assert len(set(ids[:-1])) > 1  # spread over the buckets
+    salted = layers.StringLookup(vocabulary=tokens, num_oov_indices=7, salt=[11, 12])
+    assert salted(unknown).tolist() == [siphash24(t, (11, 12)) % 7 for t in unknown]
+    one_key = layers.StringLookup(vocabulary=tokens, num_oov_indices=7, salt=11)
+    assert one_key(unknown).tolist() == [siphash24(t, (11, 11)) % 7 for t in unknown]
+    # the buckets and the salt survive a config round trip
+    clone = layers.StringLookup.from_config(salted.get_config())
+    assert clone.get_config()["salt"] == [11, 12]
+    assert clone(unknown).tolist() == salted(unknown).tolist()
+
+
+def test_integer_lookup_oov_methods():
+    from lapenna.utils.hashing import fingerprint64, siphash24
+
+    values = np.array([7, -3, 12345678901, 0])
+    floormod = layers.IntegerLookup(vocabulary=[1, 2], num_oov_indices=4)
+    assert floormod(values).tolist() == [7 % 4, -3 % 4, 12345678901 % 4, 0]
+    farm = layers.IntegerLookup(vocabulary=[1, 2], num_oov_indices=4, oov_method="farmhash")
+    assert farm(values).tolist() == [fingerprint64(str(v)) % 4 for v in values.tolist()]
+    keyed = layers.IntegerLookup(
+        vocabulary=[1, 2], num_oov_indices=4, oov_method="farmhash", salt=(5, 6)
+    )
+    assert keyed(values).tolist() == [siphash24(str(v), (5, 6)) % 4 for v in values.tolist()]
+    assert layers.IntegerLookup.from_config(keyed.get_config())(values).tolist() == (
+        keyed(values).tolist()
+    )
+
+
+def test_hashes_equal_independent_implementations():
+    # FarmHash's Fingerprint64 against pyfarmhash (Google's C++ through a binding), and
+    # SipHash-2-4 against the siphash24 package and the published test vectors
+    farmhash = pytest.importorskip("farmhash")
+    siphash = pytest.importorskip("siphash24")
+    from lapenna.utils.hashing import fingerprint64, siphash24
+
+    rng = np.random.default_rng(0)
+    # every length up to 300 covers each of FarmHash's paths (0-16, 17-32, 33-64 and the
+    # 64-byte loop with every remainder), then a few long inputs
+    for n in [*range(0, 300), 1000, 4097]:
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert fingerprint64(data) == farmhash.fingerprint64(data), n
+        k0, k1 = (int(k) for k in rng.integers(0, 2**64 - 1, 2, dtype=np.uint64, endpoint=True))
+        key = k0.to_bytes(8, "little") + k1.to_bytes(8, "little")
+        expected = siphash.siphash24(data, key=key).intdigest() % 2**64  # it is signed
+        assert siphash24(data, (k0, k1)) == expected, n
+    assert fingerprint64("héllo") == farmhash.fingerprint64("héllo".encode())
+    # SipHash-2-4's paper: key 00 01 .. 0f, messages 00 01 .. (n-1)
+    key = (0x0706050403020100, 0x0F0E0D0C0B0A0908)
+    assert siphash24(b"", key) == 0x726FDB47DD0E0E31
+    assert siphash24(bytes(range(15)), key) == 0xA129CA6149BE45E5

@@ -29,6 +29,7 @@ from lapenna.autograd import Tensor
 from lapenna.backend import host_np as np
 from lapenna.layers import symbolic
 from lapenna.layers.base import Layer, register_layer
+from lapenna.utils.hashing import hash_bucket
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 # Keras's DEFAULT_STRIP_REGEX: ASCII punctuation, as tf.strings.regex_replace uses it
@@ -87,10 +88,18 @@ class _IndexLookup(Layer):
         invert=False,
         output_mode="int",
         pad_to_max_tokens=False,
+        *,
+        oov_method="floormod",
+        salt=None,
         **kwargs,
     ):
         cls = type(self).__name__
         _keras_only_defaults(cls, kwargs)
+        if oov_method not in ("floormod", "farmhash"):
+            raise ValueError(
+                f"{cls} expects oov_method 'floormod' or 'farmhash', got {oov_method!r}"
+            )
+        salt = self._check_salt(cls, salt, oov_method)
         super().__init__(**kwargs)
         if output_mode == "tf-idf":
             output_mode = "tf_idf"
@@ -117,12 +126,36 @@ class _IndexLookup(Layer):
         self.invert = bool(invert)
         self.output_mode = output_mode
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self.oov_method, self.salt = oov_method, salt
         self._tokens = None  # the learned (non-special) tokens, in id order
         self._idf = None  # float64 idf weights of the whole vocabulary (specials first)
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
         elif idf_weights is not None:
             raise ValueError(f"{cls} got idf_weights without a vocabulary")
+
+    def _check_salt(self, cls, salt, oov_method):
+        """Keras's rule: None, an int k (the key (k, k)) or two ints; for integer tokens
+        only with ``oov_method="farmhash"``. Returned as a list of two ints or None."""
+        if salt is None:
+            return None
+        if self._kind == "integer" and oov_method != "farmhash":
+            raise ValueError(
+                f"{cls}: salt can only be used with oov_method='farmhash', got "
+                f"oov_method={oov_method!r}"
+            )
+        if _is_int(salt):
+            salt = [salt, salt]
+        if not (isinstance(salt, list | tuple) and len(salt) == 2 and all(map(_is_int, salt))):
+            raise ValueError(f"{cls} expects salt None, an int or two ints, got {salt!r}")
+        if not all(-(2**63) <= k < 2**64 for k in salt):
+            raise ValueError(f"{cls} expects salt values that fit 64 bits, got {salt!r}")
+        return [int(k) for k in salt]
+
+    def _hashed_bucket(self, text):
+        """The OOV bucket Keras gives the string ``text``: FarmHash64 (``salt`` None) or
+        SipHash-2-4 keyed by the salt, modulo ``num_oov_indices``."""
+        return hash_bucket(text, self.num_oov_indices, self.salt)
 
     # -- tokens of this layer's kind ------------------------------------------------------
     def _check_token(self, token, name):
@@ -367,6 +400,8 @@ class _IndexLookup(Layer):
             "pad_to_max_tokens": self.pad_to_max_tokens,
             "vocabulary": None if self._tokens is None else self.get_vocabulary(),
             "idf_weights": None if self._idf is None else [float(w) for w in self._idf],
+            "oov_method": self.oov_method,
+            "salt": self.salt,
         }
         return config
 
@@ -377,8 +412,9 @@ class StringLookup(_IndexLookup):
 
     Args:
         max_tokens: the largest vocabulary, special tokens included (None: no limit).
-        num_oov_indices: ids for out-of-vocabulary tokens: 1 (default) or 0 (then unknown
-            tokens raise); more than one would need Keras's FarmHash buckets and is refused.
+        num_oov_indices: ids for out-of-vocabulary tokens (default 1; 0 makes unknown
+            tokens raise); with more than one, a token goes to its FarmHash64 fingerprint
+            modulo ``num_oov_indices``, TensorFlow's ``to_hash_bucket_fast`` as in Keras.
         mask_token: a token mapped to id 0 in ``"int"`` mode (dropped in the others).
         oov_token: the token ``invert`` returns for OOV ids (default ``"[UNK]"``).
         vocabulary: a list of strings, or None to ``adapt``.
@@ -386,6 +422,9 @@ class StringLookup(_IndexLookup):
         invert: map ids to strings instead.
         output_mode: ``"int"``, ``"one_hot"``, ``"multi_hot"``, ``"count"`` or ``"tf_idf"``.
         pad_to_max_tokens: vectors ``max_tokens`` wide in the non-int modes.
+        salt: None, an int k or two ints: hash OOV tokens with SipHash-2-4 keyed by
+            ``(k0, k1)`` (``to_hash_bucket_strong``) instead of FarmHash64.
+        oov_method: accepted for Keras's configs; strings are always hashed.
 
     Input shape:
         strings of any shape (rank 2 at most for the vector modes).
@@ -404,18 +443,16 @@ class StringLookup(_IndexLookup):
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]",
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",
-                 pad_to_max_tokens=False, **kwargs):  # fmt: skip
-        if _is_int(num_oov_indices) and num_oov_indices > 1:
-            raise ValueError(
-                f"StringLookup supports num_oov_indices 0 or 1, got {num_oov_indices}: Keras "
-                "hashes OOV strings into more buckets with FarmHash, which lapenna does not "
-                "reproduce"
-            )
+                 pad_to_max_tokens=False, salt=None, **kwargs):  # fmt: skip
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
-                         idf_weights, invert, output_mode, pad_to_max_tokens, **kwargs)  # fmt: skip
+                         idf_weights, invert, output_mode, pad_to_max_tokens, salt=salt,
+                         **kwargs)  # fmt: skip
 
     def _valid(self, token):
         return isinstance(token, str)
+
+    def _oov_bucket(self, token):
+        return 0 if self.num_oov_indices == 1 else self._hashed_bucket(token)
 
     def _out_dtype(self):
         return object
@@ -439,7 +476,12 @@ class IntegerLookup(_IndexLookup):
     Args:
         max_tokens: the largest vocabulary, special tokens included (None: no limit).
         num_oov_indices: OOV ids; with more than one, an OOV value ``v`` goes to
-            ``v mod num_oov_indices`` as in Keras; 0 makes unknown values raise.
+            ``v mod num_oov_indices`` (``oov_method="floormod"``, the default) or to the
+            FarmHash64 fingerprint of its decimal string modulo ``num_oov_indices``
+            (``"farmhash"``), as in Keras; 0 makes unknown values raise.
+        oov_method: ``"floormod"`` or ``"farmhash"``.
+        salt: with ``oov_method="farmhash"``: None, an int k or two ints, to hash with
+            SipHash-2-4 keyed by ``(k0, k1)`` instead.
         mask_token: a value mapped to id 0 in ``"int"`` mode (None: no mask).
         oov_token: the value ``invert`` returns for OOV ids (default -1).
         vocabulary, idf_weights, invert, output_mode, pad_to_max_tokens: as StringLookup.
@@ -461,9 +503,11 @@ class IntegerLookup(_IndexLookup):
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token=-1,
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",
-                 pad_to_max_tokens=False, **kwargs):  # fmt: skip
+                 pad_to_max_tokens=False, oov_method="floormod", salt=None,
+                 **kwargs):  # fmt: skip
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
-                         idf_weights, invert, output_mode, pad_to_max_tokens, **kwargs)  # fmt: skip
+                         idf_weights, invert, output_mode, pad_to_max_tokens,
+                         oov_method=oov_method, salt=salt, **kwargs)  # fmt: skip
 
     def _valid(self, token):
         return _is_int(token)
@@ -472,6 +516,8 @@ class IntegerLookup(_IndexLookup):
         return "int64"
 
     def _oov_bucket(self, token):
+        if self.oov_method == "farmhash":  # Keras hashes tf.strings.as_string(token)
+            return self._hashed_bucket(str(token))
         return token % self.num_oov_indices
 
     def call(self, inputs):
@@ -532,7 +578,7 @@ class TextVectorization(_IndexLookup):
         idf_weights=None,
         **kwargs,
     ):
-        for key in ("mask_token", "oov_token", "num_oov_indices", "invert"):
+        for key in ("mask_token", "oov_token", "num_oov_indices", "invert", "oov_method", "salt"):
             kwargs.pop(key, None)
         if output_mode not in ("int", "multi_hot", "count", "tf_idf", "tf-idf"):
             raise ValueError(
@@ -679,7 +725,7 @@ class TextVectorization(_IndexLookup):
                     f"one of the named {name} modes to save the layer"
                 )
         config = super().get_config()
-        for key in ("mask_token", "oov_token", "num_oov_indices", "invert"):
+        for key in ("mask_token", "oov_token", "num_oov_indices", "invert", "oov_method", "salt"):
             config.pop(key)
         config.update(
             standardize=self.standardize,
